@@ -1,0 +1,305 @@
+"""Methodologies as data: load and validate a SIPAS scheme definition.
+
+A scheme (``sipas-2017``, ``sipas-2022``, or a province's own) is a JSON file in
+``sipas_data/methodologies/``. The engine reads everything it computes from it: items and the
+elements and aspects they roll up to, the answer scale, expectation options, perception
+questions, services and the configurable rules. Nothing about a scheme is hard-coded in Python.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+METHODOLOGY_DIR = Path(__file__).parent / "methodologies"
+PROFILE_FILE = METHODOLOGY_DIR / "profile.json"
+PROFILE_DIMENSIONS = ("gender", "age_group", "education", "occupation", "ethnicity")
+SERVICE_LEVELS = ("district", "commune")
+_ID = re.compile(r"^[a-z][a-z0-9_]*$")
+
+KNOWN_RULES = {
+    "element": {"mean_of_items"},
+    "aspect": {"mean_of_elements"},
+    "sipas": {"mean_of_elements", "mean_of_aspects"},
+    "sipas_without_policy": {"services_aspect", "suppress"},
+    "expectation": {"ticked_share", "high_levels_share"},
+    "national": {"pooled", "mean_of_units"},
+}
+
+
+class MethodologyError(ValueError):
+    """A definition file is broken; the message names the file and the place in it."""
+
+
+@dataclass(frozen=True)
+class Item:
+    id: str
+    element: str
+    label: dict[str, str]
+    from_year: int | None = None
+    to_year: int | None = None
+
+    def asked_in(self, year: int) -> bool:
+        return (self.from_year is None or year >= self.from_year) and (
+            self.to_year is None or year <= self.to_year)
+
+
+@dataclass(frozen=True)
+class Element:
+    id: str
+    label: dict[str, str]
+    aspect: str | None
+    items: tuple[Item, ...]
+
+
+@dataclass(frozen=True)
+class Option:
+    id: str
+    label: dict[str, str]
+    code: int | None = None
+
+
+@dataclass(frozen=True)
+class Perception:
+    id: str
+    label: dict[str, str]
+    options: tuple[Option, ...]
+
+    @property
+    def column(self) -> str:
+        return f"perception_{self.id}"
+
+
+@dataclass(frozen=True)
+class Service:
+    id: str
+    level: str
+    label: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Methodology:
+    id: str
+    first_year: int
+    last_year: int | None
+    legal_basis: str
+    label: dict[str, str]
+    valid_answers: tuple[int, ...]
+    satisfied_answers: tuple[int, ...]
+    scale_labels: dict[str, dict[str, str]]
+    aspects: tuple[Option, ...]
+    elements: tuple[Element, ...]
+    expectation_kind: str | None
+    expectation_label: dict[str, str]
+    expectation_options: tuple[Option, ...]
+    expectation_scale: dict[str, dict[str, str]]
+    expectation_high: tuple[int, ...]
+    perceptions: tuple[Perception, ...]
+    services: tuple[Service, ...]
+    profile: dict[str, dict[str, Any]]
+    rules: dict[str, Any]
+    source: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
+
+    # -- lookups -----------------------------------------------------------------------------
+    def covers(self, year: int) -> bool:
+        return year >= self.first_year and (self.last_year is None or year <= self.last_year)
+
+    def items(self, year: int | None = None) -> list[Item]:
+        """Items of the scheme, or only those asked in ``year``."""
+        return [it for el in self.elements for it in el.items if year is None or it.asked_in(year)]
+
+    def item_ids(self, year: int | None = None) -> list[str]:
+        return [it.id for it in self.items(year)]
+
+    def element(self, element_id: str) -> Element:
+        return next(el for el in self.elements if el.id == element_id)
+
+    def service(self, service_id: str) -> Service | None:
+        return next((s for s in self.services if s.id == service_id), None)
+
+    def expectation_columns(self) -> list[str]:
+        return [f"expect_{o.id}" for o in self.expectation_options]
+
+    @property
+    def suppression_threshold(self) -> int:
+        return int(self.rules.get("suppression_threshold", 30))
+
+    def label_of(self, indicator: str, lang: str = "vi") -> str:
+        """Human label for an indicator id such as ``element:access`` or ``item:access_1``."""
+        kind, _, rest = indicator.partition(":")
+        if kind == "sipas":
+            return "Chỉ số SIPAS" if lang == "vi" else "SIPAS index"
+        if kind == "element":
+            return self.element(rest).label[lang]
+        if kind == "aspect":
+            return next(a.label[lang] for a in self.aspects if a.id == rest)
+        if kind == "item":
+            return next(it.label[lang] for it in self.items() if it.id == rest)
+        if kind == "expectation":
+            return next(o.label[lang] for o in self.expectation_options if o.id == rest)
+        if kind == "perception":
+            qid, _, oid = rest.partition(":")
+            q = next(p for p in self.perceptions if p.id == qid)
+            return f"{q.label[lang]}: {next(o.label[lang] for o in q.options if o.id == oid)}"
+        raise KeyError(indicator)
+
+
+def _need(d: dict, key: str, where: str, kind: type | tuple[type, ...]) -> Any:
+    if key not in d:
+        raise MethodologyError(f"{where}: missing '{key}'")
+    value = d[key]
+    if not isinstance(value, kind):
+        names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+        raise MethodologyError(f"{where}: '{key}' should be {names}, got {type(value).__name__}")
+    return value
+
+
+def _label(d: dict, where: str) -> dict[str, str]:
+    label = _need(d, "label", where, dict)
+    for lang in ("vi", "en"):
+        if not isinstance(label.get(lang), str) or not label[lang].strip():
+            raise MethodologyError(f"{where}: label needs a non-empty '{lang}' text")
+    return label
+
+
+def _ident(d: dict, where: str, pattern: re.Pattern = _ID) -> str:
+    value = _need(d, "id", where, str)
+    if not pattern.match(value):
+        raise MethodologyError(f"{where}: id '{value}' should be lower-case letters, digits and _")
+    return value
+
+
+def parse_methodology(data: dict, name: str = "<definition>") -> Methodology:
+    """Validate a definition (already parsed JSON) and build a :class:`Methodology`."""
+    where = name
+    mid = _need(data, "id", where, str)
+    years = _need(data, "years", where, dict)
+    first = _need(years, "from", f"{where}: years", int)
+    last = years.get("to")
+    if last is not None and (not isinstance(last, int) or last < first):
+        raise MethodologyError(f"{where}: years.to should be a year not before years.from ({first})")
+    scale = _need(data, "scale", where, dict)
+    valid = tuple(_need(scale, "valid", f"{where}: scale", list))
+    satisfied = tuple(_need(scale, "satisfied", f"{where}: scale", list))
+    if not valid or not all(isinstance(v, int) for v in valid):
+        raise MethodologyError(f"{where}: scale.valid should be a list of whole numbers")
+    if not set(satisfied) <= set(valid) or not satisfied:
+        raise MethodologyError(f"{where}: scale.satisfied {list(satisfied)} must be a non-empty part of scale.valid {list(valid)}")
+
+    aspects = tuple(Option(_ident(a, f"{where}: aspects[{i}]"), _label(a, f"{where}: aspects[{i}]"))
+                    for i, a in enumerate(data.get("aspects", [])))
+    aspect_ids = {a.id for a in aspects}
+
+    elements: list[Element] = []
+    seen_items: set[str] = set()
+    for i, el in enumerate(_need(data, "elements", where, list)):
+        ew = f"{where}: elements[{i}]"
+        eid = _ident(el, ew)
+        aspect = el.get("aspect")
+        if aspects and aspect not in aspect_ids:
+            raise MethodologyError(f"{ew} ({eid}): aspect '{aspect}' is not one of {sorted(aspect_ids)}")
+        items = []
+        for j, it in enumerate(_need(el, "items", ew, list)):
+            iw = f"{ew}.items[{j}]"
+            iid = _ident(it, iw)
+            if not iid.startswith(eid + "_"):
+                raise MethodologyError(f"{iw}: item id '{iid}' should start with its element id '{eid}_'")
+            if iid in seen_items:
+                raise MethodologyError(f"{iw}: item id '{iid}' appears twice")
+            seen_items.add(iid)
+            items.append(Item(iid, eid, _label(it, iw), it.get("from"), it.get("to")))
+        if not items:
+            raise MethodologyError(f"{ew} ({eid}): an element needs at least one item")
+        elements.append(Element(eid, _label(el, ew), aspect, tuple(items)))
+    if not elements:
+        raise MethodologyError(f"{where}: no elements")
+
+    exp = data.get("expectations") or {}
+    exp_kind = exp.get("kind") if exp else None
+    if exp and exp_kind not in ("multi_select", "rated"):
+        raise MethodologyError(f"{where}: expectations.kind should be 'multi_select' or 'rated'")
+    exp_options = tuple(Option(_ident(o, f"{where}: expectations.options[{i}]", re.compile(r"^[a-z0-9_]+$")),
+                               _label(o, f"{where}: expectations.options[{i}]"))
+                        for i, o in enumerate(exp.get("options", [])))
+
+    perceptions = []
+    for i, p in enumerate(data.get("perceptions", [])):
+        pw = f"{where}: perceptions[{i}]"
+        opts = tuple(Option(_ident(o, f"{pw}.options[{j}]"), _label(o, f"{pw}.options[{j}]"),
+                            _need(o, "code", f"{pw}.options[{j}]", int))
+                     for j, o in enumerate(_need(p, "options", pw, list)))
+        perceptions.append(Perception(_ident(p, pw), _label(p, pw), opts))
+
+    services = []
+    for i, s in enumerate(_need(data, "services", where, list)):
+        sw = f"{where}: services[{i}]"
+        level = _need(s, "level", sw, str)
+        if level not in SERVICE_LEVELS:
+            raise MethodologyError(f"{sw}: level '{level}' should be one of {list(SERVICE_LEVELS)}")
+        services.append(Service(_ident(s, sw), level, _label(s, sw)))
+    if len({s.id for s in services}) != len(services):
+        raise MethodologyError(f"{where}: a service id appears twice")
+
+    rules = dict(_need(data, "rules", where, dict))
+    for key, allowed in KNOWN_RULES.items():
+        if key in rules and rules[key] not in allowed:
+            raise MethodologyError(f"{where}: rules.{key} is '{rules[key]}', expected one of {sorted(allowed)}")
+    if rules.get("sipas") == "mean_of_aspects" and not aspects:
+        raise MethodologyError(f"{where}: rules.sipas is mean_of_aspects but the scheme has no aspects")
+    threshold = rules.setdefault("suppression_threshold", 30)
+    if not isinstance(threshold, int) or threshold < 1:
+        raise MethodologyError(f"{where}: rules.suppression_threshold should be a whole number of at least 1")
+
+    profile = data.get("profile") or json.loads(PROFILE_FILE.read_text(encoding="utf-8"))
+    for dim in profile:
+        if dim not in PROFILE_DIMENSIONS:
+            raise MethodologyError(f"{where}: profile dimension '{dim}' is not one of {list(PROFILE_DIMENSIONS)}")
+
+    return Methodology(
+        id=mid, first_year=first, last_year=last, legal_basis=data.get("legal_basis", ""),
+        label=_label(data, where), valid_answers=valid, satisfied_answers=satisfied,
+        scale_labels=scale.get("labels", {}), aspects=aspects, elements=tuple(elements),
+        expectation_kind=exp_kind, expectation_label=exp.get("label", {}),
+        expectation_options=exp_options, expectation_scale=exp.get("scale", {}),
+        expectation_high=tuple(exp.get("high", [])), perceptions=tuple(perceptions),
+        services=tuple(services), profile=profile, rules=rules, source=data)
+
+
+def load_methodology_file(path: str | Path) -> Methodology:
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise MethodologyError(f"{path.name}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from exc
+    if not isinstance(data, dict):
+        raise MethodologyError(f"{path.name}: the file should hold one JSON object")
+    return parse_methodology(data, path.name)
+
+
+@lru_cache(maxsize=None)
+def builtin_methodologies() -> dict[str, Methodology]:
+    """The shipped schemes, by id."""
+    out = {}
+    for path in sorted(METHODOLOGY_DIR.glob("sipas-*.json")):
+        m = load_methodology_file(path)
+        out[m.id] = m
+    return out
+
+
+def get_methodology(methodology_id: str) -> Methodology:
+    try:
+        return builtin_methodologies()[methodology_id]
+    except KeyError:
+        raise MethodologyError(
+            f"unknown scheme '{methodology_id}'; known: {', '.join(builtin_methodologies())}") from None
+
+
+def scheme_for_year(year: int) -> Methodology:
+    """The scheme in force for a survey year (the latest one that covers it)."""
+    for m in sorted(builtin_methodologies().values(), key=lambda m: m.first_year, reverse=True):
+        if m.covers(year):
+            return m
+    raise MethodologyError(f"no scheme covers the survey year {year}")

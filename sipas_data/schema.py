@@ -1,0 +1,42 @@
+"""Data contracts shared by import, engine and release (see DESIGN.md, "Data contracts").
+
+The *responses* frame is what import hands to the engine: one row per accepted form, canonical
+column names, codes as zero-padded strings, answers as small nullable integers where null means
+"no valid answer" (empty, 0, "không trả lời", several boxes ticked).
+"""
+from __future__ import annotations
+
+from .methodology import PROFILE_DIMENSIONS, Methodology
+
+#: Columns every responses frame has, in this order, before the answer columns.
+BASE_COLUMNS = (
+    "form_id", "year", "scheme", "province_code", "district_code", "commune_code",
+    "service", "agency_level", *PROFILE_DIMENSIONS, "weight", "collected_on", "channel",
+)
+REQUIRED_COLUMNS = ("form_id", "year", "scheme", "province_code", "service")
+CODE_WIDTH = {"province_code": 2, "district_code": 3, "commune_code": 5}
+AGENCY_LEVELS = ("district", "commune")
+
+#: Levels of the published table, top down.
+LEVELS = ("country", "province", "district", "commune")
+COUNTRY_CODE = "VN"
+
+#: Columns of the published indices table, in order (DESIGN.md "Indices").
+INDEX_COLUMNS = (
+    "year", "scheme", "level", "unit_code", "parent_code", "service", "breakdown", "group",
+    "indicator", "value", "n", "ci_low", "ci_high", "suppressed", "rank", "source", "basis", "note",
+)
+
+
+def answer_columns(m: Methodology) -> list[str]:
+    """Every answer column a form of scheme ``m`` may carry (items of any year, expectations,
+    perception questions)."""
+    return [*m.item_ids(), *m.expectation_columns(), *(p.column for p in m.perceptions)]
+
+
+def response_columns(methodologies: list[Methodology]) -> list[str]:
+    """Canonical columns of a responses frame holding forms of these schemes (union, ordered)."""
+    out = list(BASE_COLUMNS)
+    for m in methodologies:
+        out += [c for c in answer_columns(m) if c not in out]
+    return out
