@@ -1,0 +1,28 @@
+"""Geography for the SIPAS dashboard: unit registry, boundaries and tile maps.
+
+Never imports Streamlit. See ``geo.units``, ``geo.boundaries`` and ``geo.tiles``.
+"""
+
+from .units import (
+    VINTAGES,
+    children,
+    crosswalk,
+    levels_for_year,
+    normalise_name,
+    search,
+    unit,
+    units,
+    vintage_for_year,
+)
+
+__all__ = [
+    "VINTAGES",
+    "children",
+    "crosswalk",
+    "levels_for_year",
+    "normalise_name",
+    "search",
+    "unit",
+    "units",
+    "vintage_for_year",
+]
