@@ -1,6 +1,9 @@
 """Geography for the SIPAS dashboard: unit registry, boundaries and tile maps.
 
 Never imports Streamlit. See ``geo.units``, ``geo.boundaries`` and ``geo.tiles``.
+
+``geo.units`` is shadowed by the re-exported function ``units``; import the
+module's other names with ``from geo.units import ...``.
 """
 
 from .units import (
