@@ -221,6 +221,16 @@ def _detect_code_column(gdf, reg_codes: set, length: int) -> tuple[str | None, f
             best, best_score = col, score + bonus
     if best_score >= 0.5:
         return best, min(best_score, 1.0)
+    # A column that looks like codes of this level (digits of the right length)
+    # is taken as the code column even if its codes are unknown, so that a file
+    # of the wrong vintage or level is reported rather than matched by names.
+    for col in gdf.columns:
+        if col == gdf.geometry.name or str(col).lower() not in _CODE_NAMES:
+            continue
+        vals = _norm_codes(gdf[col], length)
+        shaped = vals.map(lambda v: isinstance(v, str) and v.isdigit() and len(v) == length)
+        if len(vals) and shaped.mean() >= 0.9:
+            return col, best_score
     return None, best_score
 
 
@@ -535,6 +545,11 @@ def install(path, vintage: str, level: str, *, code_column: str | None = None,
                     f"no code column found (columns: {cols}); matching names from '{name_col}'")
                 report.code_column, report.matched_by = name_col, "name"
                 codes = _match_names(gdf, name_col, reg_k, level, vintage, report)
+                if codes.notna().sum() < 0.5 * len(gdf):
+                    raise GeoInstallError(
+                        f"no code column, and only {int(codes.notna().sum())} of {len(gdf)} names "
+                        f"match {level} names of vintage {vintage} (see unmatched names); "
+                        "wrong vintage or level?")
         if codes.isna().any() and report.matched_by == "code":
             report.warnings.append(f"{int(codes.isna().sum())} features have no code; dropped")
 
