@@ -419,7 +419,8 @@ def _excel_col(i: int) -> str:
 # Value parsers (applied to distinct values only, then broadcast)
 # ---------------------------------------------------------------------------------------------
 
-NO_ANSWER = {"", "0", "ktl", "khong tra loi", "k tra loi", "khong y kien", "na", "n a", "-"}
+NO_ANSWER = {"0", "ktl", "khong tra loi", "k tra loi", "khong y kien", "n a"}
+_BLANK = {"", "-"}
 _MULTI = re.compile(r"^\d+(?:\s*[,;/+ ]\s*\d+)+$")
 _INT_LIKE = re.compile(r"^[+-]?\d+(?:\.0+)?$")
 
@@ -443,7 +444,7 @@ def _scale_parser(col: str, valid: tuple[int, ...], labels: dict[str, int] | Non
     def parse(s: str):
         s = s.strip()
         n = _norm(s)
-        if n in NO_ANSWER or _MULTI.match(s):
+        if s in _BLANK or n in NO_ANSWER or _MULTI.match(s):
             return None, None
         if labels and n in labels:
             return labels[n], None
@@ -461,7 +462,7 @@ def _scale_parser(col: str, valid: tuple[int, ...], labels: dict[str, int] | Non
 
 
 _TICKED = {"1", "x", "v", "co", "yes", "true", "dung"}
-_UNTICKED = {"0", "khong", "no", "false", ""}
+_UNTICKED = {"0", "khong", "no", "false"}
 
 
 def _tick_parser(col: str):
@@ -469,16 +470,18 @@ def _tick_parser(col: str):
         n = _norm(s)
         if s.strip() in ("✓", "✔", "☑", "√") or n in _TICKED or (s.strip() and _INT_LIKE.match(s.strip()) and float(s) == 1):
             return 1, None
+        if s.strip() in _BLANK:
+            return None, None
         if n in _UNTICKED:
-            return (None if not s.strip() else 0), None
+            return 0, None
         return None, f"{col}: '{s.strip()}' is not a tick (expected 1, x or có for ticked; 0 or empty for not)"
     return parse
 
 
-def _option_parser(col: str, tokens: dict[str, object], expected: str, blank_tokens=("",)):
+def _option_parser(col: str, tokens: dict[str, object], expected: str, no_answer=()):
     def parse(s: str):
         n = _norm(s)
-        if n in blank_tokens:
+        if s.strip() in _BLANK or n in no_answer:
             return None, None
         key = n
         if _INT_LIKE.match(s.strip()):
@@ -884,7 +887,7 @@ def _answer_sources(m: Methodology, year: int, mapping: dict[str, str]) -> dict:
                     tokens.setdefault(_norm(t), o.code)
             shown = ", ".join(f"{o.code} ({o.label['vi']})" for o in p.options)
             src[p.column] = (p.column, _option_parser(p.column, tokens, shown,
-                                                      blank_tokens=("", "0", "ktl", "khong tra loi")))
+                                                      no_answer=NO_ANSWER))
     return src
 
 
