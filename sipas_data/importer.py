@@ -262,6 +262,8 @@ class ImportResult:
         if self.duplicates_ignored:
             lines.append(f"{_num(self.duplicates_ignored)} forms already imported were ignored "
                          "(same form id, same answers)")
+        if self.error_counts:
+            lines.append("errors by kind (a row may have several):")
         for kind, count in self.error_counts.items():
             lines.append(f"  {ERROR_KINDS.get(kind, kind)}: {_num(count)}")
         for name, cols in self.unused_columns.items():
@@ -425,14 +427,18 @@ _MULTI = re.compile(r"^\d+(?:\s*[,;/+ ]\s*\d+)+$")
 _INT_LIKE = re.compile(r"^[+-]?\d+(?:\.0+)?$")
 
 
-def _apply(values: pd.Series, func) -> tuple[np.ndarray, np.ndarray]:
-    """Run ``func(text) -> (value, error or None)`` once per distinct value of ``values``."""
+def _apply(values: pd.Series, func, numeric: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Run ``func(text) -> (value, error or None)`` once per distinct value of ``values`` and
+    broadcast the results (``numeric``: values as a float array, NaN for none)."""
     codes, uniques = pd.factorize(values, use_na_sentinel=False)
     out = [func(u) for u in uniques]
-    vals = np.empty(len(out), dtype=object)
+    if numeric:
+        vals = np.array([np.nan if v is None else v for v, _ in out], dtype=float)
+    else:
+        vals = np.empty(len(out), dtype=object)
+        vals[:] = [v for v, _ in out]
     errs = np.empty(len(out), dtype=object)
-    for i, (v, e) in enumerate(out):
-        vals[i], errs[i] = v, e
+    errs[:] = [e for _, e in out]
     return vals[codes], errs[codes]
 
 
@@ -587,6 +593,8 @@ class _Errors:
         mask = np.asarray(mask, dtype=bool)
         if not mask.any():
             return
+        if callable(msg):          # messages built from row values only when a row fails
+            msg = msg()
         if isinstance(msg, str):
             msg = np.full(self.n, msg, dtype=object)
         else:
@@ -682,10 +690,10 @@ def _check_file(raw: pd.DataFrame, name: str) -> tuple[pd.DataFrame, _Errors, li
     blank_scheme = given == ""
     unknown_scheme = ~blank_scheme & ~np.isin(given, list(known))
     err.add("mismatch", unknown_scheme,
-            "scheme: '" + _s(col("scheme")) + "' is not a known scheme (expected "
+            lambda: "scheme: '" + _s(col("scheme")) + "' is not a known scheme (expected "
             + _s(expected) + ")")
     mism = has_year & ~blank_scheme & ~unknown_scheme & (given != expected)
-    err.add("mismatch", mism, "scheme: '" + _s(given) + "' does not apply to " + year_s
+    err.add("mismatch", mism, lambda: "scheme: '" + _s(given) + "' does not apply to " + year_s
             + " (expected " + _s(expected) + ")")
     out["scheme"] = np.where(has_year, expected, None)
 
@@ -743,7 +751,7 @@ def _check_file(raw: pd.DataFrame, name: str) -> tuple[pd.DataFrame, _Errors, li
     inferred = np.where(post, "commune", level_svc)
     level = np.where(lvl == "", inferred, lvl)
     err.add("mismatch", post & (lvl == "district"),
-            "agency_level: 'district' is not possible in " + year_s
+            lambda: "agency_level: 'district' is not possible in " + year_s
             + " (no districts from 2025; expected commune)")
     out["agency_level"] = level
 
@@ -756,16 +764,16 @@ def _check_file(raw: pd.DataFrame, name: str) -> tuple[pd.DataFrame, _Errors, li
         rows = vint == v
         p_ok = np.isin(prov, list(reg["provinces"]))
         bad_p = rows & (prov != "") & pd.notna(prov) & ~p_ok
-        err.add("code", bad_p, "province_code: '" + _s(prov) + "' is not a province code in force in " + year_s)
+        err.add("code", bad_p, lambda: "province_code: '" + _s(prov) + "' is not a province code in force in " + year_s)
         dprov = pd.Series(dist).map(reg["district_province"]).to_numpy(dtype=object)
         has_d = (dist != "") & pd.notna(dist)
         if v == "2019":
             need_d = rows & pre & ~has_d & pd.notna(dist)
             err.add("missing", need_d, "district_code: missing (required for surveys up to 2024)")
             bad_d = rows & has_d & pd.isna(dprov)
-            err.add("code", bad_d, "district_code: '" + _s(dist) + "' is not a district code in force in " + year_s)
+            err.add("code", bad_d, lambda: "district_code: '" + _s(dist) + "' is not a district code in force in " + year_s)
             out_d = rows & has_d & pd.notna(dprov) & p_ok & (dprov != prov)
-            err.add("place", out_d, "district_code: '" + _s(dist) + "' is not in province '" + _s(prov)
+            err.add("place", out_d, lambda: "district_code: '" + _s(dist) + "' is not in province '" + _s(prov)
                     + "' (it belongs to province '" + _s(dprov) + "')")
             d_ok = rows & has_d & pd.notna(dprov) & (dprov == prov)
         else:
@@ -775,15 +783,15 @@ def _check_file(raw: pd.DataFrame, name: str) -> tuple[pd.DataFrame, _Errors, li
         cprov = pd.Series(comm).map(reg["commune_province"]).to_numpy(dtype=object)
         known_c = pd.Series(comm).isin(reg["commune_province"].keys()).to_numpy()
         bad_c = rows & has_c & ~known_c
-        err.add("code", bad_c, "commune_code: '" + _s(comm) + "' is not a commune code in force in " + year_s)
+        err.add("code", bad_c, lambda: "commune_code: '" + _s(comm) + "' is not a commune code in force in " + year_s)
         out_cd = rows & has_c & known_c & d_ok & (cdist != dist)
-        err.add("place", out_cd, "commune_code: '" + _s(comm) + "' is not in district '" + _s(dist)
+        err.add("place", out_cd, lambda: "commune_code: '" + _s(comm) + "' is not in district '" + _s(dist)
                 + "' (it belongs to district '" + _s(cdist) + "')")
         out_cp = rows & has_c & known_c & ~d_ok & p_ok & (cprov != prov)
-        err.add("place", out_cp, "commune_code: '" + _s(comm) + "' is not in province '" + _s(prov)
+        err.add("place", out_cp, lambda: "commune_code: '" + _s(comm) + "' is not in province '" + _s(prov)
                 + "' (it belongs to province '" + _s(cprov) + "')")
     err.add("mismatch", post & (dist != "") & pd.notna(dist),
-            "district_code: must be empty in " + year_s + " (districts were abolished from 2025)")
+            lambda: "district_code: must be empty in " + year_s + " (districts were abolished from 2025)")
     err.add("missing", (level == "commune") & (comm == ""),
             "commune_code: missing (required when the agency is at commune level)")
     err.add("mismatch", (level == "district") & (comm != "") & pd.notna(comm),
@@ -817,7 +825,7 @@ def _check_file(raw: pd.DataFrame, name: str) -> tuple[pd.DataFrame, _Errors, li
     # answers --------------------------------------------------------------------------------
     answer_cols = [c for c in _all_columns() if c not in schema.BASE_COLUMNS]
     for c in answer_cols:
-        out[c] = np.full(n, None, dtype=object)
+        out[c] = np.full(n, np.nan)
     groups = pd.DataFrame({"s": out["scheme"], "y": yr})[has_year].drop_duplicates()
     ignored = Counter()
     for sid, y in groups.itertuples(index=False):
@@ -825,7 +833,7 @@ def _check_file(raw: pd.DataFrame, name: str) -> tuple[pd.DataFrame, _Errors, li
         rows = has_year & (out["scheme"] == sid) & (yr == y)
         sources = _answer_sources(m, int(y), mapping)
         for target, (src, parser) in sources.items():
-            vals, aerr = _apply(raw.loc[rows, mapping[src]], parser)
+            vals, aerr = _apply(raw.loc[rows, mapping[src]], parser, numeric=True)
             out[target][rows] = vals
             err.add("scale", _spread(rows, pd.notna(aerr)), _spread(rows, aerr))
         taken = {src for src, _ in sources.values()}
@@ -898,7 +906,11 @@ def _answer_sources(m: Methodology, year: int, mapping: dict[str, str]) -> dict:
 def _typed(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     out = pd.DataFrame(index=frame.index)
     for c in columns:
-        v = frame[c] if c in frame else pd.Series(None, index=frame.index, dtype=object)
+        if c in frame:
+            v = frame[c]
+        else:
+            v = pd.Series(np.nan if c not in schema.BASE_COLUMNS else None, index=frame.index,
+                          dtype="float64" if c not in schema.BASE_COLUMNS else object)
         if c == "year":
             out[c] = pd.array(v.tolist(), dtype="Int16")
         elif c == "weight":
@@ -907,7 +919,7 @@ def _typed(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
             v = v.where(pd.notna(v) & (v.astype(str) != ""), None)
             out[c] = v.astype("string")
         else:
-            out[c] = pd.array(v.tolist(), dtype="Int8")
+            out[c] = v.astype("float64").astype("Int8")
     return out
 
 
