@@ -49,8 +49,16 @@ class Proportion:
     """A share of respondents: an item, an expectation option or a perception option."""
     indicator: str
     column: str                 # stem for the sums
-    valid_sql: str              # per-form 0/1: the form counts in the denominator
-    hit_sql: str                # per-form 0/1: the form counts in the numerator
+    valid_if: str               # per-form condition: the form counts in the denominator
+    hit_if: str                 # per-form condition: the form counts in the numerator
+
+    @property
+    def valid_sql(self) -> str:
+        return f"coalesce({self.valid_if}, false)::INTEGER"
+
+    @property
+    def hit_sql(self) -> str:
+        return f"coalesce({self.hit_if}, false)::INTEGER"
 
 
 def _q(name: str) -> str:
@@ -68,27 +76,27 @@ def plan(m: Methodology) -> tuple[list[Proportion], list[Composite]]:
     for it in m.items():
         col = _q(it.id)
         props.append(Proportion(f"item:{it.id}", f"it_{it.id}",
-                                f"coalesce({col} IN ({valid}), false)::INTEGER",
-                                f"coalesce({col} IN ({sat}), false)::INTEGER"))
+                                f"{col} IN ({valid})", f"{col} IN ({sat})"))
     for opt in m.expectation_options:
         col = _q(f"expect_{opt.id}")
         if m.expectation_kind == "multi_select":
             # sipas-2017: share of respondents ticking the area; an unticked box is a "no".
-            props.append(Proportion(f"expectation:{opt.id}", f"ex_{opt.id}", "1",
-                                    f"(coalesce({col}, 0) = 1)::INTEGER"))
+            # sipas-2017: share of respondents ticking the area, among those who answered the
+            # expectation block at all (a form with no box recorded did not answer it).
+            block = ", ".join(_q(f"expect_{o.id}") for o in m.expectation_options)
+            props.append(Proportion(f"expectation:{opt.id}", f"ex_{opt.id}",
+                                    f"coalesce({block}) IS NOT NULL", f"coalesce({col}, 0) = 1"))
         else:
             levels = ", ".join(str(int(k)) for k in m.expectation_scale)
             high = _sql_list(m.expectation_high)
             props.append(Proportion(f"expectation:{opt.id}", f"ex_{opt.id}",
-                                    f"coalesce({col} IN ({levels}), false)::INTEGER",
-                                    f"coalesce({col} IN ({high}), false)::INTEGER"))
+                                    f"{col} IN ({levels})", f"{col} IN ({high})"))
     for p in m.perceptions:
         col = _q(p.column)
         codes = _sql_list(o.code for o in p.options)
         for o in p.options:
             props.append(Proportion(f"perception:{p.id}:{o.id}", f"pc_{p.id}__{o.id}",
-                                    f"coalesce({col} IN ({codes}), false)::INTEGER",
-                                    f"coalesce({col} = {int(o.code)}, false)::INTEGER"))
+                                    f"{col} IN ({codes})", f"{col} = {int(o.code)}"))
 
     comps: list[Composite] = []
     for el in m.elements:
@@ -110,66 +118,76 @@ def _mean_sql(exprs: list[str]) -> str:
     return f"(({total}) / nullif({count}, 0))"
 
 
-def _respondent_scores(m: Methodology, props: list[Proportion], comps: list[Composite]) -> dict[str, str]:
-    """Per-form SQL for each composite's respondent score (0..1, NULL when the form has no valid
-    answer in it), built bottom-up like the published index."""
+def _scored_sql(m: Methodology, source: str, props, comps) -> list[str]:
+    """Statements that build ``scored``: the forms plus one respondent-score column per
+    composite (``sc_<stem>``). Element scores are materialised first, so the aspect and SIPAS
+    scores above them read columns instead of repeating the element expressions."""
     by_stem = {p.column: p for p in props}
-    scores: dict[str, str] = {}
+    el_cols, aspect_cols = [], []
     for c in comps:
         if c.parts[0].startswith("it_"):
             # share of the respondent's valid answers in the element that are satisfied
             hits = " + ".join(by_stem[s].hit_sql for s in c.parts)
             valids = " + ".join(by_stem[s].valid_sql for s in c.parts)
-            scores[c.column] = f"(({hits}) / nullif({valids}, 0))"
-        else:
-            scores[c.column] = _mean_sql([scores[s] for s in c.parts])
+            el_cols.append(f"(({hits}) / nullif({valids}, 0))::DOUBLE AS sc_{c.column}")
+        elif c.column != "sipas":
+            aspect_cols.append(f"{_mean_sql([f'sc_{s}' for s in c.parts])} AS sc_{c.column}")
     sipas = next(c for c in comps if c.column == "sipas")
-    if m.rules.get("sipas") == "mean_of_aspects" and m.rules.get("sipas_without_policy") == "services_aspect":
+    sipas_expr = _mean_sql([f"sc_{s}" for s in sipas.parts])
+    if (m.rules.get("sipas") == "mean_of_aspects" and m.rules.get("sipas_without_policy") == "services_aspect"
+            and {"policy", "services"} <= {a.id for a in m.aspects}):
         # A services-only survey: SIPAS is the service aspect (SIPAS.md, configurable).
-        policy, services = scores.get("as_policy"), scores.get("as_services")
-        if policy and services:
-            scores["sipas"] = f"(CASE WHEN {policy} IS NULL THEN {services} ELSE {scores['sipas']} END)"
-    del sipas
-    return scores
+        sipas_expr = f"(CASE WHEN sc_as_policy IS NULL THEN sc_as_services ELSE {sipas_expr} END)"
+    return [
+        f"CREATE OR REPLACE TEMP TABLE scored_el AS SELECT *, {', '.join(el_cols)} "
+        f"FROM {source} WHERE scheme = '{m.id}'",
+        f"CREATE OR REPLACE TEMP VIEW scored_as AS SELECT * {''.join(', ' + c for c in aspect_cols)} FROM scored_el",
+        f"CREATE OR REPLACE TEMP VIEW scored AS SELECT *, {sipas_expr} AS sc_sipas FROM scored_as",
+    ]
 
 
-def _grain_sql(m: Methodology, source: str, props, comps, dims: tuple[str, ...]) -> str:
-    """One scan of the forms: sums per finest cell for ``all`` and each profile breakdown."""
-    scores = _respondent_scores(m, props, comps)
+def _grain_aggregates(props, comps, weighted: bool) -> list[str]:
+    """Additive sums per cell. Unweighted surveys (the usual case) skip the weighted sums: the
+    weighted denominators then equal the counts, and the cells read them as such."""
     aggs = []
     for p in props:
-        aggs += [f"sum({p.valid_sql}) AS n_{p.column}",
-                 f"sum(weight * {p.valid_sql}) AS w_{p.column}",
-                 f"sum(weight * {p.hit_sql}) AS h_{p.column}"]
+        aggs.append(f"count_if({p.valid_sql} = 1) AS n_{p.column}")
+        if weighted:
+            aggs += [f"sum(CASE WHEN {p.valid_if} THEN weight ELSE 0 END) AS w_{p.column}",
+                     f"sum(CASE WHEN {p.hit_if} THEN weight ELSE 0 END) AS h_{p.column}"]
+        else:
+            aggs.append(f"count_if({p.hit_sql} = 1)::DOUBLE AS h_{p.column}")
     for c in comps:
-        s = scores[c.column]
-        aggs += [f"count({s}) AS n_{c.column}",
-                 f"sum(CASE WHEN {s} IS NOT NULL THEN weight END) AS w_{c.column}",
-                 f"sum(weight * {s}) AS s1_{c.column}",
-                 f"sum(weight * {s} * {s}) AS s2_{c.column}"]
-    dim_present = [d for d in dims]
-    breakdown = "CASE " + " ".join(
-        f"WHEN grouping({d}) = 0 THEN '{d}'" for d in dim_present) + " ELSE 'all' END" if dim_present else "'all'"
-    group = "CASE " + " ".join(
-        f"WHEN grouping({d}) = 0 THEN {d}::VARCHAR" for d in dim_present) + " ELSE 'all' END" if dim_present else "'all'"
-    sets = ["(year, province_code, district_code, commune_code, agency_level, service)"]
-    sets += [f"(year, province_code, district_code, service, {d})" for d in dim_present]
-    return f"""
-        SELECT year, province_code, district_code, commune_code, agency_level, service,
-               {breakdown} AS breakdown, {group} AS grp,
-               {', '.join(aggs)}
-        FROM {source}
-        WHERE scheme = '{m.id}'
-        GROUP BY GROUPING SETS ({', '.join(sets)})
-    """
+        s = f"sc_{c.column}"
+        aggs.append(f"count({s}) AS n_{c.column}")
+        if weighted:
+            aggs += [f"sum(CASE WHEN {s} IS NOT NULL THEN weight ELSE 0 END) AS w_{c.column}",
+                     f"sum(weight * {s}) AS s1_{c.column}", f"sum(weight * {s} * {s}) AS s2_{c.column}"]
+        else:
+            aggs += [f"sum({s}) AS s1_{c.column}", f"sum({s} * {s}) AS s2_{c.column}"]
+    return aggs
 
 
-def _sum_columns(props, comps) -> list[str]:
+def _grain_sql(aggs: list[str], dim: str | None) -> str:
+    """Sums per finest cell: for ``all`` (by commune or district agency) or for one profile
+    dimension (by district). One query per grouping: DuckDB runs these faster one at a time
+    than as GROUPING SETS, which update every set's hash table for every form."""
+    if dim is None:
+        keys = "year, province_code, district_code, commune_code, agency_level, service"
+        return f"""SELECT {keys}, 'all' AS breakdown, 'all' AS grp, {', '.join(aggs)}
+                   FROM scored GROUP BY {keys}"""
+    keys = "year, province_code, district_code, service"
+    return f"""SELECT {keys}, NULL::VARCHAR AS commune_code, NULL::VARCHAR AS agency_level,
+                      '{dim}' AS breakdown, {dim}::VARCHAR AS grp, {', '.join(aggs)}
+               FROM scored WHERE {dim} IS NOT NULL GROUP BY {keys}, {dim}"""
+
+
+def _sum_columns(props, comps, weighted: bool) -> list[str]:
     cols = []
     for p in props:
-        cols += [f"n_{p.column}", f"w_{p.column}", f"h_{p.column}"]
+        cols += [f"n_{p.column}", f"h_{p.column}"] + ([f"w_{p.column}"] if weighted else [])
     for c in comps:
-        cols += [f"n_{c.column}", f"w_{c.column}", f"s1_{c.column}", f"s2_{c.column}"]
+        cols += [f"n_{c.column}", f"s1_{c.column}", f"s2_{c.column}"] + ([f"w_{c.column}"] if weighted else [])
     return cols
 
 
@@ -189,7 +207,7 @@ def _rollup_sql(sum_cols: list[str], levels: tuple[str, ...]) -> str:
             SELECT year, 'district' AS level, district_code AS unit_code,
                    any_value(province_code) AS parent_code,
                    coalesce(service, 'all') AS service, breakdown, grp, {sums}
-            FROM grain WHERE district_code IS NOT NULL AND grp IS NOT NULL
+            FROM grain WHERE district_code IS NOT NULL
             GROUP BY GROUPING SETS ((year, district_code, breakdown, grp, service),
                                     (year, district_code, breakdown, grp))""")
     if "province" in levels:
@@ -197,49 +215,65 @@ def _rollup_sql(sum_cols: list[str], levels: tuple[str, ...]) -> str:
             SELECT year, 'province' AS level, province_code AS unit_code,
                    '{COUNTRY_CODE}' AS parent_code,
                    coalesce(service, 'all') AS service, breakdown, grp, {sums}
-            FROM grain WHERE grp IS NOT NULL
+            FROM grain
             GROUP BY GROUPING SETS ((year, province_code, breakdown, grp, service),
                                     (year, province_code, breakdown, grp))""")
     return " UNION ALL ".join(parts)
 
 
-def _wilson(h: str, w: str, n: str) -> tuple[str, str, str]:
-    """Value and Wilson 95% bounds (percent) from weighted hits/valid and the unweighted n."""
-    p = f"({h} / nullif({w}, 0))"
-    z, z2 = _Z, f"{Z95 * Z95!r}::DOUBLE"
-    centre = f"(({p} + {z2} / (2.0 * {n})) / (1 + {z2} / {n}))"
-    half = f"({z} * sqrt({p} * (1 - {p}) / {n} + {z2} / (4.0 * {n} * {n})) / (1 + {z2} / {n}))"
-    return (f"(100.0 * {p})", f"greatest(0.0, 100.0 * ({centre} - {half}))",
-            f"least(100.0, 100.0 * ({centre} + {half}))")
+def _cells_sql(props, comps, weighted: bool) -> str:
+    """One row per cell and indicator (value, n, bounds), from the rolled-up sums.
 
-
-def _cells_sql(props, comps) -> str:
-    """One row per cell and indicator (value, n, bounds), from the rolled-up sums."""
-    values: dict[str, str] = {}
-    structs = []
+    Composite values need their parts side by side, so they are computed in the wide table;
+    then every indicator is unnested to its own row and the interval formulas run once, on
+    long columns, instead of once per indicator."""
+    item_value: dict[str, str] = {}
     for p in props:
-        n = f"n_{p.column}"
-        v, lo, hi = _wilson(f"h_{p.column}", f"w_{p.column}", n)
-        values[p.column] = f"(CASE WHEN {n} > 0 THEN {v} END)"
-        structs.append((p.indicator, values[p.column], n, lo, hi))
+        w = f"w_{p.column}" if weighted else f"n_{p.column}"
+        item_value[p.column] = f"(100.0 * h_{p.column} / nullif({w}, 0))"
+    comp_value: dict[str, str] = {}
     for c in comps:
-        values[c.column] = _mean_sql([values[s] for s in c.parts])
-        n, w = f"n_{c.column}", f"w_{c.column}"
-        mean = f"(s1_{c.column} / nullif({w}, 0))"
-        sd = f"sqrt(greatest(0.0, s2_{c.column} / nullif({w}, 0) - {mean} * {mean}))"
-        half = f"(100.0 * {_Z} * {sd} / sqrt(nullif({n}, 0)))"
-        v = f"v_{c.column}"
-        structs.append((c.indicator, v, n, f"greatest(0.0, {v} - {half})", f"least(100.0, {v} + {half})"))
-    # Composite values are computed once in a projection and referenced by name above.
-    comp_cols = ", ".join(f"{values[c.column]} AS v_{c.column}" for c in comps)
-    items = ", ".join(
-        f"{{'indicator': '{ind}', 'value': {v}, 'n': {n}, 'ci_low': {lo}, 'ci_high': {hi}}}"
-        for ind, v, n, lo, hi in structs)
+        comp_value[c.column] = _mean_sql([item_value.get(s) or f"v_{s}" for s in c.parts])
+    # Each composite's value is a column of its own, so a parent composite reads it by name.
+    projections = []
+    for c in comps:
+        projections.append(f"SELECT *, {comp_value[c.column]} AS v_{c.column} FROM")
+    wide = "cells_wide"
+    for proj in projections:
+        wide = f"({proj} {wide})"
+    entries = []
+    for p in props:
+        w = f"w_{p.column}" if weighted else f"n_{p.column}"
+        entries.append(f"{{'indicator': '{p.indicator}', 'kind': 'p', 'n': n_{p.column}, "
+                       f"'w': {w}::DOUBLE, 'a': h_{p.column}::DOUBLE, 'b': NULL::DOUBLE, 'v': NULL::DOUBLE}}")
+    for c in comps:
+        w = f"w_{c.column}" if weighted else f"n_{c.column}"
+        entries.append(f"{{'indicator': '{c.indicator}', 'kind': 'c', 'n': n_{c.column}, "
+                       f"'w': {w}::DOUBLE, 'a': s1_{c.column}::DOUBLE, 'b': s2_{c.column}::DOUBLE, "
+                       f"'v': v_{c.column}::DOUBLE}}")
+    z, z2 = _Z, f"{Z95 * Z95!r}::DOUBLE"
     return f"""
-        WITH c AS (SELECT *, {comp_cols} FROM cells_wide)
-        SELECT year, level, unit_code, parent_code, service, breakdown, grp AS "group",
-               unnest([{items}], recursive := true)
-        FROM c
+        WITH long AS (
+            SELECT year, level, unit_code, parent_code, service, breakdown, grp,
+                   unnest([{', '.join(entries)}], recursive := true)
+            FROM {wide}),
+        prop AS (SELECT *, a / nullif(w, 0) AS p FROM long WHERE kind = 'p' AND n > 0),
+        comp AS (SELECT *, a / nullif(w, 0) AS mu FROM long WHERE kind = 'c' AND n > 0)
+        SELECT year, level, unit_code, parent_code, service, breakdown, grp AS "group", indicator,
+               100.0 * p AS value, n,
+               -- Wilson score interval
+               greatest(0.0, 100.0 * ((p + {z2} / (2.0 * n)) - {z} * sqrt(p * (1 - p) / n + {z2} / (4.0 * n * n)))
+                                / (1 + {z2} / n)) AS ci_low,
+               least(100.0, 100.0 * ((p + {z2} / (2.0 * n)) + {z} * sqrt(p * (1 - p) / n + {z2} / (4.0 * n * n)))
+                                / (1 + {z2} / n)) AS ci_high
+        FROM prop
+        UNION ALL
+        SELECT year, level, unit_code, parent_code, service, breakdown, grp AS "group", indicator,
+               v AS value, n,
+               -- linearised: standard error of the mean respondent score
+               greatest(0.0, v - 100.0 * {z} * sqrt(greatest(0.0, b / w - mu * mu)) / sqrt(n)) AS ci_low,
+               least(100.0, v + 100.0 * {z} * sqrt(greatest(0.0, b / w - mu * mu)) / sqrt(n)) AS ci_high
+        FROM comp
     """
 
 
@@ -267,44 +301,51 @@ def compute_indices(responses: pd.DataFrame | pa.Table, *, threshold: int | None
     """Compute every published cell for the accepted forms in ``responses``.
 
     ``threshold`` overrides the schemes' suppression threshold (default: each scheme's rule).
-    Returns an Arrow table with :data:`INDEX_COLUMNS`, sorted for fast filtered reads.
+    Returns an Arrow table with :data:`INDEX_COLUMNS` (unsorted: the release writer sorts).
     """
     con = con or duckdb.connect()
+    if isinstance(responses, pd.DataFrame):  # Arrow scans much faster than object columns
+        responses = pa.Table.from_pandas(responses, preserve_index=False)
     con.register("forms_in", responses)
     present = {c for c in (responses.column_names if isinstance(responses, pa.Table) else responses.columns)}
     schemes = [r[0] for r in con.execute("SELECT DISTINCT scheme FROM forms_in ORDER BY 1").fetchall()]
-    outputs = []
+    tables: list[str] = []
     for scheme_id in schemes:
         m = get_methodology(scheme_id)
         props, comps = plan(m)
         con.execute(f"CREATE OR REPLACE TEMP VIEW forms AS {_forms_view_sql(m, present)}")
         dims = tuple(d for d in breakdowns if d in present)
-        con.execute(f"CREATE OR REPLACE TEMP TABLE grain AS {_grain_sql(m, 'forms', props, comps, dims)}")
-        con.execute(f"CREATE OR REPLACE TEMP TABLE cells_wide AS {_rollup_sql(_sum_columns(props, comps), levels)}")
+        for statement in _scored_sql(m, "forms", props, comps):
+            con.execute(statement)
+        weighted = not con.execute("SELECT coalesce(bool_and(weight = 1.0), true) FROM scored").fetchone()[0]
+        aggs = _grain_aggregates(props, comps, weighted)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE grain AS {_grain_sql(aggs, None)}")
+        for dim in dims:
+            con.execute(f"INSERT INTO grain BY NAME {_grain_sql(aggs, dim)}")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE cells_wide AS "
+                    f"{_rollup_sql(_sum_columns(props, comps, weighted), levels)}")
         limit = int(threshold if threshold is not None else m.suppression_threshold)
-        outputs.append(f"""
-            SELECT year::SMALLINT AS year, '{m.id}' AS scheme, level, unit_code, parent_code, service,
-                   breakdown, "group", indicator,
-                   CASE WHEN n >= {limit} THEN value END AS value,
-                   n::BIGINT AS n,
-                   CASE WHEN n >= {limit} THEN ci_low END AS ci_low,
-                   CASE WHEN n >= {limit} THEN ci_high END AS ci_high,
-                   n < {limit} AS suppressed
-            FROM ({_cells_sql(props, comps)}) WHERE n > 0""")
-        con.execute(f"CREATE OR REPLACE TEMP TABLE out_{len(outputs)} AS {outputs[-1]}")
-    if not outputs:
+        tables.append(f"out_{len(tables) + 1}")
+        con.execute(f"""CREATE OR REPLACE TEMP TABLE {tables[-1]} AS
+            WITH cells AS ({_cells_sql(props, comps, weighted)}),
+            published AS (
+                SELECT year::SMALLINT AS year, '{m.id}' AS scheme, level, unit_code, parent_code, service,
+                       breakdown, "group", indicator,
+                       CASE WHEN n >= {limit} THEN value END AS value, n::BIGINT AS n,
+                       CASE WHEN n >= {limit} THEN ci_low END AS ci_low,
+                       CASE WHEN n >= {limit} THEN ci_high END AS ci_high,
+                       n < {limit} AS suppressed
+                FROM cells)
+            SELECT *,
+                   -- 1 = best among siblings; ties share the lower rank; suppressed cells unranked
+                   CASE WHEN NOT suppressed THEN rank() OVER (
+                       PARTITION BY year, level, parent_code, service, breakdown, "group", indicator, suppressed
+                       ORDER BY round(value, 9) DESC)::INTEGER END AS rank,
+                   'computed' AS source, 'pooled' AS basis, NULL::VARCHAR AS note
+            FROM published""")
+    if not tables:
         return empty_indices()
-    union = " UNION ALL ".join(f"SELECT * FROM out_{i + 1}" for i in range(len(outputs)))
-    result = con.sql(f"""
-        SELECT year, scheme, level, unit_code, parent_code, service, breakdown, "group", indicator,
-               value, n, ci_low, ci_high, suppressed,
-               CASE WHEN NOT suppressed THEN rank() OVER (
-                   PARTITION BY year, level, parent_code, service, breakdown, "group", indicator, suppressed
-                   ORDER BY round(value, 9) DESC)::INTEGER END AS rank,
-               'computed' AS source, 'pooled' AS basis, NULL::VARCHAR AS note
-        FROM ({union})
-        ORDER BY year, level, parent_code, service, indicator, breakdown, "group", unit_code
-    """).to_arrow_table()
+    result = con.sql(" UNION ALL ".join(f"SELECT * FROM {t}" for t in tables)).to_arrow_table()
     return result.cast(INDEX_SCHEMA)
 
 

@@ -1,0 +1,167 @@
+"""Official figures: published values (for example the national table by province) that load into
+the indices table as ``source = official`` rows beside computed ones, values unchanged.
+
+CSV columns: ``year, level, unit_code, indicator, value, source`` and optionally ``basis``
+(``pooled`` or ``mean_of_units``, how an authority built a higher-level figure; default
+``published``) and ``n``. ``level`` may be ``country`` with unit code ``VN``.
+Every row is accepted or rejected with a reason naming the row and the column, as for forms.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from .methodology import MethodologyError, scheme_for_year
+from .schema import COUNTRY_CODE, INDEX_COLUMNS
+
+REQUIRED = ("year", "level", "unit_code", "indicator", "value", "source")
+LEVELS = ("country", "province", "district", "commune")
+BASES = ("published", "pooled", "mean_of_units")
+CODE_WIDTH = {"province": 2, "district": 3, "commune": 5}
+
+
+class OfficialFileError(ValueError):
+    """The file as a whole cannot be read (encoding, missing columns)."""
+
+
+@dataclass
+class OfficialResult:
+    rows: pd.DataFrame                   # indices rows (schema.INDEX_COLUMNS), source = official
+    rejects: pd.DataFrame                # rejected rows as read, plus "row" and "errors"
+    rows_read: int
+    file: str = ""
+    sha256: str = ""
+    columns_ignored: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.rejects.empty
+
+    def summary(self) -> str:
+        text = f"{self.file}: {self.rows_read} official rows read: {len(self.rows)} accepted, {len(self.rejects)} rejected"
+        if self.columns_ignored:
+            text += f"; columns not used: {', '.join(self.columns_ignored)}"
+        return text
+
+
+def _decode(raw: bytes) -> str:
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return raw.decode("utf-16")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise OfficialFileError("the file is not UTF-8 or UTF-16 text; save it as CSV UTF-8") from None
+
+
+def _valid_indicator(indicator: str, year: int) -> str | None:
+    """None when the indicator id exists in the year's scheme, else what was expected."""
+    try:
+        m = scheme_for_year(year)
+    except MethodologyError as exc:
+        return str(exc)
+    ids = {"sipas", *(f"element:{e.id}" for e in m.elements), *(f"aspect:{a.id}" for a in m.aspects),
+           *(f"item:{i}" for i in m.item_ids(year)),
+           *(f"expectation:{o.id}" for o in m.expectation_options),
+           *(f"perception:{p.id}:{o.id}" for p in m.perceptions for o in p.options)}
+    if indicator in ids:
+        return None
+    return f"'{indicator}' is not an indicator of {m.id} (for example sipas, element:access, item:access_1)"
+
+
+def read_official(path: str | Path) -> OfficialResult:
+    from geo.units import units, vintage_for_year
+
+    import hashlib
+    path = Path(path)
+    raw = path.read_bytes()
+    text = _decode(raw)
+    try:
+        dialect = csv.Sniffer().sniff(text.splitlines()[0] if text else ",", delimiters=",;\t")
+        sep = dialect.delimiter
+    except csv.Error:
+        sep = ","
+    df = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False)
+    df.columns = [c.strip().lower() for c in df.columns]
+    missing = [c for c in REQUIRED if c not in df.columns]
+    if missing:
+        raise OfficialFileError(f"{path.name}: missing column(s) {', '.join(missing)}; expected {', '.join(REQUIRED)}")
+    ignored = [c for c in df.columns if c not in (*REQUIRED, "basis", "n")]
+    errors: list[list[str]] = [[] for _ in range(len(df))]
+    out = []
+    seen: dict[tuple, int] = {}
+    registries = {}
+    for i, r in enumerate(df.to_dict("records")):
+        row_no = i + 2
+        errs = errors[i]
+        year_s = r["year"].strip()
+        year = int(year_s) if re.fullmatch(r"\d{4}", year_s) else None
+        if year is None:
+            errs.append(f"year: expected a four-digit year, got '{year_s}'")
+        level = r["level"].strip().lower()
+        if level not in LEVELS:
+            errs.append(f"level: expected one of {', '.join(LEVELS)}, got '{r['level']}'")
+        code = r["unit_code"].strip()
+        parent = None
+        if level == "country":
+            if code != COUNTRY_CODE:
+                errs.append(f"unit_code: a country row needs the code {COUNTRY_CODE}, got '{code}'")
+        elif level in CODE_WIDTH and year is not None:
+            if code.isdigit():
+                code = code.zfill(CODE_WIDTH[level])
+            vintage = vintage_for_year(year)
+            if vintage not in registries:
+                registries[vintage] = units(vintage).set_index("code")
+            reg = registries[vintage]
+            if code not in reg.index or reg.at[code, "level"] != level:
+                errs.append(f"unit_code: '{r['unit_code']}' is not a {level} code in force in {year}")
+            else:
+                parent = reg.at[code, "parent_code"]
+        indicator = r["indicator"].strip()
+        if year is not None:
+            problem = _valid_indicator(indicator, year)
+            if problem:
+                errs.append(f"indicator: {problem}")
+        value_s = r["value"].strip().replace(",", ".")
+        try:
+            value = float(value_s)
+            if not 0 <= value <= 100:
+                errs.append(f"value: expected a percentage between 0 and 100, got {r['value']}")
+        except ValueError:
+            value = None
+            errs.append(f"value: expected a number, got '{r['value']}'")
+        source = r["source"].strip()
+        if not source:
+            errs.append("source: required (who published the figure, and where)")
+        basis = (r.get("basis") or "published").strip() or "published"
+        if basis not in BASES:
+            errs.append(f"basis: expected one of {', '.join(BASES)}, got '{basis}'")
+        n = None
+        if (r.get("n") or "").strip():
+            n_s = r["n"].strip()
+            if n_s.isdigit():
+                n = int(n_s)
+            else:
+                errs.append(f"n: expected a whole number, got '{n_s}'")
+        key = (year, level, code, indicator)
+        if not errs and key in seen:
+            errs.append(f"unit_code: duplicate of row {seen[key]} (same year, level, unit and indicator)")
+        if errs:
+            continue
+        seen[key] = row_no
+        out.append({"year": year, "scheme": scheme_for_year(year).id, "level": level, "unit_code": code,
+                    "parent_code": parent, "service": "all", "breakdown": "all", "group": "all",
+                    "indicator": indicator, "value": value, "n": n, "ci_low": None, "ci_high": None,
+                    "suppressed": False, "rank": None, "source": "official", "basis": basis,
+                    "note": source})
+    bad = [i for i, e in enumerate(errors) if e]
+    rejects = df.iloc[bad].copy()
+    rejects.insert(0, "row", [i + 2 for i in bad])
+    rejects["errors"] = ["; ".join(errors[i]) for i in bad]
+    rows = pd.DataFrame(out, columns=list(INDEX_COLUMNS))
+    return OfficialResult(rows, rejects.reset_index(drop=True), len(df), path.name,
+                          hashlib.sha256(raw).hexdigest(), ignored)

@@ -1,0 +1,299 @@
+"""Published releases: written atomically, listed, opened and sliced.
+
+A release is a folder::
+
+    releases/<id>/
+        manifest.json        id, title, publisher, created, methodologies, inputs and their
+                             checksums, row counts, the demo flag, and a checksum per file
+        indices.parquet      the long table (schema.INDEX_COLUMNS), sorted by year, level,
+                             parent, service, indicator, so a filtered read touches few row groups
+        units.parquet        the units the release names, with names and parents (per vintage)
+        methodology/*.json   the scheme definitions the engine used, as they were
+
+It is written to a hidden temporary folder beside its final place and moved into place with a
+rename, so a reader never sees half a release. Replacing an existing release takes two renames
+(old out of the way, new in); if the process dies between them, the next listing restores the
+old one. Folders whose name starts with a dot are never listed.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from functools import cached_property
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from .methodology import Methodology, get_methodology, parse_methodology
+
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+INDICES = "indices.parquet"
+UNITS = "units.parquet"
+ROW_GROUP_SIZE = 32_768
+RELEASE_ID_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789-_.")
+
+
+class ReleaseError(RuntimeError):
+    """A release is missing, incomplete or does not match its manifest."""
+
+
+def default_root() -> Path:
+    """Where releases live: $SIPAS_RELEASES, else ``releases/`` at the project root."""
+    env = os.environ.get("SIPAS_RELEASES")
+    return Path(env) if env else Path(__file__).resolve().parent.parent / "releases"
+
+
+def valid_release_id(release_id: str) -> bool:
+    """Release ids are plain folder names: no path separators, no dot-folders, nothing odd."""
+    return (bool(release_id) and len(release_id) <= 100 and not release_id.startswith(".")
+            and set(release_id.lower()) <= RELEASE_ID_CHARS)
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def write_release(out: str | Path, indices: pa.Table, units: pd.DataFrame, *,
+                  methodologies: list[Methodology], title: str, publisher: str,
+                  inputs: list[dict], counts: dict, demo: bool = False,
+                  threshold: int | None = None, created: str | None = None,
+                  _fail_after_files: bool = False) -> Path:
+    """Write a release to ``out`` atomically and return its path."""
+    out = Path(out)
+    release_id = out.name
+    if not valid_release_id(release_id):
+        raise ReleaseError(f"release id '{release_id}' should use only letters, digits, '-', '_' and '.'")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{release_id}-", dir=out.parent))
+    try:
+        pq.write_table(indices, tmp / INDICES, row_group_size=ROW_GROUP_SIZE, compression="zstd",
+                       write_statistics=True)
+        pq.write_table(pa.Table.from_pandas(units, preserve_index=False), tmp / UNITS, compression="zstd")
+        (tmp / "methodology").mkdir()
+        for m in methodologies:
+            (tmp / "methodology" / f"{m.id}.json").write_text(
+                json.dumps(m.source, ensure_ascii=False, indent=1), encoding="utf-8")
+        if _fail_after_files:  # lets tests interrupt a write at its worst moment
+            raise KeyboardInterrupt("interrupted while writing the release")
+        files = {p.relative_to(tmp).as_posix(): {"sha256": _sha256(p), "bytes": p.stat().st_size}
+                 for p in sorted(tmp.rglob("*")) if p.is_file()}
+        years = sorted({int(y) for y in indices.column("year").to_pylist()}) if indices.num_rows else []
+        manifest = {
+            "format_version": FORMAT_VERSION,
+            "id": release_id,
+            "title": title,
+            "publisher": publisher,
+            "created": created or datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
+            "demo": bool(demo),
+            "methodologies": [m.id for m in methodologies],
+            "suppression_threshold": threshold,
+            "years": years,
+            "inputs": inputs,
+            "counts": {**counts, "cells": indices.num_rows},
+            "files": files,
+        }
+        (tmp / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
+        for p in tmp.rglob("*"):
+            if p.is_file():
+                with open(p, "rb") as f:
+                    os.fsync(f.fileno())
+        _fsync_dir(tmp)
+        old = None
+        if out.exists():
+            old = out.parent / f".old-{release_id}-{uuid.uuid4().hex[:8]}"
+            os.rename(out, old)
+        os.rename(tmp, out)
+        _fsync_dir(out.parent)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+        return out
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def _recover(root: Path) -> None:
+    """Put back a release whose replacement was interrupted between its two renames."""
+    for old in root.glob(".old-*"):
+        release_id = old.name[len(".old-"):].rsplit("-", 1)[0]
+        target = root / release_id
+        if not target.exists() and (old / MANIFEST).exists():
+            try:
+                os.rename(old, target)
+            except OSError:
+                pass
+
+
+@dataclass(frozen=True)
+class ReleaseInfo:
+    id: str
+    path: Path
+    manifest: dict
+
+    @property
+    def created(self) -> str:
+        return self.manifest.get("created", "")
+
+
+def read_manifest(path: Path) -> dict:
+    try:
+        manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ReleaseError(f"{path.name}: no readable manifest ({exc.__class__.__name__})") from None
+    if not isinstance(manifest, dict) or manifest.get("id") != path.name:
+        raise ReleaseError(f"{path.name}: the manifest does not name this release")
+    for name in manifest.get("files", {}):
+        if not (path / name).is_file():
+            raise ReleaseError(f"{path.name}: {name} is missing")
+    return manifest
+
+
+def list_releases(root: str | Path | None = None) -> list[ReleaseInfo]:
+    """Complete releases under ``root``, newest first. Incomplete folders are skipped."""
+    root = Path(root) if root else default_root()
+    if not root.is_dir():
+        return []
+    _recover(root)
+    out = []
+    for path in root.iterdir():
+        if not path.is_dir() or not valid_release_id(path.name):
+            continue
+        try:
+            out.append(ReleaseInfo(path.name, path, read_manifest(path)))
+        except ReleaseError:
+            continue
+    return sorted(out, key=lambda r: (r.created, r.id), reverse=True)
+
+
+def open_release(release_id: str | None = None, root: str | Path | None = None, *,
+                 verify: bool = False) -> "Release":
+    """Open a release by id, or the newest one. ``verify`` checks every file's checksum."""
+    root = Path(root) if root else default_root()
+    if release_id is None:
+        releases = list_releases(root)
+        if not releases:
+            raise ReleaseError(f"no release in {root.name}/ (build one: python -m sipas_data demo)")
+        info = releases[0]
+    else:
+        if not valid_release_id(release_id):
+            raise ReleaseError(f"'{release_id}' is not a release id")
+        path = root / release_id
+        if not path.is_dir():
+            raise ReleaseError(f"no release named '{release_id}'")
+        info = ReleaseInfo(release_id, path, read_manifest(path))
+    release = Release(info.id, info.path, info.manifest)
+    if verify:
+        problems = release.verify()
+        if problems:
+            raise ReleaseError("; ".join(problems))
+    return release
+
+
+class Release:
+    """Read access to one release. Reads are filtered at the Parquet level (row-group
+    statistics), so a map's slice never loads the whole table."""
+
+    def __init__(self, release_id: str, path: Path, manifest: dict):
+        self.id = release_id
+        self.path = path
+        self.manifest = manifest
+
+    def __repr__(self) -> str:
+        return f"Release({self.id!r})"
+
+    @property
+    def title(self) -> str:
+        return self.manifest.get("title", self.id)
+
+    @property
+    def publisher(self) -> str:
+        return self.manifest.get("publisher", "")
+
+    @property
+    def created(self) -> str:
+        return self.manifest.get("created", "")
+
+    @property
+    def is_demo(self) -> bool:
+        return bool(self.manifest.get("demo"))
+
+    @property
+    def years(self) -> list[int]:
+        return list(self.manifest.get("years", []))
+
+    @property
+    def fingerprint(self) -> str:
+        """Changes whenever the release's content does: a cache key for the app."""
+        return self.manifest.get("files", {}).get(INDICES, {}).get("sha256", self.id)
+
+    def verify(self) -> list[str]:
+        """Problems found by checking every file against the manifest (empty when sound)."""
+        problems = []
+        for name, meta in self.manifest.get("files", {}).items():
+            p = self.path / name
+            if not p.is_file():
+                problems.append(f"{name} is missing")
+            elif p.stat().st_size != meta.get("bytes") or _sha256(p) != meta.get("sha256"):
+                problems.append(f"{name} does not match its checksum")
+        return problems
+
+    @cached_property
+    def _file(self) -> pq.ParquetFile:
+        return pq.ParquetFile(self.path / INDICES)
+
+    def read(self, *, year: int | None = None, level: str | None = None,
+             parent: str | list[str] | None = None, unit: str | list[str] | None = None,
+             service: str | list[str] | None = "all", indicator: str | list[str] | None = "sipas",
+             breakdown: str | None = "all", source: str | None = None,
+             columns: list[str] | None = None) -> pd.DataFrame:
+        """A filtered slice of the indices table. ``None`` means "any" for a filter."""
+        filters = []
+        for col, val in (("year", year), ("level", level), ("parent_code", parent), ("unit_code", unit),
+                         ("service", service), ("indicator", indicator), ("breakdown", breakdown),
+                         ("source", source)):
+            if val is None:
+                continue
+            if isinstance(val, (list, tuple, set)):
+                filters.append((col, "in", list(val)))
+            else:
+                filters.append((col, "=", val))
+        table = pq.read_table(self.path / INDICES, filters=filters or None, columns=columns)
+        return table.to_pandas()
+
+    def units(self) -> pd.DataFrame:
+        return pd.read_parquet(self.path / UNITS)
+
+    def methodology(self, scheme_id: str) -> Methodology:
+        p = self.path / "methodology" / f"{scheme_id}.json"
+        if p.is_file():
+            return parse_methodology(json.loads(p.read_text(encoding="utf-8")), p.name)
+        return get_methodology(scheme_id)
+
+    def full_path(self) -> Path:
+        return self.path / INDICES
