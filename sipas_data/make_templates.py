@@ -180,6 +180,22 @@ def example_rows(m: Methodology, n: int = 20, seed: int = 2024) -> list[list]:
     return out
 
 
+def _normalise_zip(path: Path) -> None:
+    """Rewrite the workbook with fixed timestamps so a rebuild gives the same bytes."""
+    import re
+    import zipfile
+    with zipfile.ZipFile(path) as z:
+        entries = [(i.filename, z.read(i.filename)) for i in z.infolist()]
+    stamp = FIXED_TIME.strftime("%Y-%m-%dT%H:%M:%SZ").encode()
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in entries:
+            if name == "docProps/core.xml":
+                data = re.sub(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*", rb"\g<1>" + stamp, data)
+            info = zipfile.ZipInfo(name, date_time=FIXED_TIME.timetuple()[:6])
+            info.compress_type = zipfile.ZIP_DEFLATED
+            z.writestr(info, data)
+
+
 def build(out_dir: Path = TEMPLATE_DIR) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
@@ -187,6 +203,7 @@ def build(out_dir: Path = TEMPLATE_DIR) -> list[Path]:
         for name, rows in ((f"mau-phieu-{m.id}.xlsx", []), (f"vi-du-phieu-{m.id}.xlsx", example_rows(m))):
             path = out_dir / name
             _workbook(m, rows).save(path)
+            _normalise_zip(path)
             written.append(path)
     return written
 

@@ -414,7 +414,7 @@ BAD = {
 }
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(st.tuples(st.sampled_from(["good", *BAD]), st.integers(0, 8)), min_size=0, max_size=25),
        st.sampled_from(["csv", "xlsx"]))
 def test_property_no_row_is_lost(tmp_path, spec, fmt):
