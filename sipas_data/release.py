@@ -270,10 +270,16 @@ class Release:
     def read(self, *, year: int | None = None, level: str | None = None,
              parent: str | list[str] | None = None, unit: str | list[str] | None = None,
              service: str | list[str] | None = "all", indicator: str | list[str] | None = "sipas",
-             breakdown: str | None = "all", source: str | None = None,
+             breakdown: str | None = "all", source: str | None = None, restated: bool | None = False,
              columns: list[str] | None = None) -> pd.DataFrame:
-        """A filtered slice of the indices table. ``None`` means "any" for a filter."""
+        """A filtered slice of the indices table. ``None`` means "any" for a filter.
+
+        ``restated=False`` (the default) gives cells on the units of their own year;
+        ``restated=True`` only the pre-2025 results restated on the 2025 units (basis
+        ``restated``); ``None`` both."""
         filters = []
+        if restated is not None:
+            filters.append(("basis", "=" if restated else "!=", "restated"))
         for col, val in (("year", year), ("level", level), ("parent_code", parent), ("unit_code", unit),
                          ("service", service), ("indicator", indicator), ("breakdown", breakdown),
                          ("source", source)):

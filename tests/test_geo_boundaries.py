@@ -350,3 +350,42 @@ def test_cli_search_units_layers(capsys, monkeypatch, tmp_path):
     assert len(capsys.readouterr().out.splitlines()) == 12
     assert cli_main(["layers"]) == 0
     assert "no boundaries installed" in capsys.readouterr().out
+
+
+def test_repeated_codes_are_dissolved(small, tmp_path):
+    import pandas as pd
+
+    first = small.iloc[[0]]
+    x0, y0, x1, y1 = first.geometry.iloc[0].bounds
+    xm = (x0 + x1) / 2
+    halves = pd.concat([first.assign(geometry=first.geometry.intersection(box(x0, y0, xm, y1))),
+                        first.assign(geometry=first.geometry.intersection(box(xm, y0, x1, y1)))])
+    parts = gpd.GeoDataFrame(pd.concat([halves, small.iloc[1:]], ignore_index=True), crs=small.crs)
+    assert len(parts) == 142
+    f = tmp_path / "parts.gpkg"
+    parts.to_file(f)
+    r = B.install(f, "2019", "commune", dest=tmp_path / "d")
+    assert r.ok and r.matched == 141 and r.layer_features == 141
+    assert any("repeated codes" in w for w in r.warnings)
+
+
+@needs_shared
+def test_province_names_matched_despite_tone_placement(tmp_path):
+    g = gpd.read_file(SHARED / "provinces_2025.geojson").drop(columns=["code"])
+    assert "Tỉnh Thanh Hoá" in set(g.name)  # old-style tone placement in the source
+    f = tmp_path / "names.geojson"
+    g.to_file(f)
+    r = B.install(f, "2025", "province", dest=tmp_path / "d")
+    assert r.ok and r.matched_by == "name" and r.matched == 34 and not r.unmatched_names
+
+
+def test_geo_never_imports_streamlit_and_imports_light():
+    import subprocess
+    import sys
+
+    code = ("import sys, geo, geo.tiles; geo.units('2019'); "
+            "assert 'streamlit' not in sys.modules; "
+            "assert 'geopandas' not in sys.modules, 'registry should not need geopandas'; "
+            "import geo.boundaries, geo.__main__; assert 'streamlit' not in sys.modules")
+    root = Path(__file__).resolve().parents[1]
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=root)
