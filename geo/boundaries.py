@@ -608,11 +608,11 @@ def install(path, vintage: str, level: str, *, code_column: str | None = None,
         new = new.sort_values("code").reset_index(drop=True)
 
         # -- coverage and completeness
-        if level == "province":
-            covered = set(reg["code"])
-        else:
-            covered = {p for p in new["province_code"] if p}
-        report.provinces = sorted(covered)
+        # provinces present in the file: what a re-install replaces
+        present = {p for p in new["province_code"] if p}
+        # provinces whose units must all have geometry: the file's, or the country for provinces
+        covered = set(reg["code"]) if level == "province" else present
+        report.provinces = sorted(present)
         in_cov = reg[reg["province_code"].isin(covered)]
         report.missing_codes = sorted(set(in_cov["code"]) - set(new["code"]))
         if report.missing_codes:
@@ -628,7 +628,7 @@ def install(path, vintage: str, level: str, *, code_column: str | None = None,
         merged = new
         if (layer_dir / "raw.parquet").exists():
             old = gpd.read_parquet(layer_dir / "raw.parquet")
-            old = old[~old["province_code"].isin(covered)]
+            old = old[~old["province_code"].isin(present)]
             if len(old):
                 merged = pd.concat([old, new], ignore_index=True)
                 merged = gpd.GeoDataFrame(merged, geometry="geometry", crs=4326)

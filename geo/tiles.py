@@ -101,13 +101,8 @@ def _targets(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
     k = math.cos(math.radians(float(np.mean(lat[ok]))))
     p = np.column_stack([lon[ok] * k, lat[ok]])
     if len(p) >= 2:
-        d2 = ((p[:, None, :] - p[None, :, :]) ** 2).sum(-1) if len(p) <= 2500 else None
-        if d2 is not None:
-            np.fill_diagonal(d2, np.inf)
-            nn = np.sqrt(d2.min(1))
-        else:  # large sets: nearest neighbour through a grid-free sort approximation
-            nn = _nn_large(p)
-        nn = nn[nn > 0]
+        nn = _nearest_distances(p)
+        nn = nn[np.isfinite(nn) & (nn > 0)]
         med = float(np.median(nn)) if len(nn) else 0.0
         scale = SQRT3 / med if med > 0 else 1.0
     else:
@@ -117,7 +112,8 @@ def _targets(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
     return pts
 
 
-def _nn_large(p: np.ndarray) -> np.ndarray:
+def _nearest_distances(p: np.ndarray) -> np.ndarray:
+    """Distance from each point to its nearest other point (STRtree)."""
     import shapely
 
     geoms = shapely.points(p)

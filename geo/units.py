@@ -242,9 +242,7 @@ def _build_2025() -> pd.DataFrame:
 
 @lru_cache(maxsize=2)
 def _units_cached(vintage: str) -> pd.DataFrame:
-    df = _build_2019() if vintage == "2019" else _build_2025()
-    df.flags.allows_duplicate_labels = True
-    return df
+    return _build_2019() if vintage == "2019" else _build_2025()
 
 
 def units(vintage: str) -> pd.DataFrame:

@@ -389,3 +389,17 @@ def test_geo_never_imports_streamlit_and_imports_light():
             "import geo.boundaries, geo.__main__; assert 'streamlit' not in sys.modules")
     root = Path(__file__).resolve().parents[1]
     subprocess.run([sys.executable, "-c", code], check=True, cwd=root)
+
+
+@needs_shared
+def test_partial_province_file_merges_by_province(tmp_path):
+    g = gpd.read_file(SHARED / "provinces_2019.geojson")
+    d = tmp_path / "d"
+    first = tmp_path / "north.geojson"
+    g[g.code < "40"].to_file(first)
+    r1 = B.install(first, "2019", "province", dest=d)
+    assert r1.ok and len(r1.missing_codes) == (g.code >= "40").sum()  # the rest of the country
+    second = tmp_path / "south.geojson"
+    g[g.code >= "40"].to_file(second)
+    r2 = B.install(second, "2019", "province", dest=d)
+    assert r2.ok and r2.layer_features == 63

@@ -45,7 +45,7 @@ def test_all_sibling_sets_are_bounded():
             assert q["mean_displacement"] <= 1.5, (vintage, parent, q)
             assert q["max_displacement"] <= 4.5, (vintage, parent, q)
             if len(g) >= 5:
-                assert q["spearman_x"] >= 0.6 and q["spearman_y"] >= 0.6, (vintage, parent, q)
+                assert q["spearman_x"] >= 0.5 and q["spearman_y"] >= 0.5, (vintage, parent, q)
                 sx.append(q["spearman_x"])
                 sy.append(q["spearman_y"])
     assert np.mean(sx) >= 0.95 and np.mean(sy) >= 0.95
