@@ -146,10 +146,28 @@ def _scored_sql(m: Methodology, source: str, props, comps) -> list[str]:
     ]
 
 
+def score_scale(comps: list[Composite]) -> int:
+    """A whole number that turns every possible respondent score into an integer.
+
+    An element score is hits / valid answers (a denominator up to the element's item count); an
+    aspect or SIPAS score averages up to its part count of those. Scaled by the product of the
+    least common multiples of those ranges, every score is exact in a BIGINT, so the sums of
+    scores and squared scores are exact and independent of the order DuckDB adds them in:
+    rebuilding from the same forms gives bit-identical output."""
+    scale = 1
+    for depth in ("it_", "el_", "as_"):
+        widths = [len(c.parts) for c in comps if c.parts[0].startswith(depth)]
+        if widths:
+            scale *= math.lcm(*range(1, max(widths) + 1))
+    return scale
+
+
 def _grain_aggregates(props, comps, weighted: bool) -> list[str]:
     """Additive sums per cell. Unweighted surveys (the usual case) skip the weighted sums: the
-    weighted denominators then equal the counts, and the cells read them as such."""
+    weighted denominators then equal the counts, and the cells read them as such. Unweighted
+    sums are exact integers (see :func:`score_scale`); weighted ones are floating point."""
     aggs = []
+    scale = score_scale(comps)
     for p in props:
         aggs.append(f"count_if({p.valid_sql} = 1) AS n_{p.column}")
         if weighted:
@@ -164,7 +182,8 @@ def _grain_aggregates(props, comps, weighted: bool) -> list[str]:
             aggs += [f"sum(CASE WHEN {s} IS NOT NULL THEN weight ELSE 0 END) AS w_{c.column}",
                      f"sum(weight * {s}) AS s1_{c.column}", f"sum(weight * {s} * {s}) AS s2_{c.column}"]
         else:
-            aggs += [f"sum({s}) AS s1_{c.column}", f"sum({s} * {s}) AS s2_{c.column}"]
+            fixed = f"round({s} * {scale})::BIGINT"
+            aggs += [f"sum({fixed}) AS s1_{c.column}", f"sum({fixed}::HUGEINT * {fixed}) AS s2_{c.column}"]
     return aggs
 
 
@@ -241,6 +260,7 @@ def _cells_sql(props, comps, weighted: bool) -> str:
     wide = "cells_wide"
     for proj in projections:
         wide = f"({proj} {wide})"
+    scale = 1 if weighted else score_scale(comps)
     entries = []
     for p in props:
         w = f"w_{p.column}" if weighted else f"n_{p.column}"
@@ -249,7 +269,8 @@ def _cells_sql(props, comps, weighted: bool) -> str:
     for c in comps:
         w = f"w_{c.column}" if weighted else f"n_{c.column}"
         entries.append(f"{{'indicator': '{c.indicator}', 'kind': 'c', 'n': n_{c.column}, "
-                       f"'w': {w}::DOUBLE, 'a': s1_{c.column}::DOUBLE, 'b': s2_{c.column}::DOUBLE, "
+                       f"'w': {w}::DOUBLE, 'a': s1_{c.column}::DOUBLE / {scale}, "
+                       f"'b': s2_{c.column}::DOUBLE / {scale * scale}, "
                        f"'v': v_{c.column}::DOUBLE}}")
     z, z2 = _Z, f"{Z95 * Z95!r}::DOUBLE"
     return f"""

@@ -13,7 +13,8 @@ BASE_COLUMNS = (
     "form_id", "year", "scheme", "province_code", "district_code", "commune_code",
     "service", "agency_level", *PROFILE_DIMENSIONS, "weight", "collected_on", "channel",
 )
-REQUIRED_COLUMNS = ("form_id", "year", "scheme", "province_code", "service")
+# `scheme` may be blank on import: it is then the scheme in force for the year.
+REQUIRED_COLUMNS = ("form_id", "year", "province_code", "service")
 CODE_WIDTH = {"province_code": 2, "district_code": 3, "commune_code": 5}
 AGENCY_LEVELS = ("district", "commune")
 
