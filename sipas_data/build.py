@@ -81,7 +81,7 @@ def combine(parts: list[pa.Table]) -> pa.Table:
 def build_release(forms: pd.DataFrame, out: str | Path, *, official: list[pd.DataFrame] = (),
                   title: str, publisher: str, inputs: list[dict], counts: dict,
                   demo: bool = False, threshold: int | None = None, restate: bool = True,
-                  created: str | None = None) -> Path:
+                  created: str | None = None, _fail_after_files: bool = False) -> Path:
     con = duckdb.connect()
     computed = compute_indices(forms, threshold=threshold, con=con)
     parts = [computed]
@@ -97,7 +97,7 @@ def build_release(forms: pd.DataFrame, out: str | Path, *, official: list[pd.Dat
     return write_release(out, indices, units_table(indices),
                          methodologies=[get_methodology(s) for s in schemes], title=title,
                          publisher=publisher, inputs=inputs, counts=counts, demo=demo,
-                         threshold=threshold, created=created)
+                         threshold=threshold, created=created, _fail_after_files=_fail_after_files)
 
 
 def _with_basis(table: pa.Table, basis: str) -> pa.Table:

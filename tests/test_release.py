@@ -1,0 +1,169 @@
+"""Releases: atomic writing, listing, checksums, filtered reads; official figures; the CLI."""
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from handworked import forms
+from sipas_data.build import build_release
+from sipas_data.official import read_official
+from sipas_data.release import (INDICES, ReleaseError, list_releases, open_release,
+                                valid_release_id, write_release)
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _build(out, **kw):
+    return build_release(forms(), out, title="Thử nghiệm", publisher="Sở Nội vụ", inputs=[],
+                         counts={"forms_read": 9}, threshold=2, **kw)
+
+
+def test_release_has_manifest_with_checksums_and_reads_back(tmp_path):
+    path = _build(tmp_path / "r1")
+    manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["id"] == "r1" and manifest["demo"] is False
+    assert set(manifest["files"]) >= {"indices.parquet", "units.parquet", "methodology/sipas-2017.json"}
+    release = open_release("r1", tmp_path, verify=True)
+    assert release.verify() == []
+    sipas = release.read(year=2019, level="district", unit="866")
+    assert len(sipas) == 1 and sipas.value.iloc[0] == pytest.approx(64.48611111111, abs=1e-9)
+    communes = release.read(year=2019, level="commune", parent="866")
+    assert sorted(communes.unit_code) == ["29000", "29001", "29002", "29003"]
+
+
+def test_interrupted_write_leaves_previous_release_readable_and_unchanged(tmp_path):
+    path = _build(tmp_path / "r1")
+    before = {p.name: p.read_bytes() for p in path.iterdir() if p.is_file()}
+    with pytest.raises(KeyboardInterrupt):
+        build_release(forms(), tmp_path / "r1", title="changed", publisher="x", inputs=[], counts={},
+                      threshold=1, _fail_after_files=True)
+    after = {p.name: p.read_bytes() for p in path.iterdir() if p.is_file()}
+    assert after == before
+    assert [r.id for r in list_releases(tmp_path)] == ["r1"]
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".tmp-")]  # temp folder cleaned
+    assert open_release("r1", tmp_path, verify=True).title == "Thử nghiệm"
+
+
+def test_half_written_folder_is_never_listed(tmp_path):
+    _build(tmp_path / "good")
+    half = tmp_path / "half"
+    half.mkdir()
+    (half / INDICES).write_bytes(b"PAR1")  # no manifest yet
+    (tmp_path / ".tmp-good-abc").mkdir()
+    assert [r.id for r in list_releases(tmp_path)] == ["good"]
+
+
+def test_replacement_interrupted_between_renames_is_recovered(tmp_path):
+    path = _build(tmp_path / "r1")
+    path.rename(tmp_path / ".old-r1-deadbeef")  # the new release never arrived
+    assert [r.id for r in list_releases(tmp_path)] == ["r1"]
+
+
+def test_corrupted_file_fails_verification(tmp_path):
+    path = _build(tmp_path / "r1")
+    with open(path / INDICES, "r+b") as f:
+        f.seek(100)
+        f.write(b"\x00\x01\x02")
+    assert "indices.parquet does not match its checksum" in open_release("r1", tmp_path).verify()
+    with pytest.raises(ReleaseError):
+        open_release("r1", tmp_path, verify=True)
+
+
+@pytest.mark.parametrize("bad", ["../etc", "a/b", ".hidden", "", "x" * 101, "r1;rm"])
+def test_release_ids_cannot_escape_the_folder(tmp_path, bad):
+    assert not valid_release_id(bad)
+    with pytest.raises(ReleaseError):
+        open_release(bad, tmp_path)
+
+
+def test_official_rows_load_unchanged_beside_computed(tmp_path):
+    csv = tmp_path / "official.csv"
+    csv.write_text("year,level,unit_code,indicator,value,source\n"
+                   "2019,country,VN,sipas,84.45,Bộ Nội vụ 2019\n"
+                   "2019,province,87,sipas,86.1,Bộ Nội vụ 2019\n"
+                   "2019,province,89,sipas,83.2,Bộ Nội vụ 2019\n", encoding="utf-8")
+    off = read_official(csv)
+    assert off.ok and off.rows_read == 3
+    _build(tmp_path / "r", official=[off.rows])
+    r = open_release("r", tmp_path)
+    official = r.read(year=2019, source="official", level=None)
+    assert dict(zip(official.unit_code, official.value)) == {"VN": 84.45, "87": 86.1, "89": 83.2}
+    assert dict(zip(official.unit_code, official["rank"])) .get("87") == 1  # ranked among official rows
+    computed = r.read(year=2019, level="province", source="computed")
+    assert computed.value.iloc[0] == pytest.approx(64.48611111111, abs=1e-9)
+
+
+@pytest.mark.parametrize("line, message", [
+    ("2019,province,99,sipas,80,x", "unit_code: '99' is not a province code in force in 2019"),
+    ("2019,district,999,sipas,80,x", "unit_code: '999' is not a district code in force in 2019"),
+    ("2019,country,VN,element:policy_quality,80,x", "indicator: 'element:policy_quality' is not an indicator of sipas-2017"),
+    ("2019,country,VN,sipas,180,x", "value: expected a percentage between 0 and 100, got 180"),
+    ("2019,country,VN,sipas,abc,x", "value: expected a number, got 'abc'"),
+    ("2019,region,VN,sipas,80,x", "level: expected one of country, province, district, commune, got 'region'"),
+    ("2019,country,VN,sipas,80,", "source: required"),
+    ("19,country,VN,sipas,80,x", "year: expected a four-digit year, got '19'"),
+])
+def test_official_bad_rows_are_rejected_with_row_and_column(tmp_path, line, message):
+    csv = tmp_path / "o.csv"
+    csv.write_text("year,level,unit_code,indicator,value,source\n2018,country,VN,sipas,82.99,BNV\n" + line + "\n",
+                   encoding="utf-8")
+    off = read_official(csv)
+    assert off.rows_read == 2 and len(off.rows) + len(off.rejects) == 2
+    assert list(off.rejects.row) == [3]
+    assert message in off.rejects.errors.iloc[0]
+
+
+def test_official_duplicate_row_is_rejected(tmp_path):
+    csv = tmp_path / "o.csv"
+    csv.write_text("year,level,unit_code,indicator,value,source\n2018,country,VN,sipas,82.99,BNV\n"
+                   "2018,country,VN,sipas,82.99,BNV\n", encoding="utf-8")
+    off = read_official(csv)
+    assert len(off.rows) == 1 and "duplicate of row 2" in off.rejects.errors.iloc[0]
+
+
+def _cli(*args, cwd):
+    return subprocess.run([sys.executable, "-m", "sipas_data", *args], cwd=cwd, capture_output=True,
+                          text=True, env={**__import__("os").environ, "PYTHONPATH": str(ROOT)})
+
+
+def test_cli_validate_build_and_list(tmp_path):
+    example = ROOT / "sipas_data" / "templates" / "vi-du-phieu-sipas-2022.xlsx"
+    ok = _cli("validate", str(example), cwd=tmp_path)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    bad = tmp_path / "bad.csv"
+    frame = pd.read_excel(example, dtype=str)
+    frame.iloc[0, frame.columns.get_loc(frame.columns[0])] = frame.iloc[1, 0]  # duplicate form id
+    frame.to_csv(bad, index=False, encoding="utf-8-sig")
+    res = _cli("validate", str(bad), cwd=tmp_path)
+    assert res.returncode == 1 and "row 3" in res.stdout and (tmp_path / "bad.rejects.csv").exists()
+    out = tmp_path / "releases" / "2024-dong-thap"
+    built = _cli("build", "--responses", str(example), "--out", str(out), "--publisher", "Sở Nội vụ Đồng Tháp",
+                 "--threshold", "1", cwd=tmp_path)
+    assert built.returncode == 0, built.stdout + built.stderr
+    listed = _cli("releases", "--root", str(out.parent), cwd=tmp_path)
+    assert "2024-dong-thap" in listed.stdout and "forms accepted 20 of 20" in listed.stdout
+    missing = _cli("validate", str(tmp_path / "nope.csv"), cwd=tmp_path)
+    assert missing.returncode == 2 and "Traceback" not in missing.stderr
+
+
+def test_demo_release_is_marked_and_has_official_averages(demo_release_root):
+    r = open_release(root=demo_release_root, verify=True)
+    assert r.is_demo and r.id == "demo-dong-thap"
+    assert r.years == list(range(2018, 2026))
+    national = r.read(level="country", source="official", year=None)
+    assert dict(zip(national.year, national.value)) == {2018: 82.99, 2019: 84.45, 2020: 85.48, 2022: 80.08,
+                                                        2023: 82.66, 2024: 83.94}
+    units = r.units()
+    districts = units[(units.vintage == "2019") & (units.level == "district")]
+    assert len(districts) == 12 and "Thành phố Hồng Ngự" in set(districts.name)
+    communes_2025 = r.read(year=2025, level="commune", parent="82")
+    assert len(communes_2025) == 102
+    # some small communes are suppressed, most are not
+    c2024 = r.read(year=2024, level="commune")
+    assert 0 < c2024.suppressed.sum() < len(c2024) / 4
+    restated = r.read(year=2024, level="commune", restated=True)
+    assert set(restated.basis) == {"restated"} and set(restated.parent_code) == {"82"}
