@@ -1,0 +1,333 @@
+"""Streamlit glue shared by the pages (not a page itself: app.py registers pages explicitly).
+
+One call per page, ``run_page(name, body, filters)``: it opens the release (building the demo
+once on a fresh clone), turns the URL into a validated ViewState, draws the sidebar (navigation
+that carries the view, language, filters), the header line and notices, then calls ``body(ctx)``
+inside a guard that shows a friendly message instead of a traceback.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from sipas_data.release import ReleaseError, default_root, list_releases, open_release
+from ui import export, fmt
+from ui.state import COUNTRY, Offer, UnitRef, ViewState, level_rank, parse_view, to_params, vintage_of
+from ui.strings import level_label, t
+
+log = logging.getLogger("sipas.app")
+
+PAGES = [  # (name, file, url path, icon)
+    ("overview", "pages/overview.py", "overview", ":material/dashboard:"),
+    ("map", "pages/map.py", "map", ":material/map:"),
+    ("services", "pages/services.py", "services", ":material/assignment:"),
+    ("compare", "pages/compare.py", "compare", ":material/compare_arrows:"),
+    ("locality", "pages/locality.py", "locality", ":material/location_on:"),
+    ("methodology", "pages/methodology.py", "methodology", ":material/menu_book:"),
+]
+
+
+# ---------------------------------------------------------------------------------------------
+# cached data access (keyed by release id + fingerprint)
+
+@st.cache_resource(show_spinner=False)
+def _ensure_release(root: str) -> bool:
+    if not list_releases(root):
+        from sipas_data.demo import build_demo
+        build_demo(Path(root))
+    return True
+
+
+def releases_root() -> str:
+    return str(default_root())
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _release(root: str, release_id: str, fingerprint: str):
+    return open_release(release_id, root)
+
+
+@st.cache_data(show_spinner=False, ttl=60)
+def _release_list(root: str) -> list[tuple[str, str]]:
+    return [(r.id, r.manifest.get("files", {}).get("indices.parquet", {}).get("sha256", r.id))
+            for r in list_releases(root)]
+
+
+@st.cache_data(show_spinner=False, max_entries=512)
+def cached_read(root: str, release_id: str, fingerprint: str, **filters) -> pd.DataFrame:
+    return _release(root, release_id, fingerprint).read(**filters)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _offer(root: str, release_id: str, fingerprint: str, release_ids: tuple[str, ...],
+           boundaries: frozenset) -> Offer:
+    rel = _release(root, release_id, fingerprint)
+    units = rel.units()
+    cells = rel.read(indicator="sipas", service=None, breakdown="all", source=None,
+                     columns=["year", "level", "unit_code", "parent_code", "service"])
+    offer_units, levels, services, indicators = {}, {}, {}, {}
+    for year in rel.years:
+        y = cells[cells["year"] == year]
+        names = units[units["vintage"] == vintage_of(year)].set_index("code")
+        refs = {COUNTRY: UnitRef(COUNTRY, "country", None, "Toàn quốc")}
+        for row in y[y["service"] == "all"].drop_duplicates("unit_code").itertuples(index=False):
+            if row.level == "country":
+                continue
+            nm = names["name"].get(row.unit_code, row.unit_code) if len(names) else row.unit_code
+            prov = names["province_code"].get(row.unit_code) if "province_code" in names else None
+            refs[row.unit_code] = UnitRef(row.unit_code, row.level, row.parent_code or COUNTRY, str(nm), prov)
+        offer_units[year] = refs
+        levels[year] = [lv for lv in ("province", "district", "commune") if (y["level"] == lv).any()]
+        svc = sorted(set(y["service"]) - {"all"})
+        services[year] = ["all", *svc]
+        top = levels[year][0] if levels[year] else None
+        ind = rel.read(year=year, level=top, service="all", indicator=None, columns=["indicator"])
+        inds = sorted(set(ind["indicator"]) - {"sipas"})
+        indicators[year] = ["sipas", *inds]
+    return Offer(release_ids=list(release_ids), release=release_id, years=list(rel.years), units=offer_units,
+                 levels=levels, services=services, indicators=indicators, boundaries=set(boundaries))
+
+
+def _installed_boundaries() -> frozenset:
+    try:
+        from geo.boundaries import installed_layers
+        return frozenset((str(d.get("vintage")), d.get("level")) for d in installed_layers())
+    except Exception:  # noqa: BLE001 - a broken geo_data folder must not break the app
+        log.exception("could not list installed boundaries")
+        return frozenset()
+
+
+# ---------------------------------------------------------------------------------------------
+
+@dataclass
+class Ctx:
+    root: str
+    release: object
+    offer: Offer
+    state: ViewState
+    notices: list[str] = field(default_factory=list)
+
+    @property
+    def lang(self) -> str:
+        return self.state.lang
+
+    def t(self, key: str, **kw) -> str:
+        return t(key, self.state.lang, **kw)
+
+    def read(self, **filters) -> pd.DataFrame:
+        return cached_read(self.root, self.release.id, self.release.fingerprint, **filters)
+
+    def methodology(self, year: int | None = None):
+        year = year or self.state.year
+        schemes = self.read(year=year, level=None, service="all", indicator="sipas", source=None,
+                            columns=["scheme"])
+        scheme = schemes["scheme"].iloc[0] if len(schemes) else ("sipas-2022" if year >= 2022 else "sipas-2017")
+        return self.release.methodology(scheme)
+
+    def name(self, code: str, year: int | None = None) -> str:
+        if code == COUNTRY:
+            return self.t("nationwide")
+        ref = self.offer.unit(year or self.state.year, code)
+        return ref.name if ref else code
+
+    def service_label(self, service: str, year: int | None = None) -> str:
+        if service == "all":
+            return self.t("all_services")
+        s = self.methodology(year).service(service)
+        return s.label[self.lang] if s else service
+
+    def indicator_label(self, indicator: str, year: int | None = None) -> str:
+        try:
+            return self.methodology(year).label_of(indicator, self.lang)
+        except (KeyError, StopIteration):
+            return indicator
+
+    def source(self) -> str:
+        from ui.figures import source_line
+        return source_line(self.release, self.lang)
+
+    @property
+    def threshold(self) -> int:
+        return int(self.release.manifest.get("suppression_threshold") or self.methodology().suppression_threshold)
+
+    def go(self, **changes) -> None:
+        """Apply a user-initiated change to the view (silently re-validated) and rerun."""
+        st.query_params.from_dict(change_params(self.state, self.offer, **changes))
+        st.rerun()
+
+
+def change_params(state: ViewState, offer: Offer, **changes) -> dict:
+    params = to_params(state)
+    for k, v in changes.items():
+        key = "units" if k == "compare" else k
+        if v is None:
+            params.pop(key, None)
+        else:
+            params[key] = ",".join(v) if isinstance(v, (list, tuple)) else str(v)
+    new, _ = parse_view(params, offer)
+    return to_params(new)
+
+
+def _set_param(key: str, widget_key: str, ctx_key: str = "_ctx") -> None:
+    """on_change callback: copy a widget's value into the URL (dependent fields re-validated)."""
+    ctx: Ctx = st.session_state.get(ctx_key)
+    value = st.session_state.get(widget_key)
+    if ctx is None:
+        return
+    if key == "release":
+        st.query_params.from_dict({"release": str(value), "lang": ctx.state.lang})
+        return
+    changes = {key: value}
+    if key == "unit":
+        changes["level"] = None
+    if key == "year":
+        changes["level"] = ctx.state.level  # kept when still valid, else the default
+    st.query_params.from_dict(change_params(ctx.state, ctx.offer, **changes))
+
+
+def _widget(kind, label, options, key, param, state_value, fmt_fn=None, **kw):
+    st.session_state[key] = state_value
+    return kind(label, options, key=key, format_func=fmt_fn or str, on_change=_set_param,
+                args=(param, key), **kw)
+
+
+def _sidebar(ctx: Ctx, filters: tuple[str, ...]) -> None:
+    s, lang = ctx.state, ctx.lang
+    params = to_params(s)
+    with st.sidebar:
+        st.markdown(f"**{t('app_title', lang)}**")
+        for name, path, _, icon in PAGES:
+            st.page_link(path, label=t("page_" + name, lang), icon=icon, query_params=params)
+        st.divider()
+        _widget(st.segmented_control, t("language", lang), ["vi", "en"], "w_lang", "lang", s.lang,
+                lambda x: {"vi": "Tiếng Việt", "en": "English"}[x])
+        st.markdown(f"**{t('filters', lang)}**")
+        if len(ctx.offer.release_ids) > 1:
+            _widget(st.selectbox, t("f_release", lang), ctx.offer.release_ids, "w_release", "release", s.release)
+        if "year" in filters:
+            _widget(st.selectbox, t("f_year", lang), sorted(ctx.offer.years, reverse=True), "w_year", "year", s.year)
+        if "unit" in filters:
+            refs = [r for r in ctx.offer.units[s.year].values() if r.level in ("country", "province", "district")
+                    or r.code == s.unit]
+            refs.sort(key=lambda r: _tree_key(ctx, r))
+            codes = [r.code for r in refs]
+            _widget(st.selectbox, t("f_unit", lang), codes, "w_unit", "unit", s.unit,
+                    lambda c: ("· " * max(level_rank(ctx.offer.unit(s.year, c).level) - 1, 0)) + ctx.name(c))
+        if "level" in filters:
+            ulevel = ctx.offer.unit(s.year, s.unit).level if ctx.offer.unit(s.year, s.unit) else "country"
+            lvls = [lv for lv in ctx.offer.levels[s.year] if level_rank(lv) >= level_rank(ulevel)]
+            if s.level not in lvls:
+                lvls.append(s.level)
+            _widget(st.selectbox, t("f_level", lang), lvls, "w_level", "level", s.level,
+                    lambda lv: level_label(lv, lang))
+        if "service" in filters:
+            _widget(st.selectbox, t("f_service", lang), ctx.offer.services[s.year], "w_service", "service",
+                    s.service, lambda x: ctx.service_label(x))
+        if "indicator" in filters:
+            _widget(st.selectbox, t("f_indicator", lang), ctx.offer.indicators[s.year], "w_indicator",
+                    "indicator", s.indicator, lambda x: ctx.indicator_label(x))
+        if "map" in filters:
+            _widget(st.radio, t("f_map_style", lang), ["boundaries", "tiles"], "w_map", "map", s.map,
+                    lambda x: t("map_" + x, lang))
+        st.divider()
+        st.caption(t("release_badge", lang, release=ctx.release.title))
+        st.caption(ctx.source())
+
+
+def _tree_key(ctx: Ctx, ref: UnitRef):
+    chain = []
+    r = ref
+    while r is not None:
+        chain.append(r.code)
+        r = ctx.offer.unit(ctx.state.year, r.parent) if r.parent else None
+    return list(reversed(chain))
+
+
+def header(ctx: Ctx, what: str, place: str | None = None, year: int | None = None) -> None:
+    st.subheader(" · ".join(x for x in (what, place, str(year) if year else None) if x))
+    cols = st.columns([1, 1, 4])
+    with cols[0]:
+        st.badge(ctx.release.id, icon=":material/inventory_2:", color="blue")
+    if ctx.release.is_demo:
+        with cols[1]:
+            st.badge(ctx.t("demo_badge"), icon=":material/warning:", color="red")
+
+
+def notes(ctx: Ctx, lines: list[str]) -> None:
+    """The notes strip under a figure: n, interval, suppression, source, warnings."""
+    st.caption("  \n".join([*lines, ctx.t("suppressed", threshold=ctx.threshold), ctx.source()]))
+
+
+def comparability(ctx: Ctx, years) -> None:
+    years = set(int(y) for y in years)
+    if years and min(years) <= 2021 and max(years) >= 2022:
+        st.warning(ctx.t("warn_method"), icon=":material/timeline:")
+    if years and min(years) <= 2024 and max(years) >= 2025:
+        st.warning(ctx.t("warn_boundary"), icon=":material/map:")
+
+
+def downloads(ctx: Ctx, frame: pd.DataFrame, name: str, key: str) -> None:
+    c1, c2 = st.columns(2)
+    base = export.slug("sipas", ctx.release.id, name, ctx.state.year, ctx.state.unit, ctx.state.service,
+                       ctx.state.indicator.replace(":", "-"))
+    c1.download_button(ctx.t("me_view_csv"), export.csv_bytes(frame), f"{base}.csv", "text/csv",
+                       key=f"dl_csv_{key}", icon=":material/download:")
+    c2.download_button(ctx.t("me_view_xlsx"), export.xlsx_bytes(frame, notes=[ctx.source()]), f"{base}.xlsx",
+                       "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                       key=f"dl_xlsx_{key}", icon=":material/download:")
+
+
+def chart(fig, key: str, **kw):
+    return st.plotly_chart(fig, key=key, width="stretch",
+                           config={"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2},
+                                   "modeBarButtonsToRemove": ["select2d", "lasso2d"]}, **kw)
+
+
+def _resolve_release(params: dict) -> tuple[str, object, list[str], str]:
+    root = releases_root()
+    rels = _release_list(root)
+    if not rels:
+        with st.spinner(t("building_demo", params.get("lang", "vi") if params.get("lang") in ("vi", "en") else "vi")):
+            _ensure_release(root)
+        _release_list.clear()
+        rels = _release_list(root)
+    if not rels:
+        raise ReleaseError("no release")
+    ids = [r[0] for r in rels]
+    wanted = params.get("release")
+    rid = wanted if wanted in ids else ids[0]
+    fp = dict(rels)[rid]
+    return root, _release(root, rid, fp), ids, fp
+
+
+def run_page(name: str, body, filters: tuple[str, ...] = ("year", "service", "indicator")) -> None:
+    lang = "vi"
+    try:
+        params = st.query_params.to_dict()
+        if not params and st.session_state.get("_view"):
+            params = dict(st.session_state["_view"])
+        lang = params.get("lang") if params.get("lang") in ("vi", "en") else "vi"
+        root, release, ids, fp = _resolve_release(params)
+        offer = _offer(root, release.id, fp, tuple(ids), _installed_boundaries())
+        state, notices = parse_view(params, offer)
+        lang = state.lang
+        new_params = to_params(state)
+        if st.query_params.to_dict() != new_params:
+            st.query_params.from_dict(new_params)
+        st.session_state["_view"] = new_params
+        ctx = Ctx(root, release, offer, state, notices)
+        st.session_state["_ctx"] = ctx
+        _sidebar(ctx, filters)
+        for n in notices:
+            st.info(n, icon=":material/info:")
+        body(ctx)
+    except ReleaseError as exc:
+        log.warning("release problem: %s", exc)
+        st.error(t("no_release", lang))
+    except Exception:  # noqa: BLE001 - the public app never shows a traceback
+        log.exception("page %s failed", name)
+        st.error(t("friendly_error", lang), icon=":material/error:")

@@ -1,0 +1,132 @@
+"""Tổng quan / Overview: headline index, elements, change, best and worst units, national average."""
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from pages._common import chart, comparability, downloads, header, notes, run_page
+from ui import figures, fmt, views
+from ui.state import COUNTRY, map_area, units_in_area
+from ui.strings import level_label
+
+
+def previous_cell(ctx, year: int, unit: str, service: str, indicator: str):
+    """The same cell one year earlier: on the same units, or restated on 2025 units for 2025."""
+    prev = year - 1
+    if prev not in ctx.offer.years:
+        return None, False
+    restated = year >= 2025 > prev
+    d = ctx.read(year=prev, unit=unit, service=service, indicator=indicator, level=None, restated=restated)
+    d = d[d["source"] == "computed"] if unit != COUNTRY else d
+    return (d.iloc[0] if len(d) else None), restated
+
+
+def body(ctx) -> None:
+    s = ctx.state
+    ind_label = ctx.indicator_label(s.indicator)
+    place = ctx.name(s.unit)
+    header(ctx, ind_label, place, s.year)
+    m = ctx.methodology()
+
+    cell = ctx.read(year=s.year, unit=s.unit, service=s.service, indicator=s.indicator, level=None)
+    computed = cell[cell["source"] == "computed"]
+    official = cell[cell["source"] == "official"]
+    row = computed.iloc[0] if len(computed) else (official.iloc[0] if len(official) else None)
+    prev, restated = previous_cell(ctx, s.year, s.unit, s.service, s.indicator)
+
+    c1, c2, c3, c4 = st.columns(4)
+    if row is not None and not bool(row["suppressed"]):
+        delta = None
+        if prev is not None and not pd.isna(prev["value"]) and not pd.isna(row["value"]):
+            d = float(row["value"]) - float(prev["value"])
+            delta = fmt.signed(d, ctx.lang).replace("−", "-") + (" điểm %" if ctx.lang == "vi" else " pts")
+        c1.metric(ind_label, fmt.pct(row["value"], ctx.lang), delta,
+                  help=ctx.t("ov_change", year=s.year - 1))
+        c2.metric(ctx.t("interval"), fmt.interval(row["ci_low"], row["ci_high"], ctx.lang))
+        c3.metric("n", fmt.count(row["n"], ctx.lang))
+    elif row is not None:
+        c1.metric(ind_label, ctx.t("suppressed_class"))
+        c3.metric("n", fmt.count(row["n"], ctx.lang))
+    else:
+        c1.metric(ind_label, "–")
+    nat = ctx.read(year=s.year, level="country", unit=COUNTRY, service="all", indicator="sipas", source="official")
+    if len(nat) and s.indicator == "sipas":
+        c4.metric(ctx.t("national_official"), fmt.pct(nat["value"].iloc[0], ctx.lang))
+    if prev is None:
+        st.caption(ctx.t("ov_no_prev"))
+    else:
+        text = views.change_text(row["value"] if row is not None else None, prev["value"], ctx.lang)
+        extra = []
+        if s.year == 2022:
+            extra.append(ctx.t("ov_prev_break"))
+        if restated:
+            extra.append(ctx.t("restated_note"))
+        st.caption(" ".join([f"{ctx.t('ov_change', year=s.year - 1)}: {text}." if text else "", *extra]))
+    comparability(ctx, [s.year - 1, s.year] if prev is not None else [s.year])
+
+    # elements and aspects of the unit
+    parts = ctx.read(year=s.year, unit=s.unit, service=s.service, indicator=None, level=None, source="computed")
+    els = views.order_like(views.element_indicators(parts), m, "element")
+    asp = views.order_like(views.element_indicators(parts, "aspect:"), m, "aspect")
+    left, right = st.columns([3, 2])
+    if len(els):
+        shown = pd.concat([asp, els])
+        shown = views.label_frame(shown, m, ctx.lang)
+        n_total = row["n"] if row is not None else None
+        fig = figures.bar_ci(shown["label"].tolist(), shown["value"].tolist(), shown["ci_low"].tolist(),
+                             shown["ci_high"].tolist(), shown["n"].tolist(), ctx.lang,
+                             suppressed=shown["suppressed"].tolist())
+        figures.frame_figure(fig, ctx.t("ov_elements_title"),
+                             figures.subtitle(place, s.year, ctx.service_label(s.service),
+                                              ctx.t("n_line", n=fmt.count(n_total, ctx.lang))),
+                             ctx.source(), ctx.release.is_demo, ctx.lang)
+        with left:
+            chart(fig, "ov_elements")
+
+    # best and worst units at the shown level
+    area, _ = map_area(ctx.offer, s)
+    refs = units_in_area(ctx.offer, s.year, area if area != s.unit or s.unit == COUNTRY else s.unit, s.level)
+    codes = [r.code for r in refs]
+    cells = ctx.read(year=s.year, level=s.level, unit=codes or None, service=s.service, indicator=s.indicator)
+    with right:
+        st.markdown(f"**{ctx.t('ov_best_worst', level=level_label(s.level, ctx.lang, plural=True))}**")
+        if len(cells):
+            names = {r.code: r.name for r in refs}
+            mc = views.map_cells(cells, codes, names)
+            ranked = mc[mc["has_data"] & ~mc["suppressed"]].sort_values("value", ascending=False)
+            k = min(3, len(ranked) // 2) or min(3, len(ranked))
+            for title, part in ((ctx.t("ov_best"), ranked.head(k)), (ctx.t("ov_worst"), ranked.tail(k).iloc[::-1])):
+                st.markdown(f"*{title}*")
+                st.dataframe(pd.DataFrame({
+                    ctx.t("unit"): part["name"], ctx.t("value"): [fmt.num(v, ctx.lang) for v in part["value"]],
+                    "n": [fmt.count(n, ctx.lang) for n in part["n"]]}), hide_index=True, width="stretch")
+    if len(cells):
+        mc = views.map_cells(cells, codes, {r.code: r.name for r in refs})
+        ranked = mc[mc["has_data"]].sort_values("value", ascending=False, na_position="last")
+        fig = figures.bar_ci(ranked["name"].tolist(), ranked["value"].tolist(), ranked["ci_low"].tolist(),
+                             ranked["ci_high"].tolist(), ranked["n"].tolist(), ctx.lang, indicator=s.indicator,
+                             suppressed=ranked["suppressed"].tolist(),
+                             reference=row["value"] if row is not None else None, reference_label=place)
+        figures.frame_figure(fig, ctx.t("ov_ranking_title", indicator=ind_label,
+                                        level=level_label(s.level, ctx.lang, plural=True)),
+                             figures.subtitle(ctx.name(area), s.year, ctx.service_label(s.service),
+                                              ctx.t("n_line", n=fmt.count(ranked["n"].sum(), ctx.lang))),
+                             ctx.source(), ctx.release.is_demo, ctx.lang)
+        chart(fig, "ov_ranking")
+        with st.expander(ctx.t("map_table")):
+            st.dataframe(views.table_twin(mc, ctx.lang, ctx.threshold), hide_index=True, width="stretch")
+            downloads(ctx, views.export_frame(mc, _meta(ctx)), "overview", "ov")
+    lines = []
+    if len(nat):
+        lines.append(ctx.t("ov_national", year=s.year, value=fmt.pct(nat["value"].iloc[0], ctx.lang))
+                     + (f" ({nat['note'].iloc[0]})" if isinstance(nat["note"].iloc[0], str) else ""))
+    notes(ctx, lines)
+
+
+def _meta(ctx) -> dict:
+    s = ctx.state
+    return {"release": ctx.release.id, "year": s.year, "level": s.level, "service": s.service,
+            "indicator": s.indicator}
+
+
+run_page("overview", body, ("year", "unit", "level", "service", "indicator"))

@@ -1,0 +1,236 @@
+"""Plotly figure builders (pure functions, no Streamlit).
+
+Every figure goes through :func:`frame_figure`, which puts inside the figure what a screenshot
+needs to stand on its own: a plain title, a subtitle with place, year, service and n, a source
+line and, for demo releases, a watermark.
+"""
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from . import fmt
+from .fmt import esc
+from .strings import t
+
+FONT = "Noto Sans, Arial, sans-serif"
+#: ColorBrewer YlGnBu (sequential, colour-blind safe), light = low, dark blue = high.
+SCALE = [[0.0, "#ffffd9"], [0.125, "#edf8b1"], [0.25, "#c7e9b4"], [0.375, "#7fcdbb"],
+         [0.5, "#41b6c4"], [0.625, "#1d91c0"], [0.75, "#225ea8"], [0.875, "#253494"], [1.0, "#081d58"]]
+SUPPRESSED_COLOUR = "#9e9e9e"
+NO_DATA_COLOUR = "#ececec"
+LINE = "#1f5fa8"
+CI_COLOUR = "rgba(31,95,168,0.25)"
+HIGHLIGHT = "#d95f02"
+PALETTE = ["#1f5fa8", "#d95f02", "#1b9e77", "#7570b3", "#e7298a", "#66a61e"]  # Dark2-like, cb-friendly
+
+
+def indicator_range(indicator: str) -> tuple[float, float]:
+    """Fixed colour bounds per indicator family, so two screenshots compare."""
+    kind = indicator.split(":", 1)[0]
+    if kind in ("expectation", "perception"):
+        return 0.0, 100.0
+    return 50.0, 100.0
+
+
+def source_line(release, lang: str) -> str:
+    return t("source_line", lang, publisher=release.publisher, title=release.title,
+             created=fmt.date(release.created))
+
+
+def frame_figure(fig: go.Figure, title: str, subtitle: str, source: str, demo: bool,
+                 lang: str = "vi", height: int | None = None) -> go.Figure:
+    """Title, subtitle (place · year · service · n), source line and demo watermark, in the figure."""
+    fig.update_layout(
+        title=dict(text=f"<b>{esc(title)}</b><br><span style='font-size:13px;color:#444'>{esc(subtitle)}</span>",
+                   x=0.01, xanchor="left", y=0.98, yanchor="top"),
+        font=dict(family=FONT, size=13, color="#222"),
+        margin=dict(l=10, r=10, t=78, b=64),
+        paper_bgcolor="white", plot_bgcolor="white",
+        separators=",." if lang == "vi" else ".,",
+    )
+    if height:
+        fig.update_layout(height=height)
+    fig.add_annotation(text=esc(source), xref="paper", yref="paper", x=0, y=0, xanchor="left",
+                       yanchor="top", yshift=-40, showarrow=False, font=dict(size=11, color="#555"),
+                       align="left")
+    if demo:
+        fig.add_annotation(text=t("watermark", lang), xref="paper", yref="paper", x=0.5, y=0.5,
+                           showarrow=False, textangle=-20, opacity=0.18,
+                           font=dict(size=34, color="#b00020"), name="demo-watermark")
+    return fig
+
+
+def subtitle(*parts) -> str:
+    return " · ".join(str(p) for p in parts if p not in (None, ""))
+
+
+def _hover_rows(df: pd.DataFrame, lang: str, threshold: int) -> list[list[str]]:
+    rows = []
+    for r in df.itertuples(index=False):
+        name = esc(r.name)
+        if getattr(r, "has_data", True) is False:
+            rows.append([name, t("no_data_class", lang), "–", "–", "–", r.code])
+            continue
+        if bool(r.suppressed):
+            rows.append([name, t("suppressed", lang, threshold=threshold), "–", fmt.count(r.n, lang), "–", r.code])
+            continue
+        rank = t("rank_of", lang, rank=fmt.count(r.rank, lang), total=fmt.count(r.total, lang)) \
+            if not _nan(r.rank) else "–"
+        rows.append([name, fmt.pct(r.value, lang), fmt.interval(r.ci_low, r.ci_high, lang),
+                     fmt.count(r.n, lang), rank, r.code])
+    return rows
+
+
+def _nan(x) -> bool:
+    try:
+        return x is None or math.isnan(float(x))
+    except (TypeError, ValueError):
+        return True
+
+
+def choropleth(geojson: dict, cells: pd.DataFrame, indicator: str, lang: str, *, threshold: int = 30,
+               highlight: str | None = None, tiles: bool = False, colorbar_title: str = "%") -> go.Figure:
+    """A choropleth of ``cells`` (columns code, name, value, ci_low, ci_high, n, rank, total,
+    suppressed, has_data) on ``geojson`` (feature id = code).
+
+    Three traces: valued units on the fixed colour scale, suppressed units in grey ("too few
+    answers") and units without data in light grey; the last two have legend entries and never
+    take a value colour."""
+    zmin, zmax = indicator_range(indicator)
+    hover = ("<b>%{customdata[0]}</b><br>" + esc(t("hover_value", lang)) + ": %{customdata[1]}<br>"
+             + esc(t("hover_ci", lang)) + ": %{customdata[2]}<br>n = %{customdata[3]}<br>"
+             + esc(t("hover_rank", lang)) + ": %{customdata[4]}<extra></extra>")
+    has = cells["has_data"].astype(bool) if "has_data" in cells else pd.Series(True, index=cells.index)
+    sup = cells["suppressed"].fillna(False).astype(bool) & has
+    val = has & ~sup & cells["value"].notna()
+    nod = ~(val | sup)
+    fig = go.Figure()
+    by_id = {f["id"]: f for f in geojson.get("features", [])}
+
+    def sub(codes) -> dict:  # each trace carries only its own features (smaller page)
+        return {"type": "FeatureCollection", "features": [by_id[c] for c in codes if c in by_id]}
+
+    common = dict(featureidkey="id", hovertemplate=hover, marker=dict(line=dict(color="white", width=0.6)))
+    if val.any():
+        d = cells[val]
+        fig.add_trace(go.Choropleth(
+            locations=d["code"], z=d["value"].astype(float), customdata=_hover_rows(d, lang, threshold),
+            colorscale=SCALE, zmin=zmin, zmax=zmax, name=t("hover_value", lang), showlegend=False,
+            colorbar=dict(title=dict(text=colorbar_title), thickness=12, len=0.6, x=1.0, y=0.55,
+                          tickformat=".0f"),
+            geojson=sub(d["code"]), **common))
+    for mask, colour, key in ((sup, SUPPRESSED_COLOUR, "suppressed_class"), (nod, NO_DATA_COLOUR, "no_data_class")):
+        if mask.any():
+            d = cells[mask]
+            fig.add_trace(go.Choropleth(
+                locations=d["code"], z=[1] * len(d), customdata=_hover_rows(d, lang, threshold),
+                colorscale=[[0, colour], [1, colour]], showscale=False, name=t(key, lang),
+                showlegend=True, geojson=sub(d["code"]), **common))
+    if highlight is not None and (cells["code"] == highlight).any():
+        d = cells[cells["code"] == highlight]
+        fig.add_trace(go.Choropleth(
+            locations=d["code"], z=[1], colorscale=[[0, "rgba(0,0,0,0)"], [1, "rgba(0,0,0,0)"]],
+            showscale=False, geojson=sub(d["code"]), featureidkey="id", hoverinfo="skip", showlegend=False,
+            marker=dict(line=dict(color=HIGHLIGHT, width=3))))
+    fig.update_geos(fitbounds="locations", visible=False, projection_type="mercator" if not tiles else "equirectangular")
+    fig.update_layout(dragmode=False, legend=dict(orientation="h", x=0, y=-0.02, yanchor="top"),
+                      clickmode="event+select")
+    return fig
+
+
+def bar_ci(labels: list[str], values, lows, highs, ns, lang: str, *, indicator: str = "sipas",
+           suppressed=None, reference: float | None = None, reference_label: str = "") -> go.Figure:
+    """Horizontal bars with 95% interval whiskers; suppressed bars are omitted and labelled."""
+    vals = [None if (suppressed is not None and suppressed[i]) else v for i, v in enumerate(values)]
+    text = [t("suppressed_class", lang) if v is None or _nan(v) else fmt.num(v, lang) for v in vals]
+    hover = [f"<b>{esc(lb)}</b><br>{fmt.pct(v, lang)}<br>{esc(t('hover_ci', lang))}: "
+             f"{fmt.interval(lo, hi, lang)}<br>n = {fmt.count(n, lang)}"
+             for lb, v, lo, hi, n in zip(labels, vals, lows, highs, ns)]
+    err_plus = [None if v is None or _nan(v) or _nan(hi) else hi - v for v, hi in zip(vals, highs)]
+    err_minus = [None if v is None or _nan(v) or _nan(lo) else v - lo for v, lo in zip(vals, lows)]
+    fig = go.Figure(go.Bar(
+        y=[esc(lb) for lb in labels], x=vals, orientation="h", marker_color=LINE, text=text,
+        textposition="inside", insidetextanchor="end", textfont=dict(color="white"),
+        error_x=dict(type="data", array=err_plus, arrayminus=err_minus, color="#222", thickness=1.2),
+        hovertext=hover, hoverinfo="text"))
+    lo_axis, hi_axis = indicator_range(indicator)
+    fig.update_xaxes(range=[0 if lo_axis == 0 else 40, 100], title=t("value", lang), gridcolor="#eee")
+    fig.update_yaxes(autorange="reversed")
+    if reference is not None and not _nan(reference):
+        fig.add_vline(x=reference, line_dash="dash", line_color=HIGHLIGHT,
+                      annotation_text=esc(reference_label), annotation_position="top")
+    fig.update_layout(height=max(260, 60 + 34 * len(labels)), showlegend=False)
+    return fig
+
+
+def trend(df: pd.DataFrame, lang: str, *, indicator: str = "sipas", national: pd.DataFrame | None = None) -> go.Figure:
+    """Lines over years with interval bands. ``df``: series, year, value, ci_low, ci_high, n,
+    restated (bool). Restated points are drawn dashed and named as restated; the method break
+    between 2021 and 2022 and the unit change before 2025 are marked."""
+    fig = go.Figure()
+    for i, (series, d) in enumerate(df.groupby("series", sort=False)):
+        colour = PALETTE[i % len(PALETTE)]
+        for restated, part in d.groupby(d["restated"].astype(bool), sort=False):
+            part = part.sort_values("year")
+            name = esc(series) + (f" ({esc(t('restated', lang))})" if restated else "")
+            hover = [f"<b>{name}</b> · {y}<br>{fmt.pct(v, lang)}<br>{esc(t('hover_ci', lang))}: "
+                     f"{fmt.interval(lo, hi, lang)}<br>n = {fmt.count(n, lang)}"
+                     for y, v, lo, hi, n in zip(part.year, part.value, part.ci_low, part.ci_high, part.n)]
+            fig.add_trace(go.Scatter(
+                x=part["year"], y=part["value"], mode="lines+markers", name=name,
+                line=dict(color=colour, dash="dot" if restated else "solid", width=2.5),
+                error_y=dict(type="data", array=(part["ci_high"] - part["value"]).tolist(),
+                             arrayminus=(part["value"] - part["ci_low"]).tolist(), color=colour, thickness=1),
+                hovertext=hover, hoverinfo="text", connectgaps=False))
+    if national is not None and len(national):
+        nat = national.sort_values("year")
+        fig.add_trace(go.Scatter(x=nat["year"], y=nat["value"], mode="markers+lines",
+                                 name=esc(t("national_official", lang)),
+                                 line=dict(color="#777", dash="dash", width=1.5), marker=dict(symbol="diamond"),
+                                 hovertext=[f"{esc(t('national_official', lang))} · {y}: {fmt.pct(v, lang)}"
+                                            for y, v in zip(nat.year, nat.value)], hoverinfo="text"))
+    years = sorted(set(df["year"]) | (set(national["year"]) if national is not None and len(national) else set()))
+    if years and min(years) <= 2021 < max(years):
+        fig.add_vline(x=2021.5, line_dash="dot", line_color="#b00020",
+                      annotation_text=esc(t("method_break", lang)), annotation_position="top left")
+    lo_axis, _ = indicator_range(indicator)
+    fig.update_xaxes(dtick=1, title=t("year", lang), gridcolor="#eee")
+    fig.update_yaxes(title=t("value", lang), gridcolor="#eee", range=[lo_axis if lo_axis == 0 else 40, 100])
+    fig.update_layout(legend=dict(orientation="h", x=0, y=-0.18, yanchor="top"), height=420,
+                      margin=dict(b=110))
+    return fig
+
+
+def grouped_bars(df: pd.DataFrame, lang: str, *, indicator: str = "sipas") -> go.Figure:
+    """Bars per category (``label``) grouped by ``series`` with interval whiskers.
+    ``df``: series, label, value, ci_low, ci_high, n, suppressed."""
+    fig = go.Figure()
+    for i, (series, d) in enumerate(df.groupby("series", sort=False)):
+        v = d["value"].where(~d["suppressed"].astype(bool))
+        fig.add_trace(go.Bar(
+            x=[esc(x) for x in d["label"]], y=v, name=esc(series), marker_color=PALETTE[i % len(PALETTE)],
+            error_y=dict(type="data", array=(d["ci_high"] - v).tolist(), arrayminus=(v - d["ci_low"]).tolist(),
+                         color="#333", thickness=1),
+            hovertext=[f"<b>{esc(series)}</b><br>{esc(lb)}: {fmt.pct(x, lang)}<br>n = {fmt.count(n, lang)}"
+                       for lb, x, n in zip(d["label"], v, d["n"])], hoverinfo="text"))
+    lo_axis, _ = indicator_range(indicator)
+    fig.update_yaxes(range=[lo_axis if lo_axis == 0 else 40, 100], title=t("value", lang), gridcolor="#eee")
+    fig.update_layout(barmode="group", legend=dict(orientation="h", x=0, y=-0.25, yanchor="top"),
+                      height=460, margin=dict(b=130))
+    return fig
+
+
+def heatmap(matrix: pd.DataFrame, lang: str, *, indicator: str = "sipas", ns: pd.DataFrame | None = None) -> go.Figure:
+    """Criteria (rows) by units or years (columns), on the fixed scale. NaN = suppressed/no data."""
+    zmin, zmax = indicator_range(indicator)
+    text = [[fmt.num(v, lang, 1) if not _nan(v) else "–" for v in row] for row in matrix.to_numpy()]
+    fig = go.Figure(go.Heatmap(
+        z=matrix.to_numpy(dtype=float), x=[esc(c) for c in matrix.columns], y=[esc(i) for i in matrix.index],
+        colorscale=SCALE, zmin=zmin, zmax=zmax, text=text, texttemplate="%{text}",
+        hovertemplate="%{y}<br>%{x}: %{text}<extra></extra>", colorbar=dict(thickness=12, title=dict(text="%"))))
+    fig.update_yaxes(autorange="reversed")
+    fig.update_layout(height=max(320, 110 + 26 * len(matrix.index)))
+    return fig
