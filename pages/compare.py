@@ -1,8 +1,115 @@
-from pages._common import header, run_page
+"""So sánh / Compare: two to five units side by side: elements, trend, rank, intervals."""
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from pages._common import chart, comparability, downloads, header, notes, run_page
+from ui import figures, fmt, views
+from ui.state import COUNTRY, MAX_COMPARE, map_area, units_in_area
 
 
-def body(ctx):
-    header(ctx, ctx.t("page_compare"))
+def _on_pick() -> None:
+    from pages._common import change_params
+    ctx = st.session_state.get("_ctx")
+    if ctx is not None:
+        st.query_params.from_dict(change_params(ctx.state, ctx.offer, compare=list(st.session_state["cmp_units"]) or None))
 
 
-run_page("compare", body)
+def default_units(ctx) -> list[str]:
+    area, _ = map_area(ctx.offer, ctx.state)
+    return [r.code for r in units_in_area(ctx.offer, ctx.state.year, area, ctx.state.level)][:3]
+
+
+def body(ctx) -> None:
+    s = ctx.state
+    m = ctx.methodology()
+    header(ctx, ctx.t("cmp_title"), None, s.year)
+    chosen = list(s.compare) or default_units(ctx)
+    options = [r.code for r in sorted(ctx.offer.units[s.year].values(), key=lambda r: r.code) if r.code != COUNTRY]
+    st.session_state["cmp_units"] = chosen
+    st.multiselect(ctx.t("cmp_pick"), options, key="cmp_units", max_selections=MAX_COMPARE,
+                   format_func=lambda c: f"{ctx.name(c)} ({c})", on_change=_on_pick)
+    if len(chosen) < 2:
+        st.info(ctx.t("cmp_need_two"))
+        return
+    names = {c: ctx.name(c) for c in chosen}
+    svc = ctx.service_label(s.service)
+
+    head = ctx.read(year=s.year, unit=chosen, service=s.service, indicator=s.indicator, level=None, source="computed")
+    parts = ctx.read(year=s.year, unit=chosen, service=s.service, indicator=None, level=None, source="computed")
+    els = views.label_frame(views.order_like(views.element_indicators(parts), m, "element"), m, ctx.lang)
+    if len(els):
+        els = els.assign(series=els["unit_code"].map(names))
+        els["_o"] = els["unit_code"].map({c: i for i, c in enumerate(chosen)})
+        els = els.sort_values("_o", kind="stable")
+        fig = figures.grouped_bars(els, ctx.lang)
+        figures.frame_figure(fig, ctx.t("cmp_elements_title"),
+                             figures.subtitle(", ".join(names.values()), s.year, svc,
+                                              ctx.t("n_line", n=" / ".join(fmt.count(n, ctx.lang) for n in
+                                                                          head.set_index("unit_code").reindex(chosen)["n"]))),
+                             ctx.source(), ctx.release.is_demo, ctx.lang)
+        chart(fig, "cmp_elements")
+
+    # rank and interval table
+    ind_label = ctx.indicator_label(s.indicator)
+    rows = []
+    for c in chosen:
+        h = head[head["unit_code"] == c]
+        if not len(h):
+            continue
+        r = h.iloc[0]
+        sib = ctx.read(year=s.year, level=r["level"], parent=r["parent_code"], service=s.service, indicator=s.indicator)
+        total = int((~sib["suppressed"].astype(bool)).sum())
+        rows.append({ctx.t("unit"): names[c], ctx.t("code"): c,
+                     ind_label: ctx.t("suppressed_class") if r["suppressed"] else fmt.num(r["value"], ctx.lang),
+                     ctx.t("interval"): fmt.interval(r["ci_low"], r["ci_high"], ctx.lang),
+                     "n": fmt.count(r["n"], ctx.lang),
+                     ctx.t("rank"): (f"{fmt.count(r['rank'], ctx.lang)}/{fmt.count(total, ctx.lang)} · "
+                                     f"{ctx.name(r['parent_code'])}") if not pd.isna(r["rank"]) else "–"})
+    st.markdown(f"**{ctx.t('cmp_rank_title')}**")
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+
+    # trend
+    hist = ctx.read(year=None, unit=chosen, service=s.service, indicator=s.indicator, level=None, source="computed",
+                    restated=None)
+    hist = hist[~hist["suppressed"].astype(bool)]
+    if len(hist):
+        tr = hist.assign(series=hist["unit_code"].map(names), restated=hist["basis"] == "restated")
+        tr["_o"] = tr["unit_code"].map({c: i for i, c in enumerate(chosen)})
+        tr = tr.sort_values(["_o", "year"])
+        fig = figures.trend(tr, ctx.lang, indicator=s.indicator)
+        figures.frame_figure(fig, ctx.t("cmp_trend_title", indicator=ind_label),
+                             figures.subtitle(", ".join(names.values()), f"{int(tr.year.min())}–{int(tr.year.max())}", svc),
+                             ctx.source(), ctx.release.is_demo, ctx.lang)
+        chart(fig, "cmp_trend")
+        comparability(ctx, tr["year"])
+        if tr["restated"].any():
+            st.caption(ctx.t("restated_note"))
+
+    # criteria pulling each unit down: gap to its parent, most negative first
+    items = parts[parts["indicator"].str.startswith("item:") & ~parts["suppressed"].astype(bool)]
+    parents = sorted(set(head["parent_code"].dropna()) - {COUNTRY})
+    if len(items) and parents:
+        pitems = ctx.read(year=s.year, unit=parents, service=s.service, indicator=None, level=None, source="computed")
+        pitems = pitems[pitems["indicator"].str.startswith("item:")][["unit_code", "indicator", "value"]]
+        pitems = pitems.rename(columns={"unit_code": "parent_code", "value": "parent_value"})
+        pcode = head.set_index("unit_code")["parent_code"]
+        gaps = items.assign(parent_code=items["unit_code"].map(pcode)).merge(pitems, on=["parent_code", "indicator"])
+        gaps["gap"] = gaps["value"] - gaps["parent_value"]
+        cols = st.columns(min(len(chosen), 3))
+        for i, c in enumerate(chosen):
+            g = views.label_frame(gaps[gaps["unit_code"] == c].nsmallest(3, "gap"), m, ctx.lang)
+            with cols[i % len(cols)]:
+                st.markdown(f"**{ctx.t('cmp_criteria_pull', name=names[c])}**")
+                st.dataframe(pd.DataFrame({ctx.t("criterion"): g["label"],
+                                           ctx.t("value"): [fmt.num(v, ctx.lang) for v in g["value"]],
+                                           "±": [fmt.signed(v, ctx.lang) for v in g["gap"]]}),
+                             hide_index=True, width="stretch")
+    export = head[["year", "unit_code", "parent_code", "service", "indicator", "value", "ci_low", "ci_high", "n",
+                   "rank", "suppressed"]].reset_index(drop=True)
+    downloads(ctx, export, "compare", "cmp")
+    notes(ctx, [])
+
+
+run_page("compare", body, ("year", "level", "service", "indicator"))

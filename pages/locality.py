@@ -1,8 +1,183 @@
-from pages._common import header, run_page
+"""Địa phương / Locality: a citizen's profile of one place, reached by search."""
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from pages._common import chart, change_params, comparability, downloads, header, notes, run_page
+from ui import figures, fmt, views
+from ui.state import COUNTRY, vintage_of
+from ui.strings import level_label
 
 
-def body(ctx):
-    header(ctx, ctx.t("page_locality"))
+@st.cache_data(show_spinner=False, max_entries=256)
+def _search(query: str, offer_key: str, present: dict) -> list[tuple[str, int, str, float]]:
+    """(code, latest year with data, label, score), best first, only units the release has.
+    ``present``: vintage -> {code: latest year}."""
+    import geo
+    out = []
+    for vintage in sorted(present, reverse=True):
+        hits = geo.search(query, vintage, limit=40)
+        for r in hits.itertuples(index=False):
+            if r.code in present[vintage]:
+                out.append((r.code, present[vintage][r.code], r.label, float(r.score)))
+    out.sort(key=lambda x: -x[3])  # stable: newer vintage first within a score
+    return out[:12]
 
 
-run_page("locality", body)
+def _present(ctx) -> dict:
+    out: dict[str, dict[str, int]] = {}
+    for year, refs in ctx.offer.units.items():
+        d = out.setdefault(vintage_of(year), {})
+        for code in refs:
+            if code != COUNTRY:
+                d[code] = max(d.get(code, 0), year)
+    return out
+
+
+def _on_search() -> None:
+    ctx = st.session_state.get("_ctx")
+    q = (st.session_state.get("loc_q") or "").strip()
+    if ctx is None or not q:
+        return
+    hits = _search(q, ctx.release.fingerprint, _present(ctx))
+    if hits:
+        code, year, _, _ = hits[0]
+        st.query_params.from_dict(change_params(ctx.state, ctx.offer, unit=code, year=year, level=None))
+
+
+def body(ctx) -> None:
+    s = ctx.state
+    st.text_input(ctx.t("loc_search"), key="loc_q", on_change=_on_search, placeholder="hong ngu",
+                  icon=":material/search:")
+    q = (st.session_state.get("loc_q") or "").strip()
+    if q:
+        hits = _search(q, ctx.release.fingerprint, _present(ctx))
+        if not hits:
+            st.info(ctx.t("loc_none", q=q))
+        elif len(hits) > 1:
+            st.caption(ctx.t("loc_results"))
+            cols = st.columns(min(len(hits), 4))
+            for i, (code, year, label, _) in enumerate(hits[:8]):
+                if cols[i % len(cols)].button(f"{label} ({year})", key=f"hit_{code}_{year}",
+                                              disabled=(code == s.unit and year == s.year)):
+                    ctx.go(unit=code, year=year, level=None)
+    ref = ctx.offer.unit(s.year, s.unit)
+    if ref is None or ref.code == COUNTRY:
+        st.info(ctx.t("loc_pick_hint"))
+        return
+    name = ref.name
+    ind_label = ctx.indicator_label(s.indicator)
+    header(ctx, name, ctx.name(ref.parent) if ref.parent and ref.parent != COUNTRY else None, s.year)
+    m = ctx.methodology()
+
+    cell = ctx.read(year=s.year, unit=s.unit, service=s.service, indicator=s.indicator, level=None,
+                    source="computed")
+    if not len(cell):
+        st.info(ctx.t("loc_no_data_year", name=name, year=s.year))
+        return
+    row = cell.iloc[0]
+    prev_year = s.year - 1
+    restated = s.year >= 2025 > prev_year
+    prev = ctx.read(year=prev_year, unit=s.unit, service=s.service, indicator=s.indicator, level=None,
+                    source="computed", restated=restated) if prev_year in ctx.offer.years else cell.iloc[0:0]
+    siblings = ctx.read(year=s.year, level=ref.level, parent=row["parent_code"], service=s.service,
+                        indicator=s.indicator)
+    total = int((~siblings["suppressed"].astype(bool)).sum())
+
+    c1, c2, c3 = st.columns(3)
+    if bool(row["suppressed"]):
+        c1.metric(ctx.t("loc_headline", indicator=ind_label, year=s.year), ctx.t("suppressed_class"))
+    else:
+        delta = None
+        if len(prev) and not pd.isna(prev["value"].iloc[0]):
+            d = float(row["value"]) - float(prev["value"].iloc[0])
+            delta = fmt.signed(d, ctx.lang).replace("−", "-") + (" điểm %" if ctx.lang == "vi" else " pts")
+        c1.metric(ctx.t("loc_headline", indicator=ind_label, year=s.year), fmt.pct(row["value"], ctx.lang), delta)
+    rank_text = (ctx.t("loc_rank", rank=fmt.count(row["rank"], ctx.lang), total=fmt.count(total, ctx.lang),
+                       level=level_label(ref.level, ctx.lang, plural=True), parent=ctx.name(row["parent_code"]))
+                 if not pd.isna(row["rank"]) else ctx.t("loc_rank_none"))
+    c2.metric(ctx.t("rank"), f"{fmt.count(row['rank'], ctx.lang)}/{fmt.count(total, ctx.lang)}"
+              if not pd.isna(row["rank"]) else "–")
+    c3.metric("n", fmt.count(row["n"], ctx.lang))
+    lines = [rank_text[:1].upper() + rank_text[1:] + "."]
+    if len(prev):
+        ch = views.change_text(row["value"], prev["value"].iloc[0], ctx.lang)
+        if ch:
+            lines.append(f"{ctx.t('ov_change', year=prev_year)}: {ch}" +
+                         (f" ({ctx.t('restated')})" if restated else "") + ".")
+    if not bool(row["suppressed"]):
+        lines.append(ctx.t("loc_sure", n=fmt.count(row["n"], ctx.lang), lo=fmt.num(row["ci_low"], ctx.lang),
+                           hi=fmt.num(row["ci_high"], ctx.lang)))
+    st.markdown("  \n".join(lines))
+    if s.year == 2022 and len(prev):
+        st.caption(ctx.t("ov_prev_break"))
+
+    left, right = st.columns([3, 2])
+    parts = ctx.read(year=s.year, unit=s.unit, service=s.service, indicator=None, level=None, source="computed")
+    els = views.label_frame(views.order_like(views.element_indicators(parts), m, "element"), m, ctx.lang)
+    sub = figures.subtitle(name, s.year, ctx.service_label(s.service), ctx.t("n_line", n=fmt.count(row["n"], ctx.lang)))
+    if len(els):
+        fig = figures.bar_ci(els["label"].tolist(), els["value"].tolist(), els["ci_low"].tolist(),
+                             els["ci_high"].tolist(), els["n"].tolist(), ctx.lang,
+                             suppressed=els["suppressed"].tolist())
+        figures.frame_figure(fig, ctx.t("loc_elements_title", name=name), sub, ctx.source(), ctx.release.is_demo,
+                             ctx.lang)
+        with left:
+            chart(fig, "loc_elements")
+    exp = parts[parts["indicator"].str.startswith("expectation:")]
+    with right:
+        st.markdown(f"**{ctx.t('loc_expect')}**")
+        if len(exp):
+            top = views.label_frame(exp[~exp["suppressed"].astype(bool)].nlargest(5, "value"), m, ctx.lang)
+            fig = figures.bar_ci(top["label"].tolist(), top["value"].tolist(), top["ci_low"].tolist(),
+                                 top["ci_high"].tolist(), top["n"].tolist(), ctx.lang, indicator="expectation:x")
+            figures.frame_figure(fig, ctx.t("loc_expect_title", name=name), sub, ctx.source(),
+                                 ctx.release.is_demo, ctx.lang)
+            chart(fig, "loc_expect")
+
+    # services handled here
+    st.markdown(f"**{ctx.t('loc_services')}**")
+    svc = ctx.read(year=s.year, unit=s.unit, service=None, indicator=s.indicator, level=None, source="computed")
+    svc = svc[svc["service"] != "all"]
+    if len(svc):
+        svc_tot = ctx.read(year=s.year, level=ref.level, parent=row["parent_code"], service=None,
+                           indicator=s.indicator)
+        totals = svc_tot[~svc_tot["suppressed"].astype(bool)].groupby("service")["unit_code"].nunique()
+        table = pd.DataFrame({
+            ctx.t("service"): [ctx.service_label(x) for x in svc["service"]],
+            ctx.t("value"): [ctx.t("suppressed_class") if sp else fmt.num(v, ctx.lang)
+                             for v, sp in zip(svc["value"], svc["suppressed"])],
+            ctx.t("interval"): [fmt.interval(a, b, ctx.lang) for a, b in zip(svc["ci_low"], svc["ci_high"])],
+            "n": [fmt.count(n, ctx.lang) for n in svc["n"]],
+            ctx.t("rank"): [f"{fmt.count(r, ctx.lang)}/{fmt.count(totals.get(x), ctx.lang)}" if not pd.isna(r) else "–"
+                            for r, x in zip(svc["rank"], svc["service"])],
+        })
+        st.dataframe(table, hide_index=True, width="stretch")
+
+    # trend
+    hist = ctx.read(year=None, unit=s.unit, service=s.service, indicator=s.indicator, level=None, source="computed",
+                    restated=None)
+    hist = hist[~hist["suppressed"].astype(bool)]
+    if len(hist):
+        tr = hist.assign(series=name, restated=hist["basis"] == "restated")
+        nat = ctx.read(year=None, level="country", unit=COUNTRY, service="all", indicator="sipas", source="official") \
+            if s.indicator == "sipas" else None
+        fig = figures.trend(tr[["series", "year", "value", "ci_low", "ci_high", "n", "restated"]], ctx.lang,
+                            indicator=s.indicator, national=nat)
+        figures.frame_figure(fig, ctx.t("loc_trend_title", indicator=ind_label, name=name),
+                             figures.subtitle(name, f"{int(tr.year.min())}–{int(tr.year.max())}",
+                                              ctx.service_label(s.service)),
+                             ctx.source(), ctx.release.is_demo, ctx.lang)
+        chart(fig, "loc_trend")
+        comparability(ctx, tr["year"])
+        if tr["restated"].any():
+            st.caption(ctx.t("restated_note"))
+        if vintage_of(s.year) == "2019" and max(ctx.offer.years) >= 2025:
+            st.caption(ctx.t("unit_gone"))
+        export = hist[["year", "unit_code", "service", "indicator", "value", "ci_low", "ci_high", "n", "rank", "basis"]]
+        downloads(ctx, export.reset_index(drop=True), "locality", "loc")
+    notes(ctx, [])
+
+
+run_page("locality", body, ("year", "service", "indicator"))
