@@ -234,8 +234,8 @@ def _sidebar(ctx: Ctx, filters: tuple[str, ...]) -> None:
             _widget(st.radio, t("f_map_style", lang), ["boundaries", "tiles"], "w_map", "map", s.map,
                     lambda x: t("map_" + x, lang))
         st.divider()
-        st.caption(t("release_badge", lang, release=ctx.release.title))
-        st.caption(ctx.source())
+        st.caption(fmt.md(t("release_badge", lang, release=ctx.release.title)))
+        st.caption(fmt.md(ctx.source()))
 
 
 def _tree_key(ctx: Ctx, ref: UnitRef):
@@ -248,18 +248,17 @@ def _tree_key(ctx: Ctx, ref: UnitRef):
 
 
 def header(ctx: Ctx, what: str, place: str | None = None, year: int | None = None) -> None:
-    st.subheader(" · ".join(x for x in (what, place, str(year) if year else None) if x))
-    cols = st.columns([1, 1, 4])
-    with cols[0]:
-        st.badge(ctx.release.id, icon=":material/inventory_2:", color="blue")
+    """The header line (what · where · when) with the release badge and the demo badge."""
+    st.subheader(fmt.md(" · ".join(x for x in (what, place, str(year) if year else None) if x)))
+    badges = [f":blue-badge[:material/inventory_2: {fmt.md(ctx.release.id)}]"]
     if ctx.release.is_demo:
-        with cols[1]:
-            st.badge(ctx.t("demo_badge"), icon=":material/warning:", color="red")
+        badges.append(f":red-badge[:material/warning: {ctx.t('demo_badge')}]")
+    st.markdown(" ".join(badges))
 
 
 def notes(ctx: Ctx, lines: list[str]) -> None:
     """The notes strip under a figure: n, interval, suppression, source, warnings."""
-    st.caption("  \n".join([*lines, ctx.t("suppressed", threshold=ctx.threshold), ctx.source()]))
+    st.caption("  \n".join(fmt.md(x) for x in [*lines, ctx.t("suppressed", threshold=ctx.threshold), ctx.source()]))
 
 
 def comparability(ctx: Ctx, years) -> None:
@@ -307,6 +306,8 @@ def _resolve_release(params: dict) -> tuple[str, object, list[str], str]:
 def run_page(name: str, body, filters: tuple[str, ...] = ("year", "service", "indicator")) -> None:
     lang = "vi"
     try:
+        st.set_page_config(page_title=f"SIPAS · {t('page_' + name, 'vi')}", page_icon=":material/how_to_vote:",
+                           layout="wide", initial_sidebar_state="expanded")
         params = st.query_params.to_dict()
         if not params and st.session_state.get("_view"):
             params = dict(st.session_state["_view"])

@@ -101,7 +101,7 @@ def body(ctx) -> None:
         for i, c in enumerate(chosen):
             g = views.label_frame(gaps[gaps["unit_code"] == c].nsmallest(3, "gap"), m, ctx.lang)
             with cols[i % len(cols)]:
-                st.markdown(f"**{ctx.t('cmp_criteria_pull', name=names[c])}**")
+                st.markdown(f"**{ctx.t('cmp_criteria_pull', name=fmt.md(names[c]))}**")
                 st.dataframe(pd.DataFrame({ctx.t("criterion"): g["label"],
                                            ctx.t("value"): [fmt.num(v, ctx.lang) for v in g["value"]],
                                            "±": [fmt.signed(v, ctx.lang) for v in g["gap"]]}),

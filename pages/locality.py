@@ -59,7 +59,7 @@ def body(ctx) -> None:
             st.caption(ctx.t("loc_results"))
             cols = st.columns(min(len(hits), 4))
             for i, (code, year, label, _) in enumerate(hits[:8]):
-                if cols[i % len(cols)].button(f"{label} ({year})", key=f"hit_{code}_{year}",
+                if cols[i % len(cols)].button(fmt.md(f"{label} ({year})"), key=f"hit_{code}_{year}",
                                               disabled=(code == s.unit and year == s.year)):
                     ctx.go(unit=code, year=year, level=None)
     ref = ctx.offer.unit(s.year, s.unit)
@@ -87,13 +87,13 @@ def body(ctx) -> None:
 
     c1, c2, c3 = st.columns(3)
     if bool(row["suppressed"]):
-        c1.metric(ctx.t("loc_headline", indicator=ind_label, year=s.year), ctx.t("suppressed_class"))
+        c1.metric(fmt.md(ctx.t("loc_headline", indicator=ind_label, year=s.year)), ctx.t("suppressed_class"))
     else:
         delta = None
         if len(prev) and not pd.isna(prev["value"].iloc[0]):
             d = float(row["value"]) - float(prev["value"].iloc[0])
             delta = fmt.signed(d, ctx.lang).replace("−", "-") + (" điểm %" if ctx.lang == "vi" else " pts")
-        c1.metric(ctx.t("loc_headline", indicator=ind_label, year=s.year), fmt.pct(row["value"], ctx.lang), delta)
+        c1.metric(fmt.md(ctx.t("loc_headline", indicator=ind_label, year=s.year)), fmt.pct(row["value"], ctx.lang), delta)
     rank_text = (ctx.t("loc_rank", rank=fmt.count(row["rank"], ctx.lang), total=fmt.count(total, ctx.lang),
                        level=level_label(ref.level, ctx.lang, plural=True), parent=ctx.name(row["parent_code"]))
                  if not pd.isna(row["rank"]) else ctx.t("loc_rank_none"))
@@ -109,7 +109,7 @@ def body(ctx) -> None:
     if not bool(row["suppressed"]):
         lines.append(ctx.t("loc_sure", n=fmt.count(row["n"], ctx.lang), lo=fmt.num(row["ci_low"], ctx.lang),
                            hi=fmt.num(row["ci_high"], ctx.lang)))
-    st.markdown("  \n".join(lines))
+    st.markdown("  \n".join(fmt.md(x) for x in lines))
     if s.year == 2022 and len(prev):
         st.caption(ctx.t("ov_prev_break"))
 

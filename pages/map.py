@@ -39,7 +39,7 @@ def body(ctx) -> None:
     crumbs = st.columns(max(len(chain), 1) + 2)
     crumbs[0].caption(ctx.t("breadcrumb"))
     for i, ref in enumerate(chain):
-        label = ctx.name(ref.code)
+        label = fmt.md(ctx.name(ref.code))
         if ref.code == s.unit and ref.code == area:
             crumbs[i + 1].button(label, key=f"crumb_{ref.code}", disabled=True, width="stretch")
         elif crumbs[i + 1].button(label, key=f"crumb_{ref.code}", width="stretch", icon=":material/north_west:"):
@@ -78,7 +78,7 @@ def body(ctx) -> None:
         child = ctx.offer.child_level(s.year, ref.level)
         ctx.go(unit=picked, level=child or ref.level)
     if highlight:
-        st.page_link("pages/locality.py", label=ctx.t("open_profile", name=ctx.name(highlight)),
+        st.page_link("pages/locality.py", label=fmt.md(ctx.t("open_profile", name=ctx.name(highlight))),
                      icon=":material/location_on:", query_params={**st.query_params.to_dict()})
 
     st.markdown(f"**{ctx.t('map_table')}**")

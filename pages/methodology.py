@@ -53,8 +53,8 @@ def body(ctx) -> None:
     st.markdown(f"### {ctx.t('me_schemes')}")
     for scheme in rel.manifest.get("methodologies", []):
         m = rel.methodology(scheme)
-        with st.expander(f"{m.label[ctx.lang]} ({m.id})", expanded=True):
-            st.markdown(f"**{ctx.t('legal_basis')}:** {m.legal_basis}  \n"
+        with st.expander(fmt.md(f"{m.label[ctx.lang]} ({m.id})"), expanded=True):
+            st.markdown(f"**{ctx.t('legal_basis')}:** {fmt.md(m.legal_basis)}  \n"
                         f"**{ctx.t('years_range')}:** {m.first_year}–{m.last_year or ''}")
             st.markdown(f"**{ctx.t('me_formulas')}**")
             st.markdown("\n".join(f"- {line}" for line in _rules(ctx, m)))
@@ -88,7 +88,7 @@ def body(ctx) -> None:
     lines = [f"- {i.get('file', '')} {('· ' + fmt.count(i['rows'], ctx.lang) + ' rows') if i.get('rows') else ''}"
              for i in rel.manifest.get("inputs", [])]
     lines += sorted({f"- {x}" for x in off["note"].dropna()})
-    st.markdown("\n".join(lines))
+    st.markdown("\n".join("- " + fmt.md(x[2:]) for x in lines))
 
     st.markdown(f"### {ctx.t('me_downloads')}")
     area, _ = map_area(ctx.offer, s)
@@ -98,7 +98,7 @@ def body(ctx) -> None:
     mc = views.map_cells(cells, codes, {r.code: r.name for r in refs})
     desc = " · ".join([ctx.indicator_label(s.indicator), ctx.name(area), level_label(s.level, ctx.lang, plural=True),
                        str(s.year), ctx.service_label(s.service)])
-    st.caption(ctx.t("me_view_label", desc=desc))
+    st.caption(fmt.md(ctx.t("me_view_label", desc=desc)))
     frame = views.export_frame(mc, {"release": rel.id, "year": s.year, "area": area, "level": s.level,
                                     "service": s.service, "indicator": s.indicator})
     st.dataframe(views.table_twin(mc, ctx.lang, ctx.threshold), hide_index=True, width="stretch", height=240)

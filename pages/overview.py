@@ -34,21 +34,21 @@ def body(ctx) -> None:
     row = computed.iloc[0] if len(computed) else (official.iloc[0] if len(official) else None)
     prev, restated = previous_cell(ctx, s.year, s.unit, s.service, s.indicator)
 
-    c1, c2, c3, c4 = st.columns(4)
+    c1, c2, c3, c4 = st.columns([1.1, 1.6, 0.9, 1.4])
     if row is not None and not bool(row["suppressed"]):
         delta = None
         if prev is not None and not pd.isna(prev["value"]) and not pd.isna(row["value"]):
             d = float(row["value"]) - float(prev["value"])
             delta = fmt.signed(d, ctx.lang).replace("−", "-") + (" điểm %" if ctx.lang == "vi" else " pts")
-        c1.metric(ind_label, fmt.pct(row["value"], ctx.lang), delta,
+        c1.metric(fmt.md(ind_label), fmt.pct(row["value"], ctx.lang), delta,
                   help=ctx.t("ov_change", year=s.year - 1))
         c2.metric(ctx.t("interval"), fmt.interval(row["ci_low"], row["ci_high"], ctx.lang))
         c3.metric("n", fmt.count(row["n"], ctx.lang))
     elif row is not None:
-        c1.metric(ind_label, ctx.t("suppressed_class"))
+        c1.metric(fmt.md(ind_label), ctx.t("suppressed_class"))
         c3.metric("n", fmt.count(row["n"], ctx.lang))
     else:
-        c1.metric(ind_label, "–")
+        c1.metric(fmt.md(ind_label), "–")
     nat = ctx.read(year=s.year, level="country", unit=COUNTRY, service="all", indicator="sipas", source="official")
     if len(nat) and s.indicator == "sipas":
         c4.metric(ctx.t("national_official"), fmt.pct(nat["value"].iloc[0], ctx.lang))

@@ -71,7 +71,7 @@ def body(ctx) -> None:
     own = ctx.read(year=s.year, unit=s.unit, service=s.service, indicator=None, level=None, source="computed")
     own = own[own["indicator"].str.startswith("item:") & ~own["suppressed"].astype(bool)]
     with left:
-        st.markdown(f"**{ctx.t('sv_weakest')}** · {place} · {svc_label}")
+        st.markdown(f"**{ctx.t('sv_weakest')}** · {fmt.md(place)} · {fmt.md(svc_label)}")
         weak = views.label_frame(own.nsmallest(5, "value"), m, ctx.lang)
         st.dataframe(pd.DataFrame({ctx.t("criterion"): weak["label"],
                                    ctx.t("value"): [fmt.num(v, ctx.lang) for v in weak["value"]],
@@ -80,7 +80,7 @@ def body(ctx) -> None:
                      hide_index=True, width="stretch")
     cells = ctx.read(year=s.year, level=s.level, unit=codes or None, service=s.service, indicator="sipas")
     with right:
-        st.markdown(f"**{ctx.t('sv_lowest_units', level=level_label(s.level, ctx.lang, plural=True), service=svc_label)}**")
+        st.markdown(f"**{ctx.t('sv_lowest_units', level=level_label(s.level, ctx.lang, plural=True), service=fmt.md(svc_label))}**")
         mc = views.map_cells(cells, codes, {r.code: r.name for r in refs})
         low = mc[mc["has_data"] & ~mc["suppressed"]].nsmallest(5, "value")
         st.dataframe(views.table_twin(low.assign(has_data=True), ctx.lang, ctx.threshold).iloc[::-1],

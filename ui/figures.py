@@ -40,22 +40,34 @@ def source_line(release, lang: str) -> str:
              created=fmt.date(release.created))
 
 
+def _wrap(text: str, width: int) -> str:
+    import textwrap
+    return "<br>".join(esc(line) for line in textwrap.wrap(text, width)) or esc(text)
+
+
 def frame_figure(fig: go.Figure, title: str, subtitle: str, source: str, demo: bool,
-                 lang: str = "vi", height: int | None = None) -> go.Figure:
-    """Title, subtitle (place · year · service · n), source line and demo watermark, in the figure."""
+                 lang: str = "vi", height: int | None = None, wrap: int = 110) -> go.Figure:
+    """Title, subtitle (place · year · service · n), source line and demo watermark, in the figure.
+
+    The source line sits under whatever the builder put at the bottom (axis title, legend): the
+    bottom margin is grown by the source's height."""
+    base_b = fig.layout.margin.b if fig.layout.margin.b is not None else 40
+    src = _wrap(source, wrap)
+    src_lines = src.count("<br>") + 1
     fig.update_layout(
-        title=dict(text=f"<b>{esc(title)}</b><br><span style='font-size:13px;color:#444'>{esc(subtitle)}</span>",
-                   x=0.01, xanchor="left", y=0.98, yanchor="top"),
+        title=dict(text=f"<b>{_wrap(title, wrap)}</b><br><span style='font-size:13px;color:#444'>{_wrap(subtitle, wrap + 20)}</span>",
+                   x=0.01, xanchor="left", xref="container", yref="container", y=1, yanchor="top",
+                   pad=dict(t=14, l=4), font=dict(size=17)),
         font=dict(family=FONT, size=13, color="#222"),
-        margin=dict(l=10, r=10, t=78, b=64),
+        margin=dict(l=10, r=10, t=92, b=base_b + 18 * src_lines + 10),
         paper_bgcolor="white", plot_bgcolor="white",
         separators=",." if lang == "vi" else ".,",
     )
     if height:
         fig.update_layout(height=height)
-    fig.add_annotation(text=esc(source), xref="paper", yref="paper", x=0, y=0, xanchor="left",
-                       yanchor="top", yshift=-40, showarrow=False, font=dict(size=11, color="#555"),
-                       align="left")
+    fig.add_annotation(text=src, xref="paper", yref="paper", x=0, y=0, xanchor="left",
+                       yanchor="top", yshift=-base_b, showarrow=False, font=dict(size=11, color="#555"),
+                       align="left", name="source")
     if demo:
         fig.add_annotation(text=t("watermark", lang), xref="paper", yref="paper", x=0.5, y=0.5,
                            showarrow=False, textangle=-20, opacity=0.18,
@@ -116,7 +128,7 @@ def choropleth(geojson: dict, cells: pd.DataFrame, indicator: str, lang: str, *,
     common = dict(featureidkey="id", hovertemplate=hover, marker=dict(line=dict(color="white", width=0.6)))
     if val.any():
         d = cells[val]
-        fig.add_trace(go.Choropleth(
+        fig.add_trace(go.Choroplethmap(
             locations=d["code"], z=d["value"].astype(float), customdata=_hover_rows(d, lang, threshold),
             colorscale=SCALE, zmin=zmin, zmax=zmax, name=t("hover_value", lang), showlegend=False,
             colorbar=dict(title=dict(text=colorbar_title), thickness=12, len=0.6, x=1.0, y=0.55,
@@ -125,20 +137,51 @@ def choropleth(geojson: dict, cells: pd.DataFrame, indicator: str, lang: str, *,
     for mask, colour, key in ((sup, SUPPRESSED_COLOUR, "suppressed_class"), (nod, NO_DATA_COLOUR, "no_data_class")):
         if mask.any():
             d = cells[mask]
-            fig.add_trace(go.Choropleth(
+            fig.add_trace(go.Choroplethmap(
                 locations=d["code"], z=[1] * len(d), customdata=_hover_rows(d, lang, threshold),
                 colorscale=[[0, colour], [1, colour]], showscale=False, name=t(key, lang),
                 showlegend=True, geojson=sub(d["code"]), **common))
     if highlight is not None and (cells["code"] == highlight).any():
         d = cells[cells["code"] == highlight]
-        fig.add_trace(go.Choropleth(
+        fig.add_trace(go.Choroplethmap(
             locations=d["code"], z=[1], colorscale=[[0, "rgba(0,0,0,0)"], [1, "rgba(0,0,0,0)"]],
             showscale=False, geojson=sub(d["code"]), featureidkey="id", hoverinfo="skip", showlegend=False,
             marker=dict(line=dict(color=HIGHLIGHT, width=3))))
-    fig.update_geos(fitbounds="locations", visible=False, projection_type="mercator" if not tiles else "equirectangular")
-    fig.update_layout(dragmode=False, legend=dict(orientation="h", x=0, y=-0.02, yanchor="top"),
-                      clickmode="event+select")
+    lon, lat, zoom = _view(geojson)
+    # MapLibre with the built-in blank style: no tiles, fonts or topojson fetched from a CDN
+    fig.update_layout(map=dict(style="white-bg", center=dict(lon=lon, lat=lat), zoom=zoom))
+    fig.update_layout(dragmode=False, legend=dict(orientation="h", x=0, y=-0.01, yanchor="top"),
+                      clickmode="event+select", margin=dict(b=36))
     return fig
+
+
+def _bounds(geojson: dict):
+    xs, ys = [], []
+
+    def walk(c):
+        if c and isinstance(c[0], (int, float)):
+            xs.append(c[0]); ys.append(c[1])
+        else:
+            for x in c:
+                walk(x)
+    for f in geojson.get("features", []):
+        walk(f["geometry"]["coordinates"])
+    return (min(xs), min(ys), max(xs), max(ys)) if xs else (102.0, 8.0, 110.0, 23.5)
+
+
+def _view(geojson: dict, width_px: float = 900, height_px: float = 470) -> tuple[float, float, float]:
+    """Centre and zoom that fit the features (web-mercator zoom from the bounding box)."""
+    x0, y0, x1, y1 = _bounds(geojson)
+    lon, lat = (x0 + x1) / 2, (y0 + y1) / 2
+
+    def merc(y):
+        y = max(min(y, 85.0), -85.0)
+        return math.log(math.tan(math.pi / 4 + math.radians(y) / 2))
+    dx = max(x1 - x0, 1e-6) / 360.0
+    dy = max(merc(y1) - merc(y0), 1e-6) / (2 * math.pi)
+    zoom = min(math.log2(width_px / 512 / dx), math.log2(height_px / 512 / dy))
+    lat_c = math.degrees(math.atan(math.sinh((merc(y0) + merc(y1)) / 2)))
+    return lon, lat_c, max(min(zoom - 0.15, 16), 0)
 
 
 def bar_ci(labels: list[str], values, lows, highs, ns, lang: str, *, indicator: str = "sipas",
@@ -162,7 +205,7 @@ def bar_ci(labels: list[str], values, lows, highs, ns, lang: str, *, indicator: 
     if reference is not None and not _nan(reference):
         fig.add_vline(x=reference, line_dash="dash", line_color=HIGHLIGHT,
                       annotation_text=esc(reference_label), annotation_position="top")
-    fig.update_layout(height=max(260, 60 + 34 * len(labels)), showlegend=False)
+    fig.update_layout(height=max(300, 170 + 30 * len(labels)), showlegend=False, margin=dict(b=50))
     return fig
 
 
@@ -232,5 +275,5 @@ def heatmap(matrix: pd.DataFrame, lang: str, *, indicator: str = "sipas", ns: pd
         colorscale=SCALE, zmin=zmin, zmax=zmax, text=text, texttemplate="%{text}",
         hovertemplate="%{y}<br>%{x}: %{text}<extra></extra>", colorbar=dict(thickness=12, title=dict(text="%"))))
     fig.update_yaxes(autorange="reversed")
-    fig.update_layout(height=max(320, 110 + 26 * len(matrix.index)))
+    fig.update_layout(height=max(340, 200 + 26 * len(matrix.index)), margin=dict(b=90))
     return fig

@@ -59,3 +59,11 @@ def date(iso: str) -> str:
 def esc(text) -> str:
     """Escape text for plotly labels/hover (plotly renders a few HTML tags)."""
     return html.escape("" if text is None else str(text), quote=True)
+
+
+_MD_SPECIAL = "\\`*_{}[]()<>#+-.!|~:$"
+
+
+def md(text) -> str:
+    """Escape a data value for Streamlit markdown (no links, emphasis or HTML from data)."""
+    return "".join("\\" + c if c in _MD_SPECIAL else c for c in ("" if text is None else str(text)))

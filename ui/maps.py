@@ -14,10 +14,33 @@ def _slim(features, codes: set[str] | None, decimals: int | None = None) -> dict
         if codes is not None and fid not in codes:
             continue
         geom = f["geometry"]
+        coords = geom["coordinates"]
         if decimals is not None:
-            geom = {"type": geom["type"], "coordinates": _round(geom["coordinates"], decimals)}
+            coords = _round(coords, decimals)
+        geom = {"type": geom["type"], "coordinates": _clockwise(geom["type"], coords)}
         out.append({"type": "Feature", "id": fid, "properties": {}, "geometry": geom})
     return {"type": "FeatureCollection", "features": out}
+
+
+def _signed_area(ring) -> float:
+    return sum(x0 * y1 - x1 * y0 for (x0, y0), (x1, y1) in zip(ring, ring[1:]))
+
+
+def _orient(ring, clockwise: bool):
+    ccw = _signed_area(ring) > 0
+    return list(reversed(ring)) if ccw == clockwise else ring
+
+
+def _clockwise(kind: str, coords):
+    """Exterior rings clockwise, holes counter-clockwise: the winding d3-geo (plotly) expects;
+    the other winding would paint the whole globe except the unit."""
+    def poly(rings):
+        return [_orient(r, i == 0) for i, r in enumerate(rings)]
+    if kind == "Polygon":
+        return poly(coords)
+    if kind == "MultiPolygon":
+        return [poly(p) for p in coords]
+    return coords
 
 
 def _round(coords, d):
