@@ -16,6 +16,7 @@ import streamlit as st
 
 from sipas_data.release import ReleaseError, default_root, list_releases, open_release
 from ui import export, fmt
+from ui.offer import build_offer
 from ui.state import COUNTRY, Offer, UnitRef, ViewState, level_rank, parse_view, to_params, vintage_of
 from ui.strings import level_label, t
 
@@ -65,31 +66,7 @@ def cached_read(root: str, release_id: str, fingerprint: str, **filters) -> pd.D
 @st.cache_data(show_spinner=False, max_entries=16)
 def _offer(root: str, release_id: str, fingerprint: str, release_ids: tuple[str, ...],
            boundaries: frozenset) -> Offer:
-    rel = _release(root, release_id, fingerprint)
-    units = rel.units()
-    cells = rel.read(indicator="sipas", service=None, breakdown="all", source=None,
-                     columns=["year", "level", "unit_code", "parent_code", "service"])
-    offer_units, levels, services, indicators = {}, {}, {}, {}
-    for year in rel.years:
-        y = cells[cells["year"] == year]
-        names = units[units["vintage"] == vintage_of(year)].set_index("code")
-        refs = {COUNTRY: UnitRef(COUNTRY, "country", None, "Toàn quốc")}
-        for row in y[y["service"] == "all"].drop_duplicates("unit_code").itertuples(index=False):
-            if row.level == "country":
-                continue
-            nm = names["name"].get(row.unit_code, row.unit_code) if len(names) else row.unit_code
-            prov = names["province_code"].get(row.unit_code) if "province_code" in names else None
-            refs[row.unit_code] = UnitRef(row.unit_code, row.level, row.parent_code or COUNTRY, str(nm), prov)
-        offer_units[year] = refs
-        levels[year] = [lv for lv in ("province", "district", "commune") if (y["level"] == lv).any()]
-        svc = sorted(set(y["service"]) - {"all"})
-        services[year] = ["all", *svc]
-        top = levels[year][0] if levels[year] else None
-        ind = rel.read(year=year, level=top, service="all", indicator=None, columns=["indicator"])
-        inds = sorted(set(ind["indicator"]) - {"sipas"})
-        indicators[year] = ["sipas", *inds]
-    return Offer(release_ids=list(release_ids), release=release_id, years=list(rel.years), units=offer_units,
-                 levels=levels, services=services, indicators=indicators, boundaries=set(boundaries))
+    return build_offer(_release(root, release_id, fingerprint), release_ids, boundaries)
 
 
 def _installed_boundaries() -> frozenset:

@@ -122,7 +122,7 @@ def body(ctx) -> None:
                              els["ci_high"].tolist(), els["n"].tolist(), ctx.lang,
                              suppressed=els["suppressed"].tolist())
         figures.frame_figure(fig, ctx.t("loc_elements_title", name=name), sub, ctx.source(), ctx.release.is_demo,
-                             ctx.lang)
+                             ctx.lang, wrap=70)
         with left:
             chart(fig, "loc_elements")
     exp = parts[parts["indicator"].str.startswith("expectation:")]
@@ -133,7 +133,7 @@ def body(ctx) -> None:
             fig = figures.bar_ci(top["label"].tolist(), top["value"].tolist(), top["ci_low"].tolist(),
                                  top["ci_high"].tolist(), top["n"].tolist(), ctx.lang, indicator="expectation:x")
             figures.frame_figure(fig, ctx.t("loc_expect_title", name=name), sub, ctx.source(),
-                                 ctx.release.is_demo, ctx.lang)
+                                 ctx.release.is_demo, ctx.lang, wrap=45)
             chart(fig, "loc_expect")
 
     # services handled here

@@ -79,7 +79,7 @@ def body(ctx) -> None:
         figures.frame_figure(fig, ctx.t("ov_elements_title"),
                              figures.subtitle(place, s.year, ctx.service_label(s.service),
                                               ctx.t("n_line", n=fmt.count(n_total, ctx.lang))),
-                             ctx.source(), ctx.release.is_demo, ctx.lang)
+                             ctx.source(), ctx.release.is_demo, ctx.lang, wrap=70)
         with left:
             chart(fig, "ov_elements")
 

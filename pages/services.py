@@ -26,7 +26,7 @@ def body(ctx) -> None:
                              by_svc["ci_high"].tolist(), by_svc["n"].tolist(), ctx.lang,
                              suppressed=by_svc["suppressed"].tolist())
         figures.frame_figure(fig, ctx.t("sv_title"), figures.subtitle(place, s.year, ctx.t(
-            "n_line", n=fmt.count(by_svc["n"].sum(), ctx.lang))), ctx.source(), ctx.release.is_demo, ctx.lang)
+            "n_line", n=fmt.count(by_svc["n"].sum(), ctx.lang))), ctx.source(), ctx.release.is_demo, ctx.lang, wrap=60)
         left, right = st.columns(2)
         with left:
             chart(fig, "sv_bars")
@@ -36,7 +36,7 @@ def body(ctx) -> None:
             tr = hist.assign(series=[ctx.service_label(x) for x in hist["service"]], restated=False)
             fig = figures.trend(tr, ctx.lang)
             figures.frame_figure(fig, ctx.t("sv_trend_title"), figures.subtitle(
-                place, f"{int(tr.year.min())}–{int(tr.year.max())}"), ctx.source(), ctx.release.is_demo, ctx.lang)
+                place, f"{int(tr.year.min())}–{int(tr.year.max())}"), ctx.source(), ctx.release.is_demo, ctx.lang, wrap=60)
             with right:
                 chart(fig, "sv_trend")
             comparability(ctx, tr["year"])

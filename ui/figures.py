@@ -52,6 +52,7 @@ def frame_figure(fig: go.Figure, title: str, subtitle: str, source: str, demo: b
     The source line sits under whatever the builder put at the bottom (axis title, legend): the
     bottom margin is grown by the source's height."""
     base_b = fig.layout.margin.b if fig.layout.margin.b is not None else 40
+    left = fig.layout.margin.l if fig.layout.margin.l is not None else 10
     src = _wrap(source, wrap)
     src_lines = src.count("<br>") + 1
     fig.update_layout(
@@ -59,14 +60,15 @@ def frame_figure(fig: go.Figure, title: str, subtitle: str, source: str, demo: b
                    x=0.01, xanchor="left", xref="container", yref="container", y=1, yanchor="top",
                    pad=dict(t=14, l=4), font=dict(size=17)),
         font=dict(family=FONT, size=13, color="#222"),
-        margin=dict(l=10, r=10, t=92, b=base_b + 18 * src_lines + 10),
+        margin=dict(l=left, r=10, t=92, b=base_b + 18 * src_lines + 10),
         paper_bgcolor="white", plot_bgcolor="white",
         separators=",." if lang == "vi" else ".,",
     )
     if height:
         fig.update_layout(height=height)
     fig.add_annotation(text=src, xref="paper", yref="paper", x=0, y=0, xanchor="left",
-                       yanchor="top", yshift=-base_b, showarrow=False, font=dict(size=11, color="#555"),
+                       yanchor="top", yshift=-base_b, xshift=-(left - 6), showarrow=False,
+                       font=dict(size=11, color="#555"),
                        align="left", name="source")
     if demo:
         fig.add_annotation(text=t("watermark", lang), xref="paper", yref="paper", x=0.5, y=0.5,
@@ -184,6 +186,13 @@ def _view(geojson: dict, width_px: float = 900, height_px: float = 470) -> tuple
     return lon, lat_c, max(min(zoom - 0.15, 16), 0)
 
 
+def label_margin(labels, px_per_char: float = 6.6, cap: int = 320) -> int:
+    """Left margin (px) that fits the longest category label (axis automargin is off so the
+    source line can be placed from the figure's left edge)."""
+    longest = max((len(str(x)) for x in labels), default=4)
+    return int(min(16 + px_per_char * longest, cap))
+
+
 def bar_ci(labels: list[str], values, lows, highs, ns, lang: str, *, indicator: str = "sipas",
            suppressed=None, reference: float | None = None, reference_label: str = "") -> go.Figure:
     """Horizontal bars with 95% interval whiskers; suppressed bars are omitted and labelled."""
@@ -194,18 +203,20 @@ def bar_ci(labels: list[str], values, lows, highs, ns, lang: str, *, indicator: 
              for lb, v, lo, hi, n in zip(labels, vals, lows, highs, ns)]
     err_plus = [None if v is None or _nan(v) or _nan(hi) else hi - v for v, hi in zip(vals, highs)]
     err_minus = [None if v is None or _nan(v) or _nan(lo) else v - lo for v, lo in zip(vals, lows)]
+    short = [lb if len(lb) <= 44 else lb[:43] + "…" for lb in map(str, labels)]
     fig = go.Figure(go.Bar(
-        y=[esc(lb) for lb in labels], x=vals, orientation="h", marker_color=LINE, text=text,
+        y=[esc(lb) for lb in short], x=vals, orientation="h", marker_color=LINE, text=text,
         textposition="inside", insidetextanchor="end", textfont=dict(color="white"),
         error_x=dict(type="data", array=err_plus, arrayminus=err_minus, color="#222", thickness=1.2),
         hovertext=hover, hoverinfo="text"))
     lo_axis, hi_axis = indicator_range(indicator)
     fig.update_xaxes(range=[0 if lo_axis == 0 else 40, 100], title=t("value", lang), gridcolor="#eee")
-    fig.update_yaxes(autorange="reversed")
+    fig.update_yaxes(autorange="reversed", automargin=False)
     if reference is not None and not _nan(reference):
         fig.add_vline(x=reference, line_dash="dash", line_color=HIGHLIGHT,
                       annotation_text=esc(reference_label), annotation_position="top")
-    fig.update_layout(height=max(300, 170 + 30 * len(labels)), showlegend=False, margin=dict(b=50))
+    fig.update_layout(height=max(300, 170 + 30 * len(labels)), showlegend=False,
+                      margin=dict(b=50, l=label_margin(short)))
     return fig
 
 
@@ -274,6 +285,7 @@ def heatmap(matrix: pd.DataFrame, lang: str, *, indicator: str = "sipas", ns: pd
         z=matrix.to_numpy(dtype=float), x=[esc(c) for c in matrix.columns], y=[esc(i) for i in matrix.index],
         colorscale=SCALE, zmin=zmin, zmax=zmax, text=text, texttemplate="%{text}",
         hovertemplate="%{y}<br>%{x}: %{text}<extra></extra>", colorbar=dict(thickness=12, title=dict(text="%"))))
-    fig.update_yaxes(autorange="reversed")
-    fig.update_layout(height=max(340, 200 + 26 * len(matrix.index)), margin=dict(b=90))
+    fig.update_yaxes(autorange="reversed", automargin=False)
+    fig.update_layout(height=max(340, 200 + 26 * len(matrix.index)),
+                      margin=dict(b=90, l=label_margin(list(matrix.index))))
     return fig
