@@ -1,0 +1,185 @@
+"""AppTest: every page renders on the demo release, shows the release's numbers, keeps its URL."""
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from babel.numbers import format_decimal
+from streamlit.testing.v1 import AppTest
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+PAGES = ["pages/overview.py", "pages/map.py", "pages/services.py", "pages/compare.py", "pages/locality.py",
+         "pages/methodology.py"]
+
+
+def vi(x, digits=2):
+    return format_decimal(float(x), format="#,##0." + "0" * digits, locale="vi_VN")
+
+
+@pytest.fixture(scope="module")
+def release(demo_release_root):
+    from sipas_data.release import open_release
+    return open_release(root=demo_release_root)
+
+
+def run(page, **params):
+    at = AppTest.from_file(APP, default_timeout=90)
+    for k, v in params.items():
+        at.query_params[k] = v
+    at.switch_page(page)
+    at.run()
+    return at
+
+
+def assert_clean(at):
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+def frames(at):
+    return [d.value for d in at.dataframe]
+
+
+@pytest.mark.parametrize("page", PAGES)
+@pytest.mark.parametrize("year", ["2024", "2025", "2021"])
+def test_every_page_renders_without_errors(demo_env, page, year):
+    at = run(page, year=year)
+    assert_clean(at)
+    assert at.subheader, "the header line is missing"
+    assert at.query_params["year"] == year
+
+
+def test_overview_headline_matches_the_release(demo_env, release):
+    at = run("pages/overview.py", year="2024", unit="868")
+    assert_clean(at)
+    cell = release.read(year=2024, unit="868", level="district").iloc[0]
+    prev = release.read(year=2023, unit="868", level="district").iloc[0]
+    metrics = {m.label: m for m in at.metric}
+    head = metrics["Chỉ số SIPAS"]
+    assert head.value == vi(cell["value"]) + "%"
+    assert vi(abs(cell["value"] - prev["value"])) in head.delta
+    assert metrics["n"].value == format_decimal(int(cell["n"]), format="#,##0", locale="vi_VN")
+    nat = release.read(year=2024, level="country", source="official")
+    assert metrics["Bình quân toàn quốc (chính thức)"].value == vi(nat["value"].iloc[0]) + "%"
+    assert "Thành phố Hồng Ngự" in at.subheader[0].value
+
+
+def test_map_table_twin_matches_the_release(demo_env, release):
+    at = run("pages/map.py", year="2024", unit="87", level="district", service="birth")
+    assert_clean(at)
+    twin = frames(at)[0]
+    cells = release.read(year=2024, level="district", parent="87", service="birth")
+    assert len(twin) == len(cells) == 12
+    by_code = twin.set_index("Mã")
+    for row in cells.itertuples():
+        shown = by_code.loc[row.unit_code, "Giá trị (%)"]
+        assert shown == ("không đủ mẫu" if row.suppressed else vi(row.value))
+
+
+def test_map_drilldown_state_lists_the_communes(demo_env, release):
+    at = run("pages/map.py", year="2024", unit="870")
+    assert_clean(at)
+    assert at.query_params["level"] == "commune"
+    twin = frames(at)[0]
+    communes = release.read(year=2024, level="commune", parent="870")
+    assert set(twin["Mã"]) == set(communes["unit_code"])
+    # breadcrumb back up to the province
+    crumb = next(b for b in at.button if b.key == "crumb_87")
+    crumb.click().run()
+    assert at.query_params["unit"] == "87" and at.query_params["level"] == "district"
+
+
+def test_locality_profile_matches_the_release(demo_env, release):
+    at = run("pages/locality.py", year="2024", unit="868")
+    assert_clean(at)
+    cell = release.read(year=2024, unit="868", level="district").iloc[0]
+    siblings = release.read(year=2024, level="district", parent="87")
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Chỉ số SIPAS năm 2024"] == vi(cell["value"]) + "%"
+    assert metrics["Hạng"] == f"{int(cell['rank'])}/{int((~siblings['suppressed']).sum())}"
+    services = frames(at)[0]
+    svc = release.read(year=2024, unit="868", level="district", service=None)
+    assert len(services) == (svc["service"] != "all").sum()
+
+
+def test_locality_search_without_accents_opens_the_place(demo_env):
+    at = run("pages/locality.py", year="2024")
+    at.text_input(key="loc_q").input("hong ngu").run()
+    assert_clean(at)
+    assert "Hồng Ngự" in at.subheader[0].value
+    assert at.query_params["unit"] in {"868", "870", "29955"} or "Hồng Ngự" in at.subheader[0].value
+
+
+def test_compare_table_matches_the_release(demo_env, release):
+    at = run("pages/compare.py", year="2024", units="868,870,866")
+    assert_clean(at)
+    table = frames(at)[0].set_index("Mã")
+    cells = release.read(year=2024, unit=["868", "870", "866"], level="district")
+    for row in cells.itertuples():
+        assert table.loc[row.unit_code, "Chỉ số SIPAS"] == vi(row.value)
+        assert table.loc[row.unit_code, "Hạng"].startswith(f"{int(row.rank)}/")
+
+
+def test_services_weakest_criteria_match_the_release(demo_env, release):
+    at = run("pages/services.py", year="2024", unit="868", service="land_certificate")
+    assert_clean(at)
+    weakest = frames(at)[0]
+    items = release.read(year=2024, unit="868", level="district", service="land_certificate", indicator=None)
+    items = items[items["indicator"].str.startswith("item:") & ~items["suppressed"]].nsmallest(5, "value")
+    assert list(weakest["Giá trị (%)"]) == [vi(v) for v in items["value"]]
+
+
+def test_methodology_page_has_downloads_and_sample_sizes(demo_env, release):
+    at = run("pages/methodology.py", year="2024")
+    assert_clean(at)
+    samples = next(f for f in frames(at) if "n_min" in f.columns)
+    n = release.read(level="province", year=2024)["n"].iloc[0]
+    row = samples[(samples["year"] == 2024) & (samples["level"] == "Tỉnh/thành phố")]
+    assert row["n"].iloc[0] == format_decimal(int(n), format="#,##0", locale="vi_VN")
+    texts = " ".join(str(c.value) for c in at.code)
+    assert "linearis" in texts  # the engine's interval method, quoted
+
+
+def test_url_round_trip(demo_env):
+    params = {"year": "2023", "level": "commune", "unit": "870", "service": "marriage",
+              "indicator": "element:access", "lang": "en", "map": "tiles"}
+    at = run("pages/map.py", **params)
+    assert_clean(at)
+    assert {k: at.query_params[k] for k in params} == params
+    assert not at.info or all("not" not in i.value for i in at.info)
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_bad_parameters_fall_back_with_a_notice(demo_env, page):
+    at = run(page, year="1900", unit="<script>alert(1)</script>", service="x", indicator="bad", lang="xx",
+             map="3d", release="../../etc", units="1,2,3")
+    assert_clean(at)
+    notices = " ".join(i.value for i in at.info)
+    assert "1900" in notices and "không" in notices
+    assert at.query_params["year"] == "2025" and at.query_params["lang"] == "vi"
+
+
+def test_filter_change_updates_the_url_and_the_numbers(demo_env, release):
+    at = run("pages/overview.py", year="2024", unit="868")
+    at.selectbox(key="w_year").select(2022).run()
+    assert_clean(at)
+    assert at.query_params["year"] == "2022" and at.query_params["unit"] == "868"
+    cell = release.read(year=2022, unit="868", level="district").iloc[0]
+    assert {m.label: m.value for m in at.metric}["Chỉ số SIPAS"] == vi(cell["value"]) + "%"
+    assert any("2022" in w.value for w in at.warning)  # the method break
+
+
+def test_english_switch_uses_a_decimal_point(demo_env, release):
+    at = run("pages/overview.py", year="2024", unit="868", lang="en")
+    assert_clean(at)
+    cell = release.read(year=2024, unit="868", level="district").iloc[0]
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["SIPAS index"] == format_decimal(cell["value"], format="#,##0.00", locale="en_US") + "%"
+
+
+def test_fresh_clone_builds_the_demo(tmp_path, monkeypatch):
+    monkeypatch.setenv("SIPAS_RELEASES", str(tmp_path))
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.run()
+    assert_clean(at)
+    assert (tmp_path / "demo-dong-thap" / "manifest.json").is_file()
+    assert at.metric
