@@ -152,7 +152,7 @@ def choropleth(geojson: dict, cells: pd.DataFrame, indicator: str, lang: str, *,
     lon, lat, zoom = _view(geojson)
     # MapLibre with the built-in blank style: no tiles, fonts or topojson fetched from a CDN
     fig.update_layout(map=dict(style="white-bg", center=dict(lon=lon, lat=lat), zoom=zoom))
-    fig.update_layout(dragmode=False, legend=dict(orientation="h", x=0, y=-0.01, yanchor="top"),
+    fig.update_layout(dragmode="pan", legend=dict(orientation="h", x=0, y=-0.01, yanchor="top"),
                       clickmode="event+select", margin=dict(b=36))
     return fig
 
