@@ -56,7 +56,7 @@ def body(ctx) -> None:
         mat = mat.reindex(order)
         col_order = mat.mean().sort_values().index  # weakest units first
         mat = mat[col_order]
-        mat.index = [f"{i.split(':', 1)[1]} · {views._label(m, i, ctx.lang)[:48]}" for i in mat.index]
+        mat.index = [f"{i.split(':', 1)[1]} · {views._label(m, i, ctx.lang)[:34]}" for i in mat.index]
         mat.columns = [names.get(c, c) for c in mat.columns]
         fig = figures.heatmap(mat, ctx.lang)
         figures.frame_figure(fig, ctx.t("sv_heat_title", service=svc_label),

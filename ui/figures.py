@@ -186,7 +186,7 @@ def _view(geojson: dict, width_px: float = 900, height_px: float = 470) -> tuple
     return lon, lat_c, max(min(zoom - 0.15, 16), 0)
 
 
-def label_margin(labels, px_per_char: float = 6.6, cap: int = 320) -> int:
+def label_margin(labels, px_per_char: float = 7.2, cap: int = 380) -> int:
     """Left margin (px) that fits the longest category label (axis automargin is off so the
     source line can be placed from the figure's left edge)."""
     longest = max((len(str(x)) for x in labels), default=4)
@@ -253,8 +253,9 @@ def trend(df: pd.DataFrame, lang: str, *, indicator: str = "sipas", national: pd
     lo_axis, _ = indicator_range(indicator)
     fig.update_xaxes(dtick=1, title=t("year", lang), gridcolor="#eee")
     fig.update_yaxes(title=t("value", lang), gridcolor="#eee", range=[lo_axis if lo_axis == 0 else 40, 100])
-    fig.update_layout(legend=dict(orientation="h", x=0, y=-0.18, yanchor="top"), height=420,
-                      margin=dict(b=110))
+    n_series = len(fig.data)
+    fig.update_layout(legend=dict(orientation="h", x=0, y=-0.16, yanchor="top"), height=400 + 22 * n_series,
+                      margin=dict(b=70 + 24 * n_series))
     return fig
 
 
