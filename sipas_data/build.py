@@ -7,11 +7,12 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from .engine import INDEX_SCHEMA, compute_indices
+from .engine import INDEX_SCHEMA, INDEX_TABLE_SQL, compute_into
 from .methodology import get_methodology
 from .release import write_release
 
 REFORM_YEAR = 2025  # first survey year on the post-reform units
+MEMORY_LIMIT = "1500MB"  # DuckDB spills beyond this; the whole build stays within about 2 GB
 
 
 def restate_on_2025_units(forms: pd.DataFrame | pa.Table, con: duckdb.DuckDBPyConnection) -> pa.Table:
@@ -34,22 +35,19 @@ def restate_on_2025_units(forms: pd.DataFrame | pa.Table, con: duckdb.DuckDBPyCo
     """).to_arrow_table()
 
 
-def units_table(indices: pa.Table) -> pd.DataFrame:
+def units_table(con: duckdb.DuckDBPyConnection, table: str) -> pd.DataFrame:
     """The units a release names, with names and parents, from the registry of each vintage."""
     from geo.units import units as registry
 
-    con = duckdb.connect()
-    con.register("ix", indices)
-    used = con.sql("""
-        SELECT DISTINCT CASE WHEN year >= 2025 OR basis = 'restated' THEN '2025' ELSE '2019' END AS vintage,
+    used = con.sql(f"""
+        SELECT DISTINCT CASE WHEN year >= {REFORM_YEAR} OR basis = 'restated' THEN '2025' ELSE '2019' END AS vintage,
                level, unit_code AS code
-        FROM ix WHERE level <> 'country'""").df()
+        FROM {table} WHERE level <> 'country'""").df()
     frames = []
+    cols = ["code", "level", "type", "name", "short_name", "search_key", "parent_code",
+            "province_code", "district_code", "lat", "lon"]
     for vintage, part in used.groupby("vintage"):
-        reg = registry(vintage)
-        cols = ["code", "level", "type", "name", "short_name", "search_key", "parent_code",
-                "province_code", "district_code", "lat", "lon"]
-        frames.append(part.merge(reg[cols], on=["code", "level"], how="left").assign(vintage=vintage))
+        frames.append(part.merge(registry(vintage)[cols], on=["code", "level"], how="left").assign(vintage=vintage))
     country = pd.DataFrame([{"vintage": v, "level": "country", "code": "VN", "type": "Quốc gia",
                              "name": "Việt Nam", "short_name": "Việt Nam", "search_key": "viet nam"}
                             for v in ("2019", "2025")])
@@ -57,49 +55,45 @@ def units_table(indices: pa.Table) -> pd.DataFrame:
     return out.sort_values(["vintage", "level", "code"]).reset_index(drop=True)
 
 
-def combine(parts: list[pa.Table]) -> pa.Table:
-    """Union of index tables, ranked again where needed and sorted for filtered reads."""
-    con = duckdb.connect()
-    tables = [p for p in parts if p.num_rows]
-    if not tables:
-        return INDEX_SCHEMA.empty_table()
-    for i, t in enumerate(tables):
-        con.register(f"p{i}", t.cast(INDEX_SCHEMA))
-    union = " UNION ALL ".join(f"SELECT * FROM p{i}" for i in range(len(tables)))
-    # Official rows arrive unranked; rank them among their own official siblings.
-    return con.sql(f"""
+def add_official(con: duckdb.DuckDBPyConnection, table: str, rows: pd.DataFrame) -> None:
+    """Append official rows, values unchanged, ranked among their own official siblings."""
+    if not len(rows):
+        return
+    con.register("official_in", pa.Table.from_pandas(rows, schema=INDEX_SCHEMA, preserve_index=False))
+    con.execute(f"""
+        INSERT INTO {table}
         SELECT * REPLACE (
-            CASE WHEN source = 'official' AND value IS NOT NULL AND level <> 'country' THEN
-                rank() OVER (PARTITION BY year, level, parent_code, indicator, source, basis
-                             ORDER BY round(value, 9) DESC)::INTEGER
-                 ELSE rank END AS rank)
-        FROM ({union})
-        ORDER BY year, level, parent_code, service, indicator, breakdown, "group", basis, source, unit_code
-    """).to_arrow_table().cast(INDEX_SCHEMA)
+            CASE WHEN value IS NOT NULL AND level <> 'country' THEN
+                rank() OVER (PARTITION BY year, level, parent_code, indicator, basis
+                             ORDER BY round(value, 9) DESC)::INTEGER END AS rank)
+        FROM official_in ORDER BY indicator, year, level, parent_code, unit_code""")
+    con.unregister("official_in")
 
 
-def build_release(forms: pd.DataFrame, out: str | Path, *, official: list[pd.DataFrame] = (),
+def build_release(forms: pd.DataFrame | pa.Table, out: str | Path, *, official: list[pd.DataFrame] = (),
                   title: str, publisher: str, inputs: list[dict], counts: dict,
                   demo: bool = False, threshold: int | None = None, restate: bool = True,
                   created: str | None = None, _fail_after_files: bool = False) -> Path:
+    """Compute every cell, add restated and official rows, and write the release atomically.
+
+    The long table stays inside DuckDB, which writes the Parquet itself: no copy of it passes
+    through Python, and DuckDB spills to disk rather than exceed its memory limit."""
     con = duckdb.connect()
-    computed = compute_indices(forms, threshold=threshold, con=con)
-    parts = [computed]
-    if restate and len(forms) and int(forms["year"].min()) < REFORM_YEAR:
+    con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
+    con.execute("SET preserve_insertion_order = true")  # the file keeps the engine's clustering
+    if isinstance(forms, pd.DataFrame):
+        forms = pa.Table.from_pandas(forms, preserve_index=False)
+    compute_into(con, forms, table="ix", threshold=threshold)
+    years = forms.column("year").to_numpy() if forms.num_rows else []
+    if restate and len(years) and int(min(years)) < REFORM_YEAR:
         restated = restate_on_2025_units(forms, con)
-        parts.append(_with_basis(compute_indices(restated, threshold=threshold, levels=("province", "commune"),
-                                                 breakdowns=(), con=duckdb.connect()), "restated"))
+        compute_into(con, restated, table="ix", threshold=threshold, levels=("province", "commune"),
+                     breakdowns=(), basis="restated")
     for frame in official:
-        if len(frame):
-            parts.append(pa.Table.from_pandas(frame, schema=INDEX_SCHEMA, preserve_index=False))
-    indices = combine(parts)
-    schemes = sorted(set(indices.column("scheme").to_pylist()))
-    return write_release(out, indices, units_table(indices),
+        add_official(con, "ix", frame)
+    con.execute(f"CREATE TABLE IF NOT EXISTS ix {INDEX_TABLE_SQL}")
+    schemes = [r[0] for r in con.execute("SELECT DISTINCT scheme FROM ix ORDER BY 1").fetchall()]
+    return write_release(out, (con, "ix"), units_table(con, "ix"),
                          methodologies=[get_methodology(s) for s in schemes], title=title,
                          publisher=publisher, inputs=inputs, counts=counts, demo=demo,
                          threshold=threshold, created=created, _fail_after_files=_fail_after_files)
-
-
-def _with_basis(table: pa.Table, basis: str) -> pa.Table:
-    i = table.schema.get_field_index("basis")
-    return table.set_column(i, "basis", pa.array([basis] * table.num_rows, pa.string()))

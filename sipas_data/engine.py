@@ -240,62 +240,67 @@ def _rollup_sql(sum_cols: list[str], levels: tuple[str, ...]) -> str:
     return " UNION ALL ".join(parts)
 
 
-def _cells_sql(props, comps, weighted: bool) -> str:
-    """One row per cell and indicator (value, n, bounds), from the rolled-up sums.
+def _wide_values_sql(props, comps, weighted: bool) -> str:
+    """The rolled-up cells with each composite's value and three ordering keys.
 
-    Composite values need their parts side by side, so they are computed in the wide table;
-    then every indicator is unnested to its own row and the interval formulas run once, on
-    long columns, instead of once per indicator."""
-    item_value: dict[str, str] = {}
-    for p in props:
-        w = f"w_{p.column}" if weighted else f"n_{p.column}"
-        item_value[p.column] = f"(100.0 * h_{p.column} / nullif({w}, 0))"
-    comp_value: dict[str, str] = {}
+    Composite values need their parts side by side, so they are computed here, in the wide
+    table (one projection per composite, so a parent composite reads its parts by name).
+    ``major`` numbers the (year, level, parent, service) blocks, ``minor`` the rows within a
+    block, and ``sib`` each set of siblings that are ranked against each other. Integers keep
+    the big sort and the rank windows on the long table cheap."""
+    item_value = {p.column: f"(100.0 * h_{p.column} / nullif({f'w_{p.column}' if weighted else f'n_{p.column}'}, 0))"
+                  for p in props}
+    sql = "SELECT * FROM cells_wide"
     for c in comps:
-        comp_value[c.column] = _mean_sql([item_value.get(s) or f"v_{s}" for s in c.parts])
-    # Each composite's value is a column of its own, so a parent composite reads it by name.
-    projections = []
-    for c in comps:
-        projections.append(f"SELECT *, {comp_value[c.column]} AS v_{c.column} FROM")
-    wide = "cells_wide"
-    for proj in projections:
-        wide = f"({proj} {wide})"
-    scale = 1 if weighted else score_scale(comps)
-    entries = []
-    for p in props:
-        w = f"w_{p.column}" if weighted else f"n_{p.column}"
-        entries.append(f"{{'indicator': '{p.indicator}', 'kind': 'p', 'n': n_{p.column}, "
-                       f"'w': {w}::DOUBLE, 'a': h_{p.column}::DOUBLE, 'b': NULL::DOUBLE, 'v': NULL::DOUBLE}}")
-    for c in comps:
-        w = f"w_{c.column}" if weighted else f"n_{c.column}"
-        entries.append(f"{{'indicator': '{c.indicator}', 'kind': 'c', 'n': n_{c.column}, "
-                       f"'w': {w}::DOUBLE, 'a': s1_{c.column}::DOUBLE / {scale}, "
-                       f"'b': s2_{c.column}::DOUBLE / {scale * scale}, "
-                       f"'v': v_{c.column}::DOUBLE}}")
-    z, z2 = _Z, f"{Z95 * Z95!r}::DOUBLE"
+        value = _mean_sql([item_value.get(s) or f"v_{s}" for s in c.parts])
+        sql = f"SELECT *, {value} AS v_{c.column} FROM ({sql})"
     return f"""
-        WITH long AS (
-            SELECT year, level, unit_code, parent_code, service, breakdown, grp,
-                   unnest([{', '.join(entries)}], recursive := true)
-            FROM {wide}),
-        prop AS (SELECT *, a / nullif(w, 0) AS p FROM long WHERE kind = 'p' AND n > 0),
-        comp AS (SELECT *, a / nullif(w, 0) AS mu FROM long WHERE kind = 'c' AND n > 0)
-        SELECT year, level, unit_code, parent_code, service, breakdown, grp AS "group", indicator,
-               100.0 * p AS value, n,
-               -- Wilson score interval
-               greatest(0.0, 100.0 * ((p + {z2} / (2.0 * n)) - {z} * sqrt(p * (1 - p) / n + {z2} / (4.0 * n * n)))
-                                / (1 + {z2} / n)) AS ci_low,
-               least(100.0, 100.0 * ((p + {z2} / (2.0 * n)) + {z} * sqrt(p * (1 - p) / n + {z2} / (4.0 * n * n)))
-                                / (1 + {z2} / n)) AS ci_high
-        FROM prop
-        UNION ALL
-        SELECT year, level, unit_code, parent_code, service, breakdown, grp AS "group", indicator,
-               v AS value, n,
-               -- linearised: standard error of the mean respondent score
-               greatest(0.0, v - 100.0 * {z} * sqrt(greatest(0.0, b / w - mu * mu)) / sqrt(n)) AS ci_low,
-               least(100.0, v + 100.0 * {z} * sqrt(greatest(0.0, b / w - mu * mu)) / sqrt(n)) AS ci_high
-        FROM comp
-    """
+        SELECT *,
+               dense_rank() OVER (ORDER BY year, level, parent_code, service) AS major,
+               row_number() OVER (PARTITION BY year, level, parent_code, service
+                                  ORDER BY breakdown, grp, unit_code) AS minor,
+               dense_rank() OVER (ORDER BY year, level, parent_code, service, breakdown, grp) AS sib
+        FROM ({sql})"""
+
+
+def _indicator_sql(kind: str, ind: int, indicator: str, stem: str, weighted: bool, scale: int,
+                   limit: int, scheme: str, basis: str) -> str:
+    """The published rows of one indicator for every cell of ``wide``: n, value, interval,
+    suppression and rank among siblings, ordered by block then row. Running one indicator at a
+    time keeps every sort (the rank window, the order) small, and writing indicators one after
+    another leaves the table clustered by indicator, then year, level, parent and service,
+    which is what filtered reads need."""
+    z, z2 = _Z, f"{Z95 * Z95!r}::DOUBLE"
+    n = f"n_{stem}"
+    w = f"w_{stem}" if weighted else n
+    if kind == "proportion":
+        p = f"(h_{stem} / {w})"
+        centre = f"({p} + {z2} / (2.0 * {n}))"
+        spread = f"{z} * sqrt({p} * (1 - {p}) / {n} + {z2} / (4.0 * {n} * {n}))"
+        # Wilson score interval
+        value = f"100.0 * {p}"
+        low = f"greatest(0.0, 100.0 * ({centre} - {spread}) / (1 + {z2} / {n}))"
+        high = f"least(100.0, 100.0 * ({centre} + {spread}) / (1 + {z2} / {n}))"
+    else:
+        mu = f"(s1_{stem}::DOUBLE / {scale} / {w})"
+        # linearised: the standard error of the (weighted) mean respondent score
+        half = f"(100.0 * {z} * sqrt(greatest(0.0, s2_{stem}::DOUBLE / {scale * scale} / {w} - {mu} * {mu})) / sqrt({n}))"
+        value = f"v_{stem}"
+        low, high = f"greatest(0.0, {value} - {half})", f"least(100.0, {value} + {half})"
+    shown = f"{n} >= {limit}"
+    return f"""
+        SELECT year::SMALLINT AS year, '{scheme}' AS scheme, level, unit_code, parent_code, service,
+               breakdown, grp AS "group", '{indicator}' AS indicator,
+               CASE WHEN {shown} THEN {value} END AS value, {n}::BIGINT AS n,
+               CASE WHEN {shown} THEN {low} END AS ci_low,
+               CASE WHEN {shown} THEN {high} END AS ci_high,
+               NOT ({shown}) AS suppressed,
+               -- 1 = best among siblings; ties share the lower rank; suppressed cells unranked
+               CASE WHEN {shown} THEN rank() OVER (
+                   PARTITION BY sib, {shown} ORDER BY round({value}, 9) DESC)::INTEGER END AS rank,
+               'computed' AS source, '{basis}' AS basis, NULL::VARCHAR AS note
+        FROM wide WHERE {n} > 0
+        ORDER BY major, minor"""
 
 
 _TEXT_COLUMNS = ("year", "scheme", "province_code", "district_code", "commune_code", "agency_level",
@@ -315,22 +320,26 @@ def _forms_view_sql(m: Methodology, present: set[str]) -> str:
     return f"SELECT {', '.join(cols)} FROM forms_in"
 
 
-def compute_indices(responses: pd.DataFrame | pa.Table, *, threshold: int | None = None,
-                    levels: tuple[str, ...] = ("province", "district", "commune"),
-                    breakdowns: tuple[str, ...] = PROFILE_DIMENSIONS,
-                    con: duckdb.DuckDBPyConnection | None = None) -> pa.Table:
-    """Compute every published cell for the accepted forms in ``responses``.
+INDEX_TABLE_SQL = """(year SMALLINT, scheme VARCHAR, level VARCHAR, unit_code VARCHAR, parent_code VARCHAR,
+    service VARCHAR, breakdown VARCHAR, "group" VARCHAR, indicator VARCHAR, value DOUBLE, n BIGINT,
+    ci_low DOUBLE, ci_high DOUBLE, suppressed BOOLEAN, rank INTEGER, source VARCHAR, basis VARCHAR,
+    note VARCHAR)"""
+
+
+def compute_into(con: duckdb.DuckDBPyConnection, responses: pd.DataFrame | pa.Table, *, table: str = "indices",
+                 threshold: int | None = None, levels: tuple[str, ...] = ("province", "district", "commune"),
+                 breakdowns: tuple[str, ...] = PROFILE_DIMENSIONS, basis: str = "pooled") -> None:
+    """Compute every published cell for the accepted forms in ``responses`` and append the rows
+    to the DuckDB table ``table`` (created if needed, columns :data:`INDEX_COLUMNS`).
 
     ``threshold`` overrides the schemes' suppression threshold (default: each scheme's rule).
-    Returns an Arrow table with :data:`INDEX_COLUMNS` (unsorted: the release writer sorts).
-    """
-    con = con or duckdb.connect()
+    ``basis`` labels the rows (``pooled``; ``restated`` for older years on the 2025 units)."""
     if isinstance(responses, pd.DataFrame):  # Arrow scans much faster than object columns
         responses = pa.Table.from_pandas(responses, preserve_index=False)
     con.register("forms_in", responses)
-    present = {c for c in (responses.column_names if isinstance(responses, pa.Table) else responses.columns)}
+    con.execute(f"CREATE TABLE IF NOT EXISTS {table} {INDEX_TABLE_SQL}")
+    present = set(responses.column_names)
     schemes = [r[0] for r in con.execute("SELECT DISTINCT scheme FROM forms_in ORDER BY 1").fetchall()]
-    tables: list[str] = []
     for scheme_id in schemes:
         m = get_methodology(scheme_id)
         props, comps = plan(m)
@@ -345,29 +354,26 @@ def compute_indices(responses: pd.DataFrame | pa.Table, *, threshold: int | None
             con.execute(f"INSERT INTO grain BY NAME {_grain_sql(aggs, dim)}")
         con.execute(f"CREATE OR REPLACE TEMP TABLE cells_wide AS "
                     f"{_rollup_sql(_sum_columns(props, comps, weighted), levels)}")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE wide AS {_wide_values_sql(props, comps, weighted)}")
         limit = int(threshold if threshold is not None else m.suppression_threshold)
-        tables.append(f"out_{len(tables) + 1}")
-        con.execute(f"""CREATE OR REPLACE TEMP TABLE {tables[-1]} AS
-            WITH cells AS ({_cells_sql(props, comps, weighted)}),
-            published AS (
-                SELECT year::SMALLINT AS year, '{m.id}' AS scheme, level, unit_code, parent_code, service,
-                       breakdown, "group", indicator,
-                       CASE WHEN n >= {limit} THEN value END AS value, n::BIGINT AS n,
-                       CASE WHEN n >= {limit} THEN ci_low END AS ci_low,
-                       CASE WHEN n >= {limit} THEN ci_high END AS ci_high,
-                       n < {limit} AS suppressed
-                FROM cells)
-            SELECT *,
-                   -- 1 = best among siblings; ties share the lower rank; suppressed cells unranked
-                   CASE WHEN NOT suppressed THEN rank() OVER (
-                       PARTITION BY year, level, parent_code, service, breakdown, "group", indicator, suppressed
-                       ORDER BY round(value, 9) DESC)::INTEGER END AS rank,
-                   'computed' AS source, 'pooled' AS basis, NULL::VARCHAR AS note
-            FROM published""")
-    if not tables:
-        return empty_indices()
-    result = con.sql(" UNION ALL ".join(f"SELECT * FROM {t}" for t in tables)).to_arrow_table()
-    return result.cast(INDEX_SCHEMA)
+        scale = 1 if weighted else score_scale(comps)
+        kinds = [("proportion", p.indicator, p.column) for p in props] + \
+                [("composite", c.indicator, c.column) for c in comps]
+        for i, (kind, indicator, stem) in enumerate(kinds):
+            con.execute(f"INSERT INTO {table} "
+                        f"{_indicator_sql(kind, i, indicator, stem, weighted, scale, limit, m.id, basis)}")
+        for temp in ("wide", "cells_wide", "grain", "scored_el"):
+            con.execute(f"DROP TABLE IF EXISTS {temp}")
+    con.unregister("forms_in")
+
+
+def compute_indices(responses: pd.DataFrame | pa.Table, *, threshold: int | None = None,
+                    levels: tuple[str, ...] = ("province", "district", "commune"),
+                    breakdowns: tuple[str, ...] = PROFILE_DIMENSIONS) -> pa.Table:
+    """:func:`compute_into` a fresh in-memory database and return the rows as Arrow."""
+    con = duckdb.connect()
+    compute_into(con, responses, table="indices", threshold=threshold, levels=levels, breakdowns=breakdowns)
+    return con.table("indices").to_arrow_table().cast(INDEX_SCHEMA)
 
 
 INDEX_SCHEMA = pa.schema([

@@ -79,12 +79,15 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def write_release(out: str | Path, indices: pa.Table, units: pd.DataFrame, *,
+def write_release(out: str | Path, indices: "pa.Table | tuple", units: pd.DataFrame, *,
                   methodologies: list[Methodology], title: str, publisher: str,
                   inputs: list[dict], counts: dict, demo: bool = False,
                   threshold: int | None = None, created: str | None = None,
                   _fail_after_files: bool = False) -> Path:
-    """Write a release to ``out`` atomically and return its path."""
+    """Write a release to ``out`` atomically and return its path.
+
+    ``indices`` is an Arrow table, or ``(duckdb_connection, table_name)`` to let DuckDB write the
+    Parquet file straight from its table (the build's path: nothing large passes through Python)."""
     out = Path(out)
     release_id = out.name
     if not valid_release_id(release_id):
@@ -92,8 +95,18 @@ def write_release(out: str | Path, indices: pa.Table, units: pd.DataFrame, *,
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{release_id}-", dir=out.parent))
     try:
-        pq.write_table(indices, tmp / INDICES, row_group_size=ROW_GROUP_SIZE, compression="zstd",
-                       write_statistics=True)
+        if isinstance(indices, tuple):
+            con, table = indices
+            target = (tmp / INDICES).as_posix().replace("'", "''")
+            con.execute(f"COPY {table} TO '{target}' "
+                        f"(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE {ROW_GROUP_SIZE})")
+            years = [r[0] for r in con.execute(f"SELECT DISTINCT year FROM {table} ORDER BY 1").fetchall()]
+            cells = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+        else:
+            pq.write_table(indices, tmp / INDICES, row_group_size=ROW_GROUP_SIZE, compression="zstd",
+                           write_statistics=True)
+            years = sorted({int(y) for y in indices.column("year").to_pylist()})
+            cells = indices.num_rows
         pq.write_table(pa.Table.from_pandas(units, preserve_index=False), tmp / UNITS, compression="zstd")
         (tmp / "methodology").mkdir()
         for m in methodologies:
@@ -103,7 +116,6 @@ def write_release(out: str | Path, indices: pa.Table, units: pd.DataFrame, *,
             raise KeyboardInterrupt("interrupted while writing the release")
         files = {p.relative_to(tmp).as_posix(): {"sha256": _sha256(p), "bytes": p.stat().st_size}
                  for p in sorted(tmp.rglob("*")) if p.is_file()}
-        years = sorted({int(y) for y in indices.column("year").to_pylist()}) if indices.num_rows else []
         manifest = {
             "format_version": FORMAT_VERSION,
             "id": release_id,
@@ -115,7 +127,7 @@ def write_release(out: str | Path, indices: pa.Table, units: pd.DataFrame, *,
             "suppression_threshold": threshold,
             "years": years,
             "inputs": inputs,
-            "counts": {**counts, "cells": indices.num_rows},
+            "counts": {**counts, "cells": cells},
             "files": files,
         }
         (tmp / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")

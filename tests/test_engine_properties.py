@@ -3,14 +3,13 @@ import hashlib
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sipas_data.build import combine
+from sipas_data.build import build_release
 from sipas_data.engine import compute_indices
 from sipas_data.methodology import get_methodology
-from sipas_data.release import INDICES, write_release
+from sipas_data.release import INDICES
 
 # Two districts of Đồng Tháp with two communes each (codes need not be real for the engine).
 PLACES = [("866", "29869"), ("866", "29872"), ("868", "29954"), ("868", "29955")]
@@ -93,22 +92,7 @@ def test_rebuilding_from_the_same_forms_gives_identical_parquet(tmp_path, df):
     digests = []
     for attempt in range(2):
         shuffled = df.sample(frac=1, random_state=attempt)  # row order must not matter
-        table = combine([compute_indices(shuffled, threshold=5)])
-        out = write_release(tmp_path / f"r{attempt}", table, pd.DataFrame({"code": ["87"]}),
-                            methodologies=[M17, M22], title="t", publisher="p", inputs=[], counts={})
+        out = build_release(shuffled, tmp_path / f"r{attempt}", title="t", publisher="p", inputs=[], counts={},
+                            threshold=5)
         digests.append(hashlib.sha256((out / INDICES).read_bytes()).hexdigest())
     assert digests[0] == digests[1]
-
-
-def test_combine_sorts_and_keeps_every_row():
-    a = compute_indices(_fixed_forms(), threshold=1)
-    c = combine([a])
-    assert c.num_rows == a.num_rows
-    years_levels = list(zip(c.column("year").to_pylist(), c.column("level").to_pylist()))
-    assert years_levels == sorted(years_levels)
-    assert isinstance(c, pa.Table)
-
-
-def _fixed_forms():
-    from handworked import forms
-    return forms()
