@@ -23,6 +23,7 @@ published index; with missing answers it is the usual close approximation.
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
 
 import duckdb
@@ -69,14 +70,21 @@ def _sql_list(values) -> str:
     return ", ".join(str(int(v)) for v in values)
 
 
+def _member_sql(col: str, values) -> str:
+    """``col`` is one of ``values``: a BETWEEN for a run of whole numbers (cheaper), else IN."""
+    values = sorted(int(v) for v in values)
+    if values == list(range(values[0], values[-1] + 1)):
+        return f"{col} BETWEEN {values[0]} AND {values[-1]}"
+    return f"{col} IN ({_sql_list(values)})"
+
+
 def plan(m: Methodology) -> tuple[list[Proportion], list[Composite]]:
     """What to compute for scheme ``m``: the proportions and the composites, from the definition."""
-    valid, sat = _sql_list(m.valid_answers), _sql_list(m.satisfied_answers)
     props: list[Proportion] = []
     for it in m.items():
         col = _q(it.id)
-        props.append(Proportion(f"item:{it.id}", f"it_{it.id}",
-                                f"{col} IN ({valid})", f"{col} IN ({sat})"))
+        props.append(Proportion(f"item:{it.id}", f"it_{it.id}", _member_sql(col, m.valid_answers),
+                                _member_sql(col, m.satisfied_answers)))
     for opt in m.expectation_options:
         col = _q(f"expect_{opt.id}")
         if m.expectation_kind == "multi_select":
@@ -244,16 +252,20 @@ def _wide_values_sql(props, comps, weighted: bool) -> str:
     """The rolled-up cells with each composite's value and three ordering keys.
 
     Composite values need their parts side by side, so they are computed here, in the wide
-    table (one projection per composite, so a parent composite reads its parts by name).
+    table: one projection per depth (elements, then aspects, then SIPAS), so a composite reads
+    its parts by name.
     ``major`` numbers the (year, level, parent, service) blocks, ``minor`` the rows within a
     block, and ``sib`` each set of siblings that are ranked against each other. Integers keep
     the big sort and the rank windows on the long table cheap."""
     item_value = {p.column: f"(100.0 * h_{p.column} / nullif({f'w_{p.column}' if weighted else f'n_{p.column}'}, 0))"
                   for p in props}
     sql = "SELECT * FROM cells_wide"
-    for c in comps:
-        value = _mean_sql([item_value.get(s) or f"v_{s}" for s in c.parts])
-        sql = f"SELECT *, {value} AS v_{c.column} FROM ({sql})"
+    for depth in ("it_", "el_", "as_"):
+        layer = [c for c in comps if c.parts[0].startswith(depth)]
+        if layer:
+            cols = ", ".join(f"{_mean_sql([item_value.get(s) or f'v_{s}' for s in c.parts])} AS v_{c.column}"
+                             for c in layer)
+            sql = f"SELECT *, {cols} FROM ({sql})"
     return f"""
         SELECT *,
                dense_rank() OVER (ORDER BY year, level, parent_code, service) AS major,
@@ -328,12 +340,17 @@ INDEX_TABLE_SQL = """(year SMALLINT, scheme VARCHAR, level VARCHAR, unit_code VA
 
 def compute_into(con: duckdb.DuckDBPyConnection, responses: pd.DataFrame | pa.Table, *, table: str = "indices",
                  threshold: int | None = None, levels: tuple[str, ...] = ("province", "district", "commune"),
-                 breakdowns: tuple[str, ...] = PROFILE_DIMENSIONS, basis: str = "pooled") -> None:
+                 breakdowns: tuple[str, ...] = PROFILE_DIMENSIONS, basis: str = "pooled",
+                 timings: dict[str, float] | None = None) -> None:
     """Compute every published cell for the accepted forms in ``responses`` and append the rows
     to the DuckDB table ``table`` (created if needed, columns :data:`INDEX_COLUMNS`).
 
     ``threshold`` overrides the schemes' suppression threshold (default: each scheme's rule).
-    ``basis`` labels the rows (``pooled``; ``restated`` for older years on the 2025 units)."""
+    ``basis`` labels the rows (``pooled``; ``restated`` for older years on the 2025 units).
+    ``timings``, when given, collects seconds per stage: ``core`` (grain scan, roll-up and the
+    values of every cell) and ``publish`` (intervals, suppression, ranks, the long table)."""
+    clock = time.perf_counter
+    timings = timings if timings is not None else {}
     if isinstance(responses, pd.DataFrame):  # Arrow scans much faster than object columns
         responses = pa.Table.from_pandas(responses, preserve_index=False)
     con.register("forms_in", responses)
@@ -341,6 +358,7 @@ def compute_into(con: duckdb.DuckDBPyConnection, responses: pd.DataFrame | pa.Ta
     present = set(responses.column_names)
     schemes = [r[0] for r in con.execute("SELECT DISTINCT scheme FROM forms_in ORDER BY 1").fetchall()]
     for scheme_id in schemes:
+        start = clock()
         m = get_methodology(scheme_id)
         props, comps = plan(m)
         con.execute(f"CREATE OR REPLACE TEMP VIEW forms AS {_forms_view_sql(m, present)}")
@@ -355,6 +373,8 @@ def compute_into(con: duckdb.DuckDBPyConnection, responses: pd.DataFrame | pa.Ta
         con.execute(f"CREATE OR REPLACE TEMP TABLE cells_wide AS "
                     f"{_rollup_sql(_sum_columns(props, comps, weighted), levels)}")
         con.execute(f"CREATE OR REPLACE TEMP TABLE wide AS {_wide_values_sql(props, comps, weighted)}")
+        middle = clock()
+        timings["core"] = timings.get("core", 0.0) + middle - start
         limit = int(threshold if threshold is not None else m.suppression_threshold)
         scale = 1 if weighted else score_scale(comps)
         kinds = [("proportion", p.indicator, p.column) for p in props] + \
@@ -364,6 +384,7 @@ def compute_into(con: duckdb.DuckDBPyConnection, responses: pd.DataFrame | pa.Ta
                         f"{_indicator_sql(kind, i, indicator, stem, weighted, scale, limit, m.id, basis)}")
         for temp in ("wide", "cells_wide", "grain", "scored_el"):
             con.execute(f"DROP TABLE IF EXISTS {temp}")
+        timings["publish"] = timings.get("publish", 0.0) + clock() - middle
     con.unregister("forms_in")
 
 
