@@ -88,7 +88,7 @@ def build_release(forms: pd.DataFrame | pa.Table, out: str | Path, *, official: 
     if restate and len(years) and int(min(years)) < REFORM_YEAR:
         restated = restate_on_2025_units(forms, con)
         compute_into(con, restated, table="ix", threshold=threshold, levels=("province", "commune"),
-                     breakdowns=(), basis="restated")
+                     breakdowns=(), basis="restated", composites_only=True)
     for frame in official:
         add_official(con, "ix", frame)
     con.execute(f"CREATE TABLE IF NOT EXISTS ix {INDEX_TABLE_SQL}")

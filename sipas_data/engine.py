@@ -341,14 +341,16 @@ INDEX_TABLE_SQL = """(year SMALLINT, scheme VARCHAR, level VARCHAR, unit_code VA
 def compute_into(con: duckdb.DuckDBPyConnection, responses: pd.DataFrame | pa.Table, *, table: str = "indices",
                  threshold: int | None = None, levels: tuple[str, ...] = ("province", "district", "commune"),
                  breakdowns: tuple[str, ...] = PROFILE_DIMENSIONS, basis: str = "pooled",
-                 timings: dict[str, float] | None = None) -> None:
+                 timings: dict[str, float] | None = None, composites_only: bool = False) -> None:
     """Compute every published cell for the accepted forms in ``responses`` and append the rows
     to the DuckDB table ``table`` (created if needed, columns :data:`INDEX_COLUMNS`).
 
     ``threshold`` overrides the schemes' suppression threshold (default: each scheme's rule).
     ``basis`` labels the rows (``pooled``; ``restated`` for older years on the 2025 units).
     ``timings``, when given, collects seconds per stage: ``core`` (grain scan, roll-up and the
-    values of every cell) and ``publish`` (intervals, suppression, ranks, the long table)."""
+    values of every cell) and ``publish`` (intervals, suppression, ranks, the long table).
+    ``composites_only`` publishes SIPAS, aspects and elements but not items, expectations or
+    perceptions (used for the restated series, which serve trends of the headline indices)."""
     clock = time.perf_counter
     timings = timings if timings is not None else {}
     if isinstance(responses, pd.DataFrame):  # Arrow scans much faster than object columns
@@ -377,8 +379,8 @@ def compute_into(con: duckdb.DuckDBPyConnection, responses: pd.DataFrame | pa.Ta
         timings["core"] = timings.get("core", 0.0) + middle - start
         limit = int(threshold if threshold is not None else m.suppression_threshold)
         scale = 1 if weighted else score_scale(comps)
-        kinds = [("proportion", p.indicator, p.column) for p in props] + \
-                [("composite", c.indicator, c.column) for c in comps]
+        kinds = [] if composites_only else [("proportion", p.indicator, p.column) for p in props]
+        kinds += [("composite", c.indicator, c.column) for c in comps]
         for i, (kind, indicator, stem) in enumerate(kinds):
             con.execute(f"INSERT INTO {table} "
                         f"{_indicator_sql(kind, i, indicator, stem, weighted, scale, limit, m.id, basis)}")
