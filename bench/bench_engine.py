@@ -133,11 +133,26 @@ def _child(task: str, n: int, data: str) -> dict:
                                  inputs=[], counts={"forms_read": len(df)})
             cells = json.loads((path / "manifest.json").read_text())["counts"]["cells"]
             size = (path / "indices.parquet").stat().st_size
-    seconds = time.perf_counter() - start
+            build_seconds = time.perf_counter() - start  # slice reads below are timed on their own
+            from sipas_data.release import open_release
+            release = open_release("bench", tmp)
+            slices = {}
+            for label, kw in (("districts of Hà Nội", {"level": "district", "parent": "01"}),
+                              ("communes of one district", {"level": "commune", "parent": "001"}),
+                              ("all provinces", {"level": "province", "parent": "VN"})):
+                times = []
+                for _ in range(15):
+                    t0 = time.perf_counter()
+                    release.read(year=2024, service="all", indicator="sipas", **kw)
+                    times.append(time.perf_counter() - t0)
+                slices[label] = statistics.median(times) * 1000
+
+    seconds = build_seconds if task == "release" else time.perf_counter() - start
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     result = {"task": task, "seconds": seconds, "peak_mb": peak_mb, "cells": cells}
     if task == "release":
         result["parquet_mb"] = size / 1e6
+        result["slice_ms"] = slices
     return result
 
 
@@ -173,6 +188,8 @@ def main() -> None:
             extra += f" (then {statistics.median(x['publish_seconds'] for x in results[task]):.2f} s to publish them with intervals and ranks)"
         print(f"  {task:12s} {med[task]['seconds']:7.2f} s   peak {med[task]['peak_mb']:7.0f} MB   "
               f"{r['cells']:,} cells{extra}")
+    for label, ms in results["release"][-1]["slice_ms"].items():
+        print(f"  reading one map slice from that release ({label}): {ms:.1f} ms median")
     print(f"  core cells: DuckDB engine is {med['pandas-core']['seconds'] / med['engine-core']['seconds']:.2f}x "
           f"the speed of the pandas reference")
 
