@@ -23,32 +23,35 @@ def _import_forms(paths):
         raise SystemExit(2) from None
 
 
-def cmd_validate(args) -> int:
+def _import_and_report(paths, rejects_arg, show: int):
+    """Import the forms, print the summary and the first rejected rows, and write every rejected
+    row (with its reasons) to a file the user can fix and import again."""
     from .importer import default_rejects_path, write_rejects
 
-    result = _import_forms(args.forms)
+    result = _import_forms(paths)
     print(result.summary())
     if not result.ok:
-        rejects = Path(args.rejects) if args.rejects else default_rejects_path(args.forms[0])
+        rejects = Path(rejects_arg) if rejects_arg else default_rejects_path(paths[0])
         write_rejects(result, rejects)
         print(f"Rejected rows with their reasons: {rejects}")
-        for row in result.rejects.head(args.show).itertuples():
-            print(f"  row {row.row}: {row.errors}")
-        return 1
-    return 0
+        for row in result.rejects.head(show).itertuples():
+            where = f"{row.file} " if len(paths) > 1 else ""
+            print(f"  {where}row {row.row}: {row.errors}")
+    return result
+
+
+def cmd_validate(args) -> int:
+    result = _import_and_report(args.forms, args.rejects, args.show)
+    return 0 if result.ok else 1
 
 
 def cmd_build(args) -> int:
     from .build import build_release
-    from .importer import default_rejects_path, write_rejects
     from .official import OfficialFileError, read_official
 
-    result = _import_forms(args.responses)
-    print(result.summary())
+    result = _import_and_report(args.responses, args.rejects, args.show)
     if not result.ok:
-        rejects = Path(args.rejects) if args.rejects else default_rejects_path(args.responses[0])
-        write_rejects(result, rejects)
-        print(f"Rejected rows were left out and written to {rejects}; fix them and build again.")
+        print("Rejected rows were left out of the release; fix them and build again.")
         if args.strict:
             print("error: --strict: not building a release while rows are rejected", file=sys.stderr)
             return 1
@@ -127,6 +130,7 @@ def main(argv=None) -> int:
     p.add_argument("--threshold", type=int, help="suppress cells with fewer valid answers than this (default: the scheme's rule, 30)")
     p.add_argument("--rejects", help="where to write rejected rows")
     p.add_argument("--strict", action="store_true", help="do not build when any row is rejected")
+    p.add_argument("--show", type=int, default=20, help="how many rejected rows to print (default 20)")
     p.set_defaults(func=cmd_build)
 
     p = sub.add_parser("demo", help="(re)build the built-in demo release (Đồng Tháp, 2018–2025)")
