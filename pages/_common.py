@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from sipas_data.release import ReleaseError, default_root, list_releases, open_release
+from sipas_data.release import ReleaseError, default_root, list_releases
 from ui import export, fmt
 from ui.offer import build_offer
 from ui.state import COUNTRY, Offer, UnitRef, ViewState, level_rank, parse_view, to_params, vintage_of
@@ -47,9 +47,16 @@ def releases_root() -> str:
     return str(default_root())
 
 
-@st.cache_resource(show_spinner=False, max_entries=8)
+@st.cache_resource(show_spinner=False)
+def _keeper(root: str):
+    """One per process: serves verified private copies of releases and keeps the last good one
+    when a published folder is deleted, truncated or damaged (see ui/serving.py)."""
+    from ui.serving import ReleaseKeeper
+    return ReleaseKeeper(root)
+
+
 def _release(root: str, release_id: str, fingerprint: str):
-    return open_release(release_id, root)
+    return _keeper(root).by_fingerprint(release_id, fingerprint)
 
 
 @st.cache_data(show_spinner=False, ttl=60)
@@ -263,7 +270,9 @@ def chart(fig, key: str, **kw):
                                    "modeBarButtonsToRemove": ["select2d", "lasso2d"]}, **kw)
 
 
-def _resolve_release(params: dict) -> tuple[str, object, list[str], str]:
+def _resolve_release(params: dict) -> tuple[str, object, list[str], str, tuple | None]:
+    """(root, release, ids, fingerprint, notice): the wanted or newest release that this process can
+    serve; ``notice`` is (strings key, release id) when it serves a last good copy or a fallback."""
     root = releases_root()
     rels = _release_list(root)
     if not rels:
@@ -271,13 +280,24 @@ def _resolve_release(params: dict) -> tuple[str, object, list[str], str]:
             _ensure_release(root)
         _release_list.clear()
         rels = _release_list(root)
-    if not rels:
+    keeper = _keeper(root)
+    listed = [r[0] for r in rels]
+    ids = listed + [k for k in keeper.kept_ids() if k not in listed]  # kept: served although gone
+    if not ids:
         raise ReleaseError("no release")
-    ids = [r[0] for r in rels]
     wanted = params.get("release")
-    rid = wanted if wanted in ids else ids[0]
-    fp = dict(rels)[rid]
-    return root, _release(root, rid, fp), ids, fp
+    first = wanted if wanted in ids else ids[0]
+    problems = []
+    for rid in [first, *(i for i in listed if i != first)]:
+        try:
+            release, problem = keeper.get(rid)
+        except ReleaseError as exc:  # never verified in this process: try the next listed release
+            log.warning("release %s is not served: %s", rid, exc)
+            problems.append(rid)
+            continue
+        notice = ("release_stale", rid) if problem else ("release_unreadable", problems[0]) if problems else None
+        return root, release, ids, release.fingerprint, notice
+    raise ReleaseError("no readable release: " + ", ".join(problems))
 
 
 def run_page(name: str, body, filters: tuple[str, ...] = ("year", "service", "indicator")) -> None:
@@ -289,7 +309,7 @@ def run_page(name: str, body, filters: tuple[str, ...] = ("year", "service", "in
         if not params and st.session_state.get("_view"):
             params = dict(st.session_state["_view"])
         lang = params.get("lang") if params.get("lang") in ("vi", "en") else "vi"
-        root, release, ids, fp = _resolve_release(params)
+        root, release, ids, fp, stale = _resolve_release(params)
         offer = _offer(root, release.id, fp, tuple(ids), _installed_boundaries())
         state, notices = parse_view(params, offer)
         lang = state.lang
@@ -300,6 +320,8 @@ def run_page(name: str, body, filters: tuple[str, ...] = ("year", "service", "in
         ctx = Ctx(root, release, offer, state, notices)
         st.session_state["_ctx"] = ctx
         _sidebar(ctx, filters)
+        if stale:
+            st.warning(t(stale[0], lang, release=fmt.md(stale[1])), icon=":material/inventory_2:")
         for n in notices:
             st.info(n, icon=":material/info:")
         body(ctx)

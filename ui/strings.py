@@ -19,6 +19,14 @@ S: dict[str, tuple[str, str]] = {
     "page_methodology": ("Phương pháp & dữ liệu", "Methodology & data"),
     "building_demo": ("Đang tạo dữ liệu minh họa…", "Building the demo data…"),
     "no_release": ("Chưa có bản phát hành dữ liệu nào.", "No data release is installed."),
+    "release_stale": ("Các tệp đã công bố của bản phát hành {release} hiện bị thiếu hoặc hỏng; trang đang hiển thị "
+                      "bản sao đã kiểm tra gần nhất của bản phát hành này.",
+                      "The published files of release {release} are missing or damaged right now; this page shows "
+                      "the last verified copy of that release."),
+    "release_unreadable": ("Không đọc được bản phát hành {release} (tệp bị thiếu hoặc hỏng); trang đang hiển thị "
+                           "bản phát hành đọc được mới nhất.",
+                           "Release {release} cannot be read (missing or damaged files); this page shows the newest "
+                           "readable release."),
     "friendly_error": ("Đã có lỗi khi hiển thị trang này. Vui lòng thử lại hoặc chọn bộ lọc khác.",
                        "Something went wrong while showing this page. Please try again or choose other filters."),
     "demo_badge": ("DỮ LIỆU MINH HỌA", "DEMO DATA"),
