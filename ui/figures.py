@@ -53,6 +53,9 @@ def frame_figure(fig: go.Figure, title: str, subtitle: str, source: str, demo: b
     bottom margin is grown by the source's height."""
     base_b = fig.layout.margin.b if fig.layout.margin.b is not None else 40
     left = fig.layout.margin.l if fig.layout.margin.l is not None else 10
+    # the raw frame travels with the figure, so an export can frame it again for its own size
+    fig.update_layout(meta={"frame": {"title": title, "subtitle": subtitle, "source": source, "demo": bool(demo),
+                                      "lang": lang, "base_b": base_b}})
     src = _wrap(source, wrap)
     src_lines = src.count("<br>") + 1
     fig.update_layout(

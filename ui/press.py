@@ -1,0 +1,405 @@
+"""Press-ready output (no Streamlit): figures as PNG/SVG at press sizes, the press kit ZIP and
+the key numbers as a Vietnamese paragraph.
+
+* :func:`press_figure` lays a framed figure (``ui.figures.frame_figure``) out for a fixed size:
+  title, subtitle and source are wrapped again for that width, the watermark stays, the figure
+  keeps its own fonts, colours and white background (the app theme never reaches an image).
+* :class:`Renderer` keeps ONE headless browser (kaleido 1.x driving Debian's Chromium) on its own
+  event-loop thread; ``render()`` is thread-safe (one render at a time), caches bytes by
+  (figure JSON hash, size, scale, format) and raises a :class:`RenderError` subclass with a
+  plain message when the browser or the font is missing. The browser starts on the first
+  render, never at import.
+* :func:`press_kit` zips the page's figures in both sizes, the data shown (CSV, XLSX) and the
+  key-numbers text.
+"""
+from __future__ import annotations
+
+import asyncio
+import atexit
+import hashlib
+import io
+import logging
+import math
+import os
+import shutil
+import subprocess
+import threading
+import zipfile
+from collections import OrderedDict
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass
+
+import plotly.graph_objects as go
+
+from . import export, fmt
+from .figures import frame_figure
+
+log = logging.getLogger("sipas.press")
+
+#: Press sizes in CSS pixels; images are rendered at SCALE x (2400x1350, 2160x2160).
+SIZES = {"news": (1200, 675), "social": (1080, 1080)}
+SCALE = 2
+FONT_FAMILY = "Noto Sans"
+BROWSER_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")
+
+
+class RenderError(RuntimeError):
+    """An image could not be made; ``str(exc)`` is a plain message for the user (vi / en)."""
+
+
+class BrowserMissing(RenderError):
+    pass
+
+
+class FontMissing(RenderError):
+    pass
+
+
+class RenderTimeout(RenderError):
+    pass
+
+
+# ---------------------------------------------------------------------------------------------
+# layout for a fixed size
+
+def press_figure(fig: go.Figure, width: int, height: int) -> go.Figure:
+    """A copy of ``fig`` laid out for exactly ``width`` x ``height`` CSS pixels.
+
+    A figure framed by ``frame_figure`` carries its raw title/subtitle/source in
+    ``layout.meta["frame"]``: the framing is redone with line wraps that fit ``width`` (so
+    nothing is clipped at 1080 px), the bottom margin is recomputed for the source's lines."""
+    f = go.Figure(fig)
+    meta = f.layout.meta if isinstance(f.layout.meta, dict) else {}
+    frame = meta.get("frame") if isinstance(meta, dict) else None
+    if frame:
+        f.layout.annotations = [a for a in f.layout.annotations if a.name not in ("source", "demo-watermark")]
+        f.update_layout(margin=dict(b=frame.get("base_b", 40)))
+        # title: 17px bold Noto Sans is about 9.5px a character; keep a safety margin
+        wrap = max(40, int((width - 30) / 10.5))
+        frame_figure(f, frame["title"], frame["subtitle"], frame["source"], frame["demo"], frame.get("lang", "vi"),
+                     wrap=wrap)
+    f.update_layout(width=width, height=height, autosize=False, paper_bgcolor="white")
+    # the title sits a little lower than on screen: at 2x a diacritic must not touch the edge
+    f.update_layout(title=dict(y=1 - 10 / height))
+    if not f.layout.font.family:
+        f.update_layout(font=dict(family=FONT_FAMILY))
+    if f.layout.map and f.layout.map.center and f.layout.map.center.lon is not None:
+        _fit_map(f, width, height)
+    return f
+
+
+def _fit_map(f: go.Figure, width: int, height: int) -> None:
+    """Centre and zoom the map on its features for this image's plot area."""
+    from .figures import _view  # noqa: PLC0415
+    feats = []
+    for tr in f.data:
+        gj = getattr(tr, "geojson", None)
+        if isinstance(gj, dict):
+            feats.extend(gj.get("features", []))
+    if not feats:
+        return
+    m = f.layout.margin
+    plot_w = width - (m.l or 0) - (m.r or 0)
+    plot_h = height - (m.t or 0) - (m.b or 0)
+    lon, lat, zoom = _view({"features": feats}, max(plot_w - 60, 100), max(plot_h, 100))
+    f.update_layout(map=dict(center=dict(lon=lon, lat=lat), zoom=zoom))
+
+
+def figure_key(fig: go.Figure) -> str:
+    return hashlib.sha256(fig.to_json().encode("utf-8")).hexdigest()
+
+
+# ---------------------------------------------------------------------------------------------
+# the renderer
+
+def find_browser() -> str | None:
+    """The Chromium to drive: $SIPAS_BROWSER or $BROWSER_PATH, else Debian's chromium. Never
+    downloads one."""
+    env = os.environ.get("SIPAS_BROWSER") or os.environ.get("BROWSER_PATH")
+    if env:
+        return env if os.path.isfile(env) and os.access(env, os.X_OK) else None
+    for cand in (*BROWSER_CANDIDATES, shutil.which("chromium"), shutil.which("chromium-browser")):
+        if cand and os.path.isfile(cand) and os.access(cand, os.X_OK):
+            return cand
+    return None
+
+
+def font_available(family: str = FONT_FAMILY) -> bool | None:
+    """True/False from fontconfig (what Chromium uses on Linux); None when it cannot tell."""
+    fc = shutil.which("fc-list")
+    if not fc:
+        return None
+    try:
+        out = subprocess.run([fc, f"{family}:lang=vi", "family"], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return any(family in line.split(",") for line in out.stdout.splitlines())
+
+
+class Renderer:
+    """One headless browser per process, started on first use, reused for every image."""
+
+    def __init__(self, browser: str | None = None, *, timeout: float = 45.0, cache_entries: int = 96):
+        self._browser = browser
+        self.timeout = timeout
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._kaleido = None
+        self._cache: OrderedDict[tuple, bytes] = OrderedDict()
+        self._cache_entries = cache_entries
+        self._checked: tuple[str, bool | None] | None = None
+        self.renders = 0  # browser renders done (cache misses), for tests and benchmarks
+        atexit.register(self.close)
+
+    # -- checks -------------------------------------------------------------------------------
+    def check(self) -> str:
+        """The browser path; raises BrowserMissing/FontMissing with a plain message."""
+        if self._checked is None:
+            self._checked = (self._browser or find_browser() or "", font_available())
+        path, font = self._checked
+        if not path or not os.path.isfile(path):
+            raise BrowserMissing("Máy chủ chưa có trình duyệt Chromium để tạo ảnh (cài gói chromium, hoặc đặt "
+                                 "SIPAS_BROWSER). / No Chromium is installed on the server to make images.")
+        if font is False:
+            raise FontMissing("Máy chủ thiếu phông Noto Sans (gói fonts-noto-core), ảnh sẽ sai dấu tiếng Việt. "
+                              "/ The Noto Sans font (fonts-noto-core) is missing on the server.")
+        return path
+
+    @property
+    def running(self) -> bool:
+        return self._kaleido is not None
+
+    # -- lifecycle ----------------------------------------------------------------------------
+    def _start(self) -> None:
+        path = self.check()
+        import kaleido  # noqa: PLC0415 - heavy, only when an image is asked for
+        loop = asyncio.new_event_loop()
+        thread = threading.Thread(target=loop.run_forever, name="sipas-renderer", daemon=True)
+        thread.start()
+
+        async def _open():
+            k = kaleido.Kaleido(n=1, path=path, mathjax=False, timeout=self.timeout)
+            await k.open()
+            return k
+        try:
+            self._kaleido = asyncio.run_coroutine_threadsafe(_open(), loop).result(self.timeout)
+        except Exception as exc:  # noqa: BLE001
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join(5)
+            log.exception("could not start the renderer's browser")
+            raise BrowserMissing(f"Không khởi động được trình duyệt để tạo ảnh / The browser could not start "
+                                 f"({exc.__class__.__name__}).") from exc
+        self._loop, self._thread = loop, thread
+        log.info("renderer started (%s)", path)
+
+    def _stop(self) -> None:
+        k, loop, thread = self._kaleido, self._loop, self._thread
+        self._kaleido = self._loop = self._thread = None
+        if loop is None:
+            return
+        if k is not None:
+            try:
+                asyncio.run_coroutine_threadsafe(k.close(), loop).result(15)
+            except Exception:  # noqa: BLE001 - a dead browser is fine to forget
+                log.warning("renderer browser did not close cleanly")
+        loop.call_soon_threadsafe(loop.stop)
+        if thread is not None:
+            thread.join(5)
+
+    def close(self) -> None:
+        with self._lock:
+            self._stop()
+
+    def warm(self) -> None:
+        """Start the browser now (e.g. in a benchmark or at deploy time)."""
+        with self._lock:
+            if self._kaleido is None:
+                self._start()
+
+    # -- rendering ----------------------------------------------------------------------------
+    def render(self, fig: go.Figure, width: int, height: int, scale: float = SCALE, fmt: str = "png") -> bytes:
+        """The figure laid out for ``width`` x ``height`` (see :func:`press_figure`) as PNG or SVG
+        bytes; a PNG is ``width*scale`` x ``height*scale`` pixels."""
+        if fmt not in ("png", "svg"):
+            raise ValueError(f"format {fmt!r}")
+        spec = press_figure(fig, width, height)
+        key = (figure_key(spec), width, height, scale, fmt)
+        with self._lock:
+            hit = self._cache.get(key)
+            if hit is not None:
+                self._cache.move_to_end(key)
+                return hit
+            data = self._render_locked(spec, dict(format=fmt, width=width, height=height, scale=scale))
+            self._cache[key] = data
+            while len(self._cache) > self._cache_entries:
+                self._cache.popitem(last=False)
+            return data
+
+    def _render_locked(self, spec: go.Figure, opts: dict) -> bytes:
+        for attempt in (1, 2):
+            if self._kaleido is None:
+                self._start()
+            fut = asyncio.run_coroutine_threadsafe(self._kaleido.calc_fig(spec, opts=opts), self._loop)
+            try:
+                data = fut.result(self.timeout + 5)
+                self.renders += 1
+                return data
+            except FutureTimeout:
+                fut.cancel()
+                self._stop()
+                raise RenderTimeout("Tạo ảnh quá lâu, vui lòng thử lại. / Making the image took too long; "
+                                    "please try again.") from None
+            except RenderError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - a crashed browser: start a fresh one once
+                log.warning("render failed (attempt %s): %r", attempt, exc)
+                self._stop()
+                if attempt == 2:
+                    raise RenderError("Không tạo được ảnh / The image could not be made "
+                                      f"({exc.__class__.__name__}).") from exc
+        raise AssertionError("unreachable")
+
+
+# ---------------------------------------------------------------------------------------------
+# key numbers in Vietnamese
+
+@dataclass
+class Facts:
+    """The headline cell of a view and what a journalist needs around it."""
+    indicator_label: str
+    place: str
+    year: int
+    service_label: str
+    value: float | None = None
+    suppressed: bool = False
+    n: float | None = None
+    ci_low: float | None = None
+    ci_high: float | None = None
+    prev_year: int | None = None
+    prev_value: float | None = None
+    prev_restated: bool = False
+    rank: float | None = None
+    total: int | None = None
+    peers: str | None = None       # "đơn vị cấp huyện"
+    parent: str | None = None      # "Tỉnh Đồng Tháp"
+    official: bool = False         # the value is an official (published) figure, no forms behind it
+
+    @property
+    def change(self) -> float | None:
+        if _missing(self.value) or _missing(self.prev_value):
+            return None
+        return float(self.value) - float(self.prev_value)
+
+
+def _missing(x) -> bool:
+    try:
+        return x is None or math.isnan(float(x))
+    except (TypeError, ValueError):
+        return True
+
+
+def headline_facts(read, years, *, year: int, unit: str, service: str, indicator: str, country: str = "VN",
+                   labels: dict | None = None) -> Facts:
+    """Facts of the cell (year, unit, service, indicator) from ``read`` (``Release.read`` or the
+    app's cached reader, same keywords). ``labels``: indicator, place, service, peers, parent
+    (human names, the caller knows them)."""
+    labels = labels or {}
+    f = Facts(labels.get("indicator", indicator), labels.get("place", unit), year, labels.get("service", service))
+    cell = read(year=year, unit=unit, service=service, indicator=indicator, level=None, source=None)
+    comp = cell[cell["source"] == "computed"]
+    row = comp.iloc[0] if len(comp) else (cell.iloc[0] if len(cell) else None)
+    if row is None:
+        return f
+    f.official = row["source"] == "official"
+    f.suppressed = bool(row["suppressed"])
+    f.value = None if f.suppressed else float(row["value"])
+    f.n = None if _missing(row["n"]) else float(row["n"])
+    f.ci_low = None if _missing(row["ci_low"]) or f.suppressed else float(row["ci_low"])
+    f.ci_high = None if _missing(row["ci_high"]) or f.suppressed else float(row["ci_high"])
+    prev = year - 1
+    if prev in set(int(y) for y in years):
+        restated = year >= 2025 > prev
+        p = read(year=prev, unit=unit, service=service, indicator=indicator, level=None, source=None,
+                 restated=restated)
+        pc = p[p["source"] == "computed"] if unit != country else p
+        if len(pc) and not bool(pc["suppressed"].iloc[0]) and not _missing(pc["value"].iloc[0]):
+            f.prev_year, f.prev_value, f.prev_restated = prev, float(pc["value"].iloc[0]), restated
+    if not _missing(row["rank"]) and isinstance(row["parent_code"], str) and row["parent_code"]:
+        sib = read(year=year, level=row["level"], parent=row["parent_code"], service=service, indicator=indicator)
+        sib = sib[sib["source"] == "computed"] if "source" in sib else sib
+        f.rank = float(row["rank"])
+        f.total = int((~sib["suppressed"].astype(bool)).sum())
+        f.peers = labels.get("peers")
+        f.parent = labels.get("parent")
+    return f
+
+
+def key_numbers_text(f: Facts, source: str, *, demo: bool, link: str | None = None) -> str:
+    """A paragraph to paste into an article (always Vietnamese, decimal comma), e.g.
+    "Năm 2024, Chỉ số SIPAS của Thành phố Hồng Ngự đạt 80,12%, tăng 1,35 điểm % so với năm 2023,
+    xếp thứ 3/12 đơn vị cấp huyện của Tỉnh Đồng Tháp (n = 1.234 phiếu; khoảng tin cậy 95%:
+    78,90–81,30%). Nguồn: …"."""
+    lang = "vi"
+    svc = "" if f.service_label in ("", "Tất cả dịch vụ", "All services") else f" đối với dịch vụ {f.service_label}"
+    subject = f"{f.indicator_label} của {f.place}{svc}"
+    if f.value is None and f.suppressed:
+        body = (f"Năm {f.year}, {subject} không được công bố vì không đủ mẫu"
+                + (f" (n = {fmt.count(f.n, lang)} phiếu)." if f.n is not None else "."))
+    elif f.value is None:
+        body = f"Năm {f.year}, không có số liệu {subject}."
+    else:
+        parts = [f"Năm {f.year}, {subject} đạt {fmt.pct(f.value, lang)}"]
+        ch = f.change
+        if ch is not None:
+            restated = " (số liệu năm trước tính lại trên đơn vị hành chính mới)" if f.prev_restated else ""
+            if round(ch, 2) == 0:
+                parts.append(f"không đổi so với năm {f.prev_year}{restated}")
+            else:
+                word = "tăng" if ch > 0 else "giảm"
+                parts.append(f"{word} {fmt.num(abs(ch), lang)} điểm % so với năm {f.prev_year}{restated}")
+        if f.rank is not None and f.total:
+            where = f" {f.peers}" if f.peers else ""
+            of = f" của {f.parent}" if f.parent else ""
+            parts.append(f"xếp thứ {fmt.count(f.rank, lang)}/{fmt.count(f.total, lang)}{where}{of}")
+        paren = []
+        if f.n is not None:
+            paren.append(f"n = {fmt.count(f.n, lang)} phiếu")
+        if f.ci_low is not None and f.ci_high is not None:
+            paren.append(f"khoảng tin cậy 95%: {fmt.interval(f.ci_low, f.ci_high, lang)}%")
+        if f.official:
+            paren.append("số liệu chính thức đã công bố")
+        body = ", ".join(parts) + (f" ({'; '.join(paren)})" if paren else "") + "."
+    lines = []
+    if demo:
+        lines.append("LƯU Ý: ĐÂY LÀ DỮ LIỆU MINH HỌA (DEMO DATA), KHÔNG PHẢI SỐ LIỆU CHÍNH THỨC, "
+                     "KHÔNG DÙNG ĐỂ ĐĂNG TIN.")
+    lines.append(body)
+    lines.append(source if source.startswith("Nguồn") else f"Nguồn: {source}")
+    if link:
+        lines.append(f"Xem và tải số liệu: {link}")
+    return "\n\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------------------------------------
+# the press kit
+
+def image_name(base: str, index: int, name: str, size: str, fmt_: str = "png") -> str:
+    w, h = SIZES[size]
+    return f"{base}-{index:02d}-{export.slug(name)}-{size}-{w}x{h}.{fmt_}"
+
+
+def press_kit(renderer: Renderer, figures: list[tuple[str, go.Figure]], frame, text: str, *, base: str,
+              notes: list[str] | None = None) -> bytes:
+    """ZIP bytes: every figure at both press sizes (PNG, 2x), the data shown (CSV and XLSX, when
+    ``frame`` is given) and ``so-lieu-chinh.txt`` with the key numbers."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        for i, (name, fig) in enumerate(figures, start=1):
+            for size, (w, h) in SIZES.items():
+                z.writestr(image_name(base, i, name, size), renderer.render(fig, w, h, SCALE, "png"))
+        if frame is not None:
+            z.writestr(f"{base}-data.csv", export.csv_bytes(frame))
+            z.writestr(f"{base}-data.xlsx", export.xlsx_bytes(frame, notes=notes))
+        z.writestr("so-lieu-chinh.txt", text.encode("utf-8"))
+    return buf.getvalue()
