@@ -1,6 +1,8 @@
 """Bản đồ / Map: choropleth by district or commune, click to drill down, breadcrumbs, table twin."""
 from __future__ import annotations
 
+import logging
+
 import streamlit as st
 
 from pages._common import chart, comparability, downloads, header, notes, run_page
@@ -12,7 +14,11 @@ from ui.strings import level_label
 @st.cache_data(show_spinner=False, max_entries=64)
 def _geometry(style: str, vintage: str, level: str, area: str, codes: tuple[str, ...]) -> tuple[dict, str]:
     if style == "boundaries":
-        gj = maps.boundaries_geojson(vintage, level, area, list(codes))
+        try:
+            gj = maps.boundaries_geojson(vintage, level, area, list(codes))
+        except Exception:  # noqa: BLE001 - damaged boundary files: the tile map, never a crash
+            logging.getLogger("sipas.app").exception("boundaries %s/%s unreadable; tile map instead", vintage, level)
+            gj = None
         if gj is not None and gj["features"]:
             return gj, "boundaries"
     return maps.tiles_geojson(list(codes), vintage), "tiles"

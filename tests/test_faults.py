@@ -156,3 +156,16 @@ def test_missing_boundaries_fall_back_to_the_tile_map(demo_env, tmp_path, monkey
     assert at.query_params["map"] == "tiles"
     assert at.info, "the viewer is told that boundaries are not installed"
     assert len(at.dataframe) >= 1, "the table twin is still there"
+
+
+def test_damaged_boundary_files_fall_back_to_the_tile_map(demo_env, tmp_path, monkeypatch):
+    geo = tmp_path / "broken-geo" / "2019" / "district"
+    geo.mkdir(parents=True)
+    (geo / "meta.json").write_text('{"provinces": ["87"], "features": 12}', encoding="utf-8")
+    (geo / "low.parquet").write_bytes(b"not a parquet file")
+    monkeypatch.setenv("SIPAS_GEO_DATA", str(tmp_path / "broken-geo"))
+    at = _run(demo_env, monkeypatch, "pages/map.py", year="2024", unit="87", level="district", map="boundaries")
+    assert not at.error, [e.value for e in at.error]
+    assert at.query_params["map"] == "boundaries"  # installed, but unreadable: drawn as tiles with a notice
+    assert any(i.value for i in at.info)
+    assert len(at.dataframe) >= 1
