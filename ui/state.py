@@ -14,6 +14,7 @@ from .strings import level_label, t
 LEVEL_ORDER = ("country", "province", "district", "commune")
 MAP_STYLES = ("tiles", "boundaries")
 MAX_COMPARE = 5
+MODES = ("embed", "present")
 COUNTRY = "VN"
 
 
@@ -65,6 +66,7 @@ class ViewState:
     lang: str = "vi"
     map: str = "tiles"
     compare: tuple[str, ...] = ()
+    mode: str = ""  # "" (full page), "embed" (primary chart only) or "present" (no controls)
 
     def with_(self, **kw) -> "ViewState":
         return replace(self, **kw)
@@ -182,8 +184,16 @@ def parse_view(params: Mapping, offer: Offer) -> tuple[ViewState, list[str]]:
             notices.append(t("notice_compare_max", lang, max=MAX_COMPARE))
             compare = compare[:MAX_COMPARE]
 
+    raw = _one(params, "mode")
+    mode = ""
+    if raw is not None:
+        if raw in MODES:
+            mode = raw
+        else:
+            notices.append(t("notice_mode", lang, value=raw[:20]))
+
     state = ViewState(release=offer.release, year=year, level=level, unit=unit, service=service,
-                      indicator=indicator, lang=lang, map=style, compare=tuple(compare))
+                      indicator=indicator, lang=lang, map=style, compare=tuple(compare), mode=mode)
     return state, notices
 
 
@@ -193,6 +203,8 @@ def to_params(state: ViewState) -> dict[str, str]:
            "service": state.service, "indicator": state.indicator, "lang": state.lang, "map": state.map}
     if state.compare:
         out["units"] = ",".join(state.compare)
+    if state.mode:
+        out["mode"] = state.mode
     return out
 
 
