@@ -20,6 +20,8 @@ from ui.offer import build_offer
 from ui.state import COUNTRY, Offer, UnitRef, ViewState, level_rank, parse_view, to_params, vintage_of
 from ui.strings import level_label, t
 
+from pages import _press
+
 log = logging.getLogger("sipas.app")
 
 PAGES = [  # (name, file, url path, icon)
@@ -94,6 +96,13 @@ class Ctx:
     offer: Offer
     state: ViewState
     notices: list[str] = field(default_factory=list)
+    figures: list = field(default_factory=list)  # (key, figure) drawn by this run, for the press kit
+    frames: list = field(default_factory=list)   # data frames offered for download by this run
+
+    @property
+    def controls(self) -> bool:
+        """False in presentation and embed modes (no filters, downloads or buttons)."""
+        return not self.state.mode
 
     @property
     def lang(self) -> str:
@@ -254,6 +263,9 @@ def comparability(ctx: Ctx, years) -> None:
 
 
 def downloads(ctx: Ctx, frame: pd.DataFrame, name: str, key: str) -> None:
+    ctx.frames.append(frame)
+    if not ctx.controls:
+        return
     c1, c2 = st.columns(2)
     base = export.slug("sipas", ctx.release.id, name, ctx.state.year, ctx.state.unit, ctx.state.service,
                        ctx.state.indicator.replace(":", "-"))
@@ -264,10 +276,21 @@ def downloads(ctx: Ctx, frame: pd.DataFrame, name: str, key: str) -> None:
                        key=f"dl_xlsx_{key}", icon=":material/download:")
 
 
-def chart(fig, key: str, **kw):
-    return st.plotly_chart(fig, key=key, width="stretch",
-                           config={"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2},
-                                   "modeBarButtonsToRemove": ["select2d", "lasso2d"]}, **kw)
+def chart(fig, key: str, primary: bool = False, **kw):
+    """A framed figure with its image downloads. ``theme=None``: the figure keeps its own fonts,
+    colours and background, exactly as in an exported image. In embed mode only the page's
+    ``primary`` figure is shown (see pages/_press.py)."""
+    ctx: Ctx | None = st.session_state.get("_ctx")
+    if ctx is not None:
+        ctx.figures.append((key, fig))
+        if ctx.state.mode == "embed":
+            if primary:
+                raise _press.EmbedFigure(fig, key)
+            return None
+    event = st.plotly_chart(fig, key=key, width="stretch", theme=None, config=_press.CHART_CONFIG, **kw)
+    if ctx is not None and ctx.controls:
+        _press.image_menu(ctx, fig, key)
+    return event
 
 
 def _resolve_release(params: dict) -> tuple[str, object, list[str], str, tuple | None]:
@@ -300,6 +323,10 @@ def _resolve_release(params: dict) -> tuple[str, object, list[str], str, tuple |
     raise ReleaseError("no readable release: " + ", ".join(problems))
 
 
+def _url_path(name: str) -> str:
+    return next((url for n, _, url, _ in PAGES if n == name), name)
+
+
 def run_page(name: str, body, filters: tuple[str, ...] = ("year", "service", "indicator")) -> None:
     lang = "vi"
     try:
@@ -319,12 +346,23 @@ def run_page(name: str, body, filters: tuple[str, ...] = ("year", "service", "in
         st.session_state["_view"] = new_params
         ctx = Ctx(root, release, offer, state, notices)
         st.session_state["_ctx"] = ctx
-        _sidebar(ctx, filters)
+        if state.mode == "embed":
+            _press.embed(ctx, body, _url_path(name))
+            return
+        if state.mode == "present":
+            _press.present_chrome(ctx, _url_path(name))
+        else:
+            _sidebar(ctx, filters)
+        press_slot = st.container() if ctx.controls else None
         if stale:
             st.warning(t(stale[0], lang, release=fmt.md(stale[1])), icon=":material/inventory_2:")
         for n in notices:
             st.info(n, icon=":material/info:")
         body(ctx)
+        if press_slot is not None:
+            _press.toolbar(ctx, press_slot, _url_path(name))
+        else:
+            _press.present_exit(ctx, _url_path(name))
     except ReleaseError as exc:
         log.warning("release problem: %s", exc)
         st.error(t("no_release", lang))

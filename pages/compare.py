@@ -27,9 +27,10 @@ def body(ctx) -> None:
     header(ctx, ctx.t("cmp_title"), None, s.year)
     chosen = list(s.compare) or default_units(ctx)
     options = [r.code for r in sorted(ctx.offer.units[s.year].values(), key=lambda r: r.code) if r.code != COUNTRY]
-    st.session_state["cmp_units"] = chosen
-    st.multiselect(ctx.t("cmp_pick"), options, key="cmp_units", max_selections=MAX_COMPARE,
-                   format_func=lambda c: f"{ctx.name(c)} ({c})", on_change=_on_pick)
+    if ctx.controls:
+        st.session_state["cmp_units"] = chosen
+        st.multiselect(ctx.t("cmp_pick"), options, key="cmp_units", max_selections=MAX_COMPARE,
+                       format_func=lambda c: f"{ctx.name(c)} ({c})", on_change=_on_pick)
     if len(chosen) < 2:
         st.info(ctx.t("cmp_need_two"))
         return
@@ -49,7 +50,7 @@ def body(ctx) -> None:
                                               ctx.t("n_line", n=" / ".join(fmt.count(n, ctx.lang) for n in
                                                                           head.set_index("unit_code").reindex(chosen)["n"]))),
                              ctx.source(), ctx.release.is_demo, ctx.lang)
-        chart(fig, "cmp_elements")
+        chart(fig, "cmp_elements", primary=True)
 
     # rank and interval table
     ind_label = ctx.indicator_label(s.indicator)

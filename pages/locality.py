@@ -48,9 +48,10 @@ def _on_search() -> None:
 
 def body(ctx) -> None:
     s = ctx.state
-    st.text_input(ctx.t("loc_search"), key="loc_q", on_change=_on_search, placeholder="hong ngu",
-                  icon=":material/search:")
-    q = (st.session_state.get("loc_q") or "").strip()
+    if ctx.controls:
+        st.text_input(ctx.t("loc_search"), key="loc_q", on_change=_on_search, placeholder="hong ngu",
+                      icon=":material/search:")
+    q = (st.session_state.get("loc_q") or "").strip() if ctx.controls else ""
     if q:
         hits = _search(q, ctx.release.fingerprint, _present(ctx))
         if not hits:
@@ -169,7 +170,7 @@ def body(ctx) -> None:
                              figures.subtitle(name, f"{int(tr.year.min())}–{int(tr.year.max())}",
                                               ctx.service_label(s.service)),
                              ctx.source(), ctx.release.is_demo, ctx.lang)
-        chart(fig, "loc_trend")
+        chart(fig, "loc_trend", primary=True)
         comparability(ctx, tr["year"])
         if tr["restated"].any():
             st.caption(ctx.t("restated_note"))

@@ -40,16 +40,17 @@ def body(ctx) -> None:
     level_pl = level_label(s.level, ctx.lang, plural=True)
     header(ctx, ind_label, ctx.name(area), s.year)
 
-    # breadcrumbs: nationwide > province > district (> selected commune)
+    # breadcrumbs: nationwide > province > district (> selected commune); none in presentation mode
     chain = ancestors(ctx.offer, s.year, s.unit)
-    crumbs = st.columns(max(len(chain), 1) + 2)
-    crumbs[0].caption(ctx.t("breadcrumb"))
-    for i, ref in enumerate(chain):
-        label = fmt.md(ctx.name(ref.code))
-        if ref.code == s.unit and ref.code == area:
-            crumbs[i + 1].button(label, key=f"crumb_{ref.code}", disabled=True, width="stretch")
-        elif crumbs[i + 1].button(label, key=f"crumb_{ref.code}", width="stretch", icon=":material/north_west:"):
-            ctx.go(unit=ref.code, level=ctx.offer.child_level(s.year, ref.level) or ref.level)
+    if ctx.controls:
+        crumbs = st.columns(max(len(chain), 1) + 2)
+        crumbs[0].caption(ctx.t("breadcrumb"))
+        for i, ref in enumerate(chain):
+            label = fmt.md(ctx.name(ref.code))
+            if ref.code == s.unit and ref.code == area:
+                crumbs[i + 1].button(label, key=f"crumb_{ref.code}", disabled=True, width="stretch")
+            elif crumbs[i + 1].button(label, key=f"crumb_{ref.code}", width="stretch", icon=":material/north_west:"):
+                ctx.go(unit=ref.code, level=ctx.offer.child_level(s.year, ref.level) or ref.level)
 
     refs = units_in_area(ctx.offer, s.year, area, s.level)
     names = {r.code: r.name for r in refs}
@@ -75,15 +76,16 @@ def body(ctx) -> None:
                          figures.subtitle(ctx.name(area), s.year, ctx.service_label(s.service),
                                           ctx.t("n_line", n=fmt.count(total_n, ctx.lang))),
                          ctx.source(), ctx.release.is_demo, ctx.lang, height=620)
-    st.caption(ctx.t("map_click"))
-    event = chart(fig, f"map_{s.year}_{area}_{s.level}_{s.service}_{s.indicator}_{style}",
+    if ctx.controls:
+        st.caption(ctx.t("map_click"))
+    event = chart(fig, f"map_{s.year}_{area}_{s.level}_{s.service}_{s.indicator}_{style}", primary=True,
                   on_select="rerun", selection_mode="points")
     picked = _picked(event)
     if picked and picked in ctx.offer.units.get(s.year, {}) and picked != s.unit:
         ref = ctx.offer.unit(s.year, picked)
         child = ctx.offer.child_level(s.year, ref.level)
         ctx.go(unit=picked, level=child or ref.level)
-    if highlight:
+    if highlight and ctx.controls:
         st.page_link("pages/locality.py", label=fmt.md(ctx.t("open_profile", name=ctx.name(highlight))),
                      icon=":material/location_on:", query_params={**st.query_params.to_dict()})
 

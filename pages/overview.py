@@ -112,7 +112,7 @@ def body(ctx) -> None:
                              figures.subtitle(ctx.name(area), s.year, ctx.service_label(s.service),
                                               ctx.t("n_line", n=fmt.count(ranked["n"].sum(), ctx.lang))),
                              ctx.source(), ctx.release.is_demo, ctx.lang)
-        chart(fig, "ov_ranking")
+        chart(fig, "ov_ranking", primary=True)
         with st.expander(ctx.t("map_table")):
             st.dataframe(views.table_twin(mc, ctx.lang, ctx.threshold), hide_index=True, width="stretch")
             downloads(ctx, views.export_frame(mc, _meta(ctx)), "overview", "ov")

@@ -29,7 +29,7 @@ def body(ctx) -> None:
             "n_line", n=fmt.count(by_svc["n"].sum(), ctx.lang))), ctx.source(), ctx.release.is_demo, ctx.lang, wrap=60)
         left, right = st.columns(2)
         with left:
-            chart(fig, "sv_bars")
+            chart(fig, "sv_bars", primary=True)
         hist = ctx.read(year=None, unit=s.unit, service=None, indicator="sipas", level=None, source="computed")
         hist = hist[(hist["service"] != "all") & ~hist["suppressed"].astype(bool)]
         if len(hist):
