@@ -356,8 +356,8 @@ def run_page(name: str, body, filters: tuple[str, ...] = ("year", "service", "in
         press_slot = st.container() if ctx.controls else None
         if stale:
             st.warning(t(stale[0], lang, release=fmt.md(stale[1])), icon=":material/inventory_2:")
-        for n in notices:
-            st.info(n, icon=":material/info:")
+        for n in notices:  # they quote URL values: escaped, shown as plain text
+            st.info(fmt.md(n), icon=":material/info:")
         body(ctx)
         if press_slot is not None:
             _press.toolbar(ctx, press_slot, _url_path(name))

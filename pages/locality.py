@@ -55,7 +55,7 @@ def body(ctx) -> None:
     if q:
         hits = _search(q, ctx.release.fingerprint, _present(ctx))
         if not hits:
-            st.info(ctx.t("loc_none", q=q))
+            st.info(fmt.md(ctx.t("loc_none", q=q)))
         elif len(hits) > 1:
             st.caption(ctx.t("loc_results"))
             cols = st.columns(min(len(hits), 4))
@@ -75,7 +75,7 @@ def body(ctx) -> None:
     cell = ctx.read(year=s.year, unit=s.unit, service=s.service, indicator=s.indicator, level=None,
                     source="computed")
     if not len(cell):
-        st.info(ctx.t("loc_no_data_year", name=name, year=s.year))
+        st.info(fmt.md(ctx.t("loc_no_data_year", name=name, year=s.year)))
         return
     row = cell.iloc[0]
     prev_year = s.year - 1

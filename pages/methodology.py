@@ -57,7 +57,7 @@ def body(ctx) -> None:
             st.markdown(f"**{ctx.t('legal_basis')}:** {fmt.md(m.legal_basis)}  \n"
                         f"**{ctx.t('years_range')}:** {m.first_year}–{m.last_year or ''}")
             st.markdown(f"**{ctx.t('me_formulas')}**")
-            st.markdown("\n".join(f"- {line}" for line in _rules(ctx, m)))
+            st.markdown("\n".join(f"- {fmt.md(line)}" for line in _rules(ctx, m)))
             rows = [{"id": it.id, ctx.t("ov_elements"): el.label[ctx.lang], ctx.t("criterion"): it.label[ctx.lang],
                      ctx.t("years_range"): f"{it.from_year or m.first_year}–{it.to_year or ''}"}
                     for el in m.elements for it in el.items]

@@ -61,9 +61,19 @@ def esc(text) -> str:
     return html.escape("" if text is None else str(text), quote=True)
 
 
-_MD_SPECIAL = "\\`*_{}[]()<>#+-.!|~:$"
+_MD_SPECIAL = "\\`*_{}[]()<>#+-.!|~:$&"
 
 
 def md(text) -> str:
-    """Escape a data value for Streamlit markdown (no links, emphasis or HTML from data)."""
-    return "".join("\\" + c if c in _MD_SPECIAL else c for c in ("" if text is None else str(text)))
+    """Escape a data value for Streamlit markdown (no links, emphasis, HTML or entities from data).
+    Line breaks, tabs and other control characters become spaces, so a value cannot start a new
+    block (heading, list, code block) either."""
+    out = []
+    for c in ("" if text is None else str(text)):
+        if c in _MD_SPECIAL:
+            out.append("\\" + c)
+        elif ord(c) < 32 or 0x7f <= ord(c) < 0xa0 or c in "\u2028\u2029":
+            out.append(" ")
+        else:
+            out.append(c)
+    return "".join(out)
