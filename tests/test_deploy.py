@@ -1,0 +1,148 @@
+"""Deployment: deploy/run.sh starts two app processes and nginx (Debian's package) on loopback;
+browsers (separate cookie jars) spread over both processes, keep their websocket, and navigate."""
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+NGINX = shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx",) if Path(p).exists()), None)
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+VIEWERS = 12
+
+pytestmark = [
+    pytest.mark.skipif(NGINX is None, reason="nginx is not installed (apt-get install nginx-light); .ci/run installs it"),
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed"),
+]
+
+
+def _free_ports(n: int) -> list[int]:
+    socks, ports = [], []
+    for _ in range(n):
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        socks.append(s)
+        ports.append(s.getsockname()[1])
+    for s in socks:
+        s.close()
+    return ports
+
+
+def _consecutive_free(n: int) -> int:
+    for _ in range(50):
+        base = _free_ports(1)[0]
+        if base + n >= 65535:
+            continue
+        try:
+            socks = []
+            for i in range(n):
+                s = socket.socket()
+                s.bind(("127.0.0.1", base + i))
+                socks.append(s)
+            return base
+        except OSError:
+            continue
+        finally:
+            for s in socks:
+                s.close()
+    raise RuntimeError("no free port range")
+
+
+def established(port: int) -> int:
+    """Established TCP connections to 127.0.0.1:<port> (nginx -> app: the viewers' websockets)."""
+    count = 0
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        parts = line.split()
+        local, state = parts[1], parts[3]
+        if state == "01" and int(local.split(":")[1], 16) == port:
+            count += 1
+    return count
+
+
+@pytest.fixture(scope="module")
+def cluster(demo_release_root, tmp_path_factory):
+    base = _consecutive_free(2)
+    front = _free_ports(1)[0]
+    run = tmp_path_factory.mktemp("sipas_run")
+    env = {**os.environ, "SIPAS_RELEASES": str(demo_release_root), "SIPAS_PROCESSES": "2",
+           "SIPAS_APP_PORT": str(base), "SIPAS_LISTEN": f"127.0.0.1:{front}", "SIPAS_RUNTIME": str(run),
+           "SIPAS_NGINX": NGINX, "PYTHON": sys.executable,
+           "SIPAS_GEO_DATA": str(tmp_path_factory.mktemp("geo_empty"))}
+    log = open(run / "run.log", "wb")
+    proc = subprocess.Popen(["bash", str(ROOT / "deploy" / "run.sh")], cwd=ROOT, env=env, stdout=log,
+                            stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{front}"
+    for _ in range(240):
+        try:
+            urllib.request.urlopen(url + "/_stcore/health", timeout=1)
+            break
+        except OSError:
+            if proc.poll() is not None:
+                break
+            time.sleep(0.5)
+    else:
+        proc.poll()
+    if proc.poll() is not None:
+        log.close()
+        pytest.fail("deploy/run.sh did not start:\n" + (run / "run.log").read_text(errors="replace")[-3000:])
+    yield url, [base, base + 1]
+    os.killpg(proc.pid, signal.SIGTERM)  # the process group this fixture started
+    try:
+        proc.wait(20)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+    log.close()
+
+
+def test_health_and_route_cookie(cluster):
+    url, _ = cluster
+    with urllib.request.urlopen(url + "/_stcore/health", timeout=5) as r:
+        assert r.status == 200 and r.read().strip() == b"ok"
+        cookie = next((c for c in r.headers.get_all("Set-Cookie") or [] if c.startswith("sipas_route=")), "")
+    assert "HttpOnly" in cookie, cookie
+    req = urllib.request.Request(url + "/_stcore/health", headers={"Cookie": cookie.split(";")[0]})
+    with urllib.request.urlopen(req, timeout=5) as r:  # a known browser keeps its key
+        assert not any(c.startswith("sipas_route=") for c in r.headers.get_all("Set-Cookie") or [])
+
+
+def test_viewers_spread_over_both_processes_and_stay_connected(cluster):
+    from playwright.sync_api import sync_playwright
+    url, ports = cluster
+    before = [established(p) for p in ports]
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            pages = []
+            for i in range(VIEWERS):
+                ctx = browser.new_context(viewport={"width": 1200, "height": 900})
+                pg = ctx.new_page()
+                pg.goto(f"{url}/overview?year=2024&unit={'868' if i % 2 else '87'}", wait_until="commit")
+                pages.append(pg)
+            for pg in pages:
+                pg.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning'] h3", timeout=90_000)
+            time.sleep(1)
+            per_process = [established(p) - b for p, b in zip(ports, before)]
+            assert sum(per_process) >= VIEWERS, per_process
+            assert all(n >= 1 for n in per_process), f"all viewers on one process: {per_process}"
+            # each viewer stays connected: after a pause, a navigation over the same websocket works
+            time.sleep(3)
+            for pg in pages[:4]:
+                pg.get_by_role("link", name="Bản đồ").first.click()
+                pg.wait_for_url(lambda u: "/map" in u, timeout=30_000)
+                pg.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning'] h3", timeout=60_000)
+                assert pg.locator("[data-testid='stException'], [data-testid='stAlertContentError']").count() == 0
+            assert [established(p) - b for p, b in zip(ports, before)] == per_process, "a websocket was dropped"
+            for pg in pages:
+                assert pg.locator("[data-testid='stConnectionStatus'], .stConnectionStatus").count() == 0 or \
+                    "Connecting" not in pg.content()
+        finally:
+            browser.close()
