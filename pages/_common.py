@@ -276,6 +276,19 @@ def downloads(ctx: Ctx, frame: pd.DataFrame, name: str, key: str) -> None:
                        key=f"dl_xlsx_{key}", icon=":material/download:")
 
 
+def _text_twin(fig, lang: str, key: str) -> None:
+    """Every chart's text alternative: a caption naming it and its numbers as a real HTML table
+    (st.table: readable by screen readers; maps have their own table twin on the page)."""
+    from ui import a11y
+    st.caption(fmt.md(a11y.alt_text(fig, lang)))
+    if any(tr.type.startswith("choropleth") for tr in fig.data):
+        return
+    table = a11y.figure_table(fig, lang)
+    if len(table):
+        with st.expander(t("chart_table", lang), icon=":material/table_rows:"):
+            st.table(table.set_index(table.columns[0]) if len(table.columns) == 3 else table)
+
+
 def chart(fig, key: str, primary: bool = False, **kw):
     """A framed figure with its image downloads. ``theme=None``: the figure keeps its own fonts,
     colours and background, exactly as in an exported image. In embed mode only the page's
@@ -288,6 +301,7 @@ def chart(fig, key: str, primary: bool = False, **kw):
                 raise _press.EmbedFigure(fig, key)
             return None
     event = st.plotly_chart(fig, key=key, width="stretch", theme=None, config=_press.CHART_CONFIG, **kw)
+    _text_twin(fig, ctx.lang if ctx is not None else "vi", key)
     if ctx is not None and ctx.controls:
         _press.image_menu(ctx, fig, key)
     return event

@@ -27,6 +27,11 @@ S: dict[str, tuple[str, str]] = {
                            "bản phát hành đọc được mới nhất.",
                            "Release {release} cannot be read (missing or damaged files); this page shows the newest "
                            "readable release."),
+    "chart_alt": ("Biểu đồ: {title}. Số liệu của biểu đồ có trong bảng ngay dưới.",
+                  "Chart: {title}. The chart's numbers are in the table just below."),
+    "chart_table": ("Bảng số liệu của biểu đồ", "The chart's numbers as a table"),
+    "chart_series": ("Chuỗi", "Series"),
+    "chart_category": ("Mục", "Category"),
     "friendly_error": ("Đã có lỗi khi hiển thị trang này. Vui lòng thử lại hoặc chọn bộ lọc khác.",
                        "Something went wrong while showing this page. Please try again or choose other filters."),
     "demo_badge": ("DỮ LIỆU MINH HỌA", "DEMO DATA"),
