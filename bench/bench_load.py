@@ -93,8 +93,8 @@ def wait_health(url: str, proc, timeout: float = 180) -> None:
 # ---------------------------------------------------------------------------------------------
 
 class Viewer:
-    def __init__(self, ws_url: str, stats: dict, deadline: float, rng: random.Random):
-        self.ws_url, self.stats, self.deadline, self.rng = ws_url, stats, deadline, rng
+    def __init__(self, ws_url: str, stats: dict, deadline: float, rng: random.Random, think=(0.5, 2.0)):
+        self.ws_url, self.stats, self.deadline, self.rng, self.think = ws_url, stats, deadline, rng, think
         self.params = {"year": "2024", "lang": "vi"}
         self.page = "overview"
 
@@ -157,7 +157,7 @@ class Viewer:
                 self.stats["connected"] += 1
                 await self.render(ws)
                 while time.time() < self.deadline:
-                    await asyncio.sleep(self.rng.uniform(0.5, 2.0))
+                    await asyncio.sleep(self.rng.uniform(*self.think))
                     self.next_action()
                     await self.render(ws)
                 await self.stats["hold"].wait()   # stay connected until memory is measured
@@ -165,12 +165,12 @@ class Viewer:
             self.stats["failures"].append(repr(exc)[:200])
 
 
-async def drive(ws_url: str, viewers: int, seconds: float, ramp: float, measure) -> dict:
+async def drive(ws_url: str, viewers: int, seconds: float, ramp: float, measure, think=(0.5, 2.0)) -> dict:
     stats = {"times": [], "errors": 0, "connected": 0, "failures": [], "hold": asyncio.Event()}
     deadline = time.time() + seconds
     tasks = []
     for i in range(viewers):
-        tasks.append(asyncio.create_task(Viewer(ws_url, stats, deadline, random.Random(i)).run()))
+        tasks.append(asyncio.create_task(Viewer(ws_url, stats, deadline, random.Random(i), think).run()))
         await asyncio.sleep(ramp / max(viewers, 1))
     while time.time() < deadline:
         await asyncio.sleep(0.5)
@@ -212,6 +212,7 @@ def main(argv=None) -> int:
     ap.add_argument("--seconds", type=float, default=60)
     ap.add_argument("--processes", type=int, default=1, help="1: one app process; N>1: deploy/run.sh (nginx)")
     ap.add_argument("--ramp", type=float, default=5.0, help="seconds over which viewers arrive")
+    ap.add_argument("--think", default="0.5,2", help="a viewer's pause between actions, min,max seconds")
     ap.add_argument("--releases", help="releases folder (default: $SIPAS_RELEASES or releases/)")
     ap.add_argument("--json", help="also write the figures to this file")
     a = ap.parse_args(argv)
@@ -225,7 +226,8 @@ def main(argv=None) -> int:
         asyncio.run(drive(ws_url, max(a.processes, 1) * 2, 8, 0, lambda: None))
         base_rss = rss_mb(pids())
         t0 = time.time()
-        stats = asyncio.run(drive(ws_url, a.viewers, a.seconds, a.ramp, lambda: rss_mb(pids())))
+        think = tuple(float(x) for x in a.think.split(","))
+        stats = asyncio.run(drive(ws_url, a.viewers, a.seconds, a.ramp, lambda: rss_mb(pids()), think))
         wall = time.time() - t0
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
@@ -236,7 +238,7 @@ def main(argv=None) -> int:
     times = sorted(stats["times"])
     q = statistics.quantiles(times, n=100) if len(times) >= 2 else [float("nan")] * 99
     out = {
-        "processes": a.processes, "viewers": a.viewers, "connected": stats["connected"], "seconds": a.seconds,
+        "processes": a.processes, "viewers": a.viewers, "think_s": a.think, "connected": stats["connected"], "seconds": a.seconds,
         "renders": len(times), "renders_per_s": round(len(times) / wall, 2),
         "p50_s": round(q[49], 3), "p95_s": round(q[94], 3), "max_s": round(times[-1], 3) if times else None,
         "errors": stats["errors"] + len(stats["failures"]),
