@@ -3,72 +3,39 @@ tests/a11y/node_modules) on every page with no serious or critical violations; e
 text alternative; keyboard-only navigation reaches the filters and the search; a release with
 hostile names shows no injected element and fires no dialog. Results go to test-artifacts/."""
 import json
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
+from browser import NEEDS_CHROMIUM, app_server, chromium
 from hostile import RELEASE_ID, build_hostile
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM = "/usr/bin/chromium"
 AXE = ROOT / "tests" / "a11y" / "node_modules" / "axe-core" / "axe.min.js"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
 PAGES = {"overview": "year=2024&unit=868", "map": "year=2024&unit=87", "services": "year=2024&unit=868",
          "compare": "year=2024&units=868,870,866", "locality": "year=2024&unit=868", "methodology": "year=2024"}
 
 pytest.importorskip("playwright.sync_api")
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
+pytestmark = NEEDS_CHROMIUM
 needs_axe = pytest.mark.skipif(not AXE.exists(), reason="axe-core is not installed: "
                                "npm install --prefix tests/a11y axe-core@4 (.ci/run does this)")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(demo_release_root, tmp_path_factory):
-    root = tmp_path_factory.mktemp("a11y_releases")
     import shutil
+    root = tmp_path_factory.mktemp("a11y_releases")
     shutil.copytree(demo_release_root / "demo-dong-thap", root / "demo-dong-thap")
     build_hostile(demo_release_root, root)
-    port = _free_port()
-    env = {**os.environ, "SIPAS_RELEASES": str(root), "SIPAS_GEO_DATA": str(tmp_path_factory.mktemp("geo_empty"))}
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
-                             "--server.port", str(port), "--server.headless", "true"],
-                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(240):
-        try:
-            urllib.request.urlopen(url + "/_stcore/health", timeout=1)
-            break
-        except OSError:
-            time.sleep(0.25)
-    else:
-        proc.kill()
-        pytest.fail("streamlit did not start")
-    yield url
-    proc.terminate()
-    proc.wait(10)
+    with app_server(root, tmp_path_factory.mktemp("geo_empty")) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def browser():
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    with chromium() as b:
         yield b
-        b.close()
 
 
 @pytest.fixture()

@@ -35,7 +35,7 @@ def test_public_config():
 def test_no_uploads_or_unsafe_html_in_the_public_app():
     code = "\n".join(p.read_text(encoding="utf-8") for p in [ROOT / "app.py", *(ROOT / "pages").glob("*.py")])
     assert "file_uploader" not in code and "data_editor" not in code
-    assert "unsafe_allow_html=True" not in code
+    assert "unsafe_allow_html" + "=True" not in code  # split so repository greps find no false use
 
 
 # ---------------------------------------------------------------------------------------------
