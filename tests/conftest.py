@@ -1,5 +1,4 @@
 """Shared fixtures. tests/ is on sys.path so helpers like handworked.py import directly."""
-import os
 import sys
 from pathlib import Path
 

@@ -1,10 +1,11 @@
 """AppTest: every page renders on the demo release, shows the release's numbers, keeps its URL."""
 from pathlib import Path
 
-import pandas as pd
 import pytest
 from babel.numbers import format_decimal
 from streamlit.testing.v1 import AppTest
+
+from apptest import open_page
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 PAGES = ["pages/overview.py", "pages/map.py", "pages/services.py", "pages/compare.py", "pages/locality.py",
@@ -22,12 +23,7 @@ def release(demo_release_root):
 
 
 def run(page, **params):
-    at = AppTest.from_file(APP, default_timeout=90)
-    for k, v in params.items():
-        at.query_params[k] = v
-    at.switch_page(page)
-    at.run()
-    return at
+    return open_page(page, **params)
 
 
 def assert_clean(at):

@@ -6,12 +6,11 @@ import shutil
 from pathlib import Path
 
 import pytest
-from streamlit.testing.v1 import AppTest
+from apptest import open_page
 
 from sipas_data.release import list_releases
 from ui.serving import ReleaseKeeper
 
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
 DEMO = "demo-dong-thap"
 
 
@@ -104,11 +103,7 @@ def test_half_written_releases_are_never_listed(demo_release_root, tmp_path):
 
 def _run(root: Path, monkeypatch, page="pages/overview.py", **params):
     monkeypatch.setenv("SIPAS_RELEASES", str(root))
-    at = AppTest.from_file(APP, default_timeout=90)
-    for k, v in params.items():
-        at.query_params[k] = v
-    at.switch_page(page)
-    at.run()
+    at = open_page(page, **params)
     assert not at.exception, [e.value for e in at.exception]
     return at
 

@@ -1,7 +1,6 @@
 """Boundary installation and web layers (geo.boundaries), on the fixtures in ../shared/geo."""
 
 import json
-import os
 import time
 from pathlib import Path
 

@@ -8,12 +8,11 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from streamlit.testing.v1 import AppTest
+from apptest import errors, open_page
 
 from hostile import HOSTILE, RELEASE_ID, build_hostile
 
 ROOT = Path(__file__).resolve().parent.parent
-APP = str(ROOT / "app.py")
 PAGES = ["pages/overview.py", "pages/map.py", "pages/services.py", "pages/compare.py", "pages/locality.py",
          "pages/methodology.py"]
 SECRET = "SECRET-RESPONDENT-ROW-7f3a"
@@ -94,13 +93,8 @@ def _plotly_strings(at) -> list[str]:
 ])
 def test_hostile_names_render_as_plain_text(hostile_root, monkeypatch, page, params):
     monkeypatch.setenv("SIPAS_RELEASES", str(hostile_root))
-    at = AppTest.from_file(APP, default_timeout=90)
-    for k, v in {**params, "release": RELEASE_ID}.items():
-        at.query_params[k] = v
-    at.switch_page(page)
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
+    at = open_page(page, **params, release=RELEASE_ID)
+    assert not errors(at), errors(at)
     sources = _markdown_sources(at)
     shown = " ".join(sources)
     assert HOSTILE.replace("<", "\\<").replace("(", "\\(")[:12] in shown, "the hostile name should be shown (escaped)"
@@ -128,13 +122,8 @@ params_strategy = st.dictionaries(st.one_of(st.sampled_from(KEYS), st.text(min_s
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(page=st.sampled_from(PAGES), params=params_strategy)
 def test_random_query_strings_never_break_a_page(demo_env, page, params):
-    at = AppTest.from_file(APP, default_timeout=90)
-    for k, v in params.items():
-        at.query_params[k] = v
-    at.switch_page(page)
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
+    at = open_page(page, **params)
+    assert not errors(at), errors(at)
     assert at.subheader or (page.endswith("locality.py") and at.text_input), "blank page"
     assert at.query_params["release"] == "demo-dong-thap"
 
@@ -157,10 +146,7 @@ def test_no_url_reaches_files_beside_the_releases(demo_release_root, tmp_path, m
     for release in ["../outside", str(secret_dir), "forms.rejects.csv", "demo-dong-thap/responses.csv",
                     "demo-dong-thap/../outside", ".", ".."]:
         for page in ("pages/methodology.py", "pages/overview.py"):
-            at = AppTest.from_file(APP, default_timeout=90)
-            at.query_params["release"] = release
-            at.switch_page(page)
-            at.run()
+            at = open_page(page, release=release)
             assert not at.exception
             assert at.query_params["release"] == "demo-dong-thap"
             everything = " ".join(_markdown_sources(at) + [str(d.value.to_dict()) for d in at.dataframe])

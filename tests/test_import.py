@@ -1,7 +1,6 @@
 """Import of survey forms (sipas_data.importer)."""
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import pandas as pd

@@ -2,18 +2,16 @@
 embed and presentation modes through AppTest."""
 import io
 import zipfile
-from pathlib import Path
 
 import pandas as pd
 import pytest
 from babel.numbers import format_decimal
 from PIL import Image
-from streamlit.testing.v1 import AppTest
+from apptest import errors, open_page
 
 from ui import press, share
 from ui.state import ViewState
 
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
 
 
 def vi(x, digits=2):
@@ -111,13 +109,8 @@ def test_share_links_carry_the_whole_view():
 # the app
 
 def run(page, **params):
-    at = AppTest.from_file(APP, default_timeout=90)
-    for k, v in params.items():
-        at.query_params[k] = v
-    at.switch_page(page)
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
+    at = open_page(page, **params)
+    assert not errors(at), errors(at)
     return at
 
 

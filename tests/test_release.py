@@ -1,6 +1,5 @@
 """Releases: atomic writing, listing, checksums, filtered reads; official figures; the CLI."""
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -11,8 +10,7 @@ import pytest
 from handworked import forms
 from sipas_data.build import build_release
 from sipas_data.official import read_official
-from sipas_data.release import (INDICES, ReleaseError, list_releases, open_release,
-                                valid_release_id, write_release)
+from sipas_data.release import INDICES, ReleaseError, list_releases, open_release, valid_release_id
 
 ROOT = Path(__file__).resolve().parents[1]
 
