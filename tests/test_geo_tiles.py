@@ -9,7 +9,6 @@ import math
 
 import numpy as np
 import pytest
-import shapely
 from hypothesis import HealthCheck, given, settings, strategies as st
 from shapely.geometry import Polygon
 
