@@ -40,6 +40,11 @@ def source_line(release, lang: str) -> str:
              created=fmt.date(release.created))
 
 
+# Left margin for a vertical value axis: its title and "100" ticks (automargin is bounded by the
+# framing's fixed margins, so a narrow column clipped them).
+VALUE_AXIS_MARGIN = 64
+
+
 def _wrap(text: str, width: int) -> str:
     import textwrap
     return "<br>".join(esc(line) for line in textwrap.wrap(text, width)) or esc(text)
@@ -258,7 +263,7 @@ def trend(df: pd.DataFrame, lang: str, *, indicator: str = "sipas", national: pd
     fig.update_yaxes(title=t("value", lang), gridcolor="#eee", range=[lo_axis if lo_axis == 0 else 40, 100])
     n_series = len(fig.data)
     fig.update_layout(legend=dict(orientation="h", x=0, y=-0.16, yanchor="top"), height=400 + 22 * n_series,
-                      margin=dict(b=70 + 24 * n_series))
+                      margin=dict(l=VALUE_AXIS_MARGIN, b=70 + 24 * n_series))
     return fig
 
 
@@ -277,7 +282,7 @@ def grouped_bars(df: pd.DataFrame, lang: str, *, indicator: str = "sipas") -> go
     lo_axis, _ = indicator_range(indicator)
     fig.update_yaxes(range=[lo_axis if lo_axis == 0 else 40, 100], title=t("value", lang), gridcolor="#eee")
     fig.update_layout(barmode="group", legend=dict(orientation="h", x=0, y=-0.25, yanchor="top"),
-                      height=460, margin=dict(b=130))
+                      height=460, margin=dict(l=VALUE_AXIS_MARGIN, b=130))
     return fig
 
 
