@@ -67,9 +67,30 @@ def _release_list(root: str) -> list[tuple[str, str]]:
             for r in list_releases(root)]
 
 
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _reader(root: str, release_id: str, fingerprint: str):
+    """The release's overall results held in memory, split by year (see ui/reader.py)."""
+    from ui.reader import SliceReader
+    return SliceReader(_release(root, release_id, fingerprint))
+
+
 @st.cache_data(show_spinner=False, max_entries=512)
 def cached_read(root: str, release_id: str, fingerprint: str, **filters) -> pd.DataFrame:
-    return _release(root, release_id, fingerprint).read(**filters)
+    return _reader(root, release_id, fingerprint).read(**filters)
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def _scheme_of(root: str, release_id: str, fingerprint: str, year: int) -> str:
+    """The scheme id a year's results were computed with (one small read per release and year)."""
+    schemes = cached_read(root, release_id, fingerprint, year=year, level=None, service="all", indicator="sipas",
+                          source=None, columns=["scheme"])
+    return schemes["scheme"].iloc[0] if len(schemes) else ("sipas-2022" if year >= 2022 else "sipas-2017")
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _methodology(root: str, release_id: str, fingerprint: str, scheme: str):
+    """A release's scheme definition, parsed once per process (Methodology is frozen; shared)."""
+    return _release(root, release_id, fingerprint).methodology(scheme)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -98,6 +119,7 @@ class Ctx:
     notices: list[str] = field(default_factory=list)
     figures: list = field(default_factory=list)  # (key, figure) drawn by this run, for the press kit
     frames: list = field(default_factory=list)   # data frames offered for download by this run
+    _schemes: dict = field(default_factory=dict, repr=False)  # year -> Methodology, for this run
 
     @property
     def controls(self) -> bool:
@@ -116,10 +138,15 @@ class Ctx:
 
     def methodology(self, year: int | None = None):
         year = year or self.state.year
-        schemes = self.read(year=year, level=None, service="all", indicator="sipas", source=None,
-                            columns=["scheme"])
-        scheme = schemes["scheme"].iloc[0] if len(schemes) else ("sipas-2022" if year >= 2022 else "sipas-2017")
-        return self.release.methodology(scheme)
+        m = self._schemes.get(year)
+        if m is None:
+            m = self._schemes[year] = self.scheme(_scheme_of(self.root, self.release.id, self.release.fingerprint,
+                                                             year))
+        return m
+
+    def scheme(self, scheme_id: str):
+        """A scheme definition of this release, by id."""
+        return _methodology(self.root, self.release.id, self.release.fingerprint, scheme_id)
 
     def name(self, code: str, year: int | None = None) -> str:
         if code == COUNTRY:
@@ -269,11 +296,13 @@ def downloads(ctx: Ctx, frame: pd.DataFrame, name: str, key: str) -> None:
     c1, c2 = st.columns(2)
     base = export.slug("sipas", ctx.release.id, name, ctx.state.year, ctx.state.unit, ctx.state.service,
                        ctx.state.indicator.replace(":", "-"))
-    c1.download_button(ctx.t("me_view_csv"), export.csv_bytes(frame), f"{base}.csv", "text/csv",
-                       key=f"dl_csv_{key}", icon=":material/download:")
-    c2.download_button(ctx.t("me_view_xlsx"), export.xlsx_bytes(frame, notes=[ctx.source()]), f"{base}.xlsx",
+    notes = [ctx.source()]
+    # deferred: the files are made when the button is clicked, never on a rerun
+    c1.download_button(ctx.t("me_view_csv"), lambda: export.csv_bytes(frame), f"{base}.csv", "text/csv",
+                       key=f"dl_csv_{key}", icon=":material/download:", on_click="ignore")
+    c2.download_button(ctx.t("me_view_xlsx"), lambda: export.xlsx_bytes(frame, notes=notes), f"{base}.xlsx",
                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                       key=f"dl_xlsx_{key}", icon=":material/download:")
+                       key=f"dl_xlsx_{key}", icon=":material/download:", on_click="ignore")
 
 
 def _text_twin(fig, lang: str, key: str) -> None:

@@ -52,7 +52,7 @@ def body(ctx) -> None:
 
     st.markdown(f"### {ctx.t('me_schemes')}")
     for scheme in rel.manifest.get("methodologies", []):
-        m = rel.methodology(scheme)
+        m = ctx.scheme(scheme)
         with st.expander(fmt.md(f"{m.label[ctx.lang]} ({m.id})"), expanded=True):
             st.markdown(f"**{ctx.t('legal_basis')}:** {fmt.md(m.legal_basis)}  \n"
                         f"**{ctx.t('years_range')}:** {m.first_year}–{m.last_year or ''}")
