@@ -132,6 +132,8 @@ def main(argv=None) -> int:
     ap.add_argument("--releases", help="releases folder (default: $SIPAS_RELEASES or releases/)")
     ap.add_argument("--no-profile", action="store_true", help="timings only (cProfile adds overhead)")
     ap.add_argument("--sort", default="cumulative", help="pstats sort key (cumulative, tottime)")
+    ap.add_argument("--only", default="", help="regular expression: print only functions whose location matches")
+    ap.add_argument("--profile", choices=["all", "cold", "warm"], default="all", help="which reruns cProfile sees")
     a = ap.parse_args(argv)
     if a.releases:
         os.environ["SIPAS_RELEASES"] = a.releases
@@ -153,7 +155,9 @@ def main(argv=None) -> int:
     for page in pages:
         cold, warm, send, size = [], [], [], []
         for params in views(page, a.views):
+            _PROFILE = prof if a.profile in ("all", "cold") else None
             c, s, b = run_view(page, params)
+            _PROFILE = prof if a.profile in ("all", "warm") else None
             w, s2, _ = run_view(page, params)
             cold.append(c * 1000)
             warm.append(w * 1000)
@@ -169,7 +173,7 @@ def main(argv=None) -> int:
     if prof is not None:
         out = io.StringIO()
         st = pstats.Stats(prof, stream=out)
-        st.sort_stats(a.sort).print_stats(a.top)
+        st.sort_stats(a.sort).print_stats(*([a.only] if a.only else []), a.top)
         print(out.getvalue())
     return 0
 

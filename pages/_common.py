@@ -74,9 +74,9 @@ def _reader(root: str, release_id: str, fingerprint: str):
     return SliceReader(_release(root, release_id, fingerprint))
 
 
-@st.cache_data(show_spinner=False, max_entries=512)
 def cached_read(root: str, release_id: str, fingerprint: str, **filters) -> pd.DataFrame:
-    return _reader(root, release_id, fingerprint).read(**filters)
+    """A slice of the release, remembered per process (a copy for each caller)."""
+    return _reader(root, release_id, fingerprint).cached(**filters)
 
 
 @st.cache_resource(show_spinner=False, max_entries=64)
@@ -309,10 +309,16 @@ def _text_twin(fig, lang: str, key: str) -> None:
     """Every chart's text alternative: a caption naming it and its numbers as a real HTML table
     (st.table: readable by screen readers; maps have their own table twin on the page)."""
     from ui import a11y
-    st.caption(fmt.md(a11y.alt_text(fig, lang)))
-    if any(tr.type.startswith("choropleth") for tr in fig.data):
+    # figures are shared between reruns (ui.figures.framed): their text twin is made once, with them
+    twin = getattr(fig, "_sipas_twin", None)
+    if twin is None or twin[0] != lang:
+        is_map = any(tr.type.startswith("choropleth") for tr in fig.data)
+        twin = (lang, fmt.md(a11y.alt_text(fig, lang)), None if is_map else a11y.figure_table(fig, lang))
+        fig._sipas_twin = twin
+    _, alt, table = twin
+    st.caption(alt)
+    if table is None:
         return
-    table = a11y.figure_table(fig, lang)
     if len(table):
         with st.expander(t("chart_table", lang), icon=":material/table_rows:"):
             st.table(table.set_index(table.columns[0]) if len(table.columns) == 3 else table)

@@ -94,6 +94,13 @@ def facts(ctx) -> press.Facts:
                                 indicator=s.indicator, labels=labels)
 
 
+@st.cache_resource(show_spinner=False, max_entries=1024)
+def _key_numbers(root: str, release_id: str, fingerprint: str, link: str, _ctx) -> str:
+    """The key-numbers paragraph of a view, made once per release and view (``link`` names the
+    view: it carries every URL parameter)."""
+    return press.key_numbers_text(facts(_ctx), _ctx.source(), demo=_ctx.release.is_demo, link=link)
+
+
 def _page_url(ctx, page: str) -> str:
     try:
         url = st.context.url
@@ -109,7 +116,7 @@ def toolbar(ctx, slot, page: str) -> None:
     link = share.share_url(base_url, s)
     text = ""
     try:
-        text = press.key_numbers_text(facts(ctx), ctx.source(), demo=ctx.release.is_demo, link=link)
+        text = _key_numbers(ctx.root, ctx.release.id, ctx.release.fingerprint, link, ctx)
     except Exception:  # noqa: BLE001 - the key numbers must never break a page
         log.exception("key numbers failed")
     with slot:

@@ -44,12 +44,12 @@ def body(ctx) -> None:
         els = els.assign(series=els["unit_code"].map(names))
         els["_o"] = els["unit_code"].map({c: i for i, c in enumerate(chosen)})
         els = els.sort_values("_o", kind="stable")
-        fig = figures.grouped_bars(els, ctx.lang)
-        figures.frame_figure(fig, ctx.t("cmp_elements_title"),
-                             figures.subtitle(", ".join(names.values()), s.year, svc,
-                                              ctx.t("n_line", n=" / ".join(fmt.count(n, ctx.lang) for n in
-                                                                          head.set_index("unit_code").reindex(chosen)["n"]))),
-                             ctx.source(), ctx.release.is_demo, ctx.lang)
+        fig = figures.framed(figures.grouped_bars, els, ctx.lang, frame=dict(
+            title=ctx.t("cmp_elements_title"),
+            subtitle=figures.subtitle(", ".join(names.values()), s.year, svc,
+                                      ctx.t("n_line", n=" / ".join(fmt.count(n, ctx.lang) for n in
+                                                                  head.set_index("unit_code").reindex(chosen)["n"]))),
+            source=ctx.source(), demo=ctx.release.is_demo, lang=ctx.lang))
         chart(fig, "cmp_elements", primary=True)
 
     # rank and interval table
@@ -79,10 +79,10 @@ def body(ctx) -> None:
         tr = hist.assign(series=hist["unit_code"].map(names), restated=hist["basis"] == "restated")
         tr["_o"] = tr["unit_code"].map({c: i for i, c in enumerate(chosen)})
         tr = tr.sort_values(["_o", "year"])
-        fig = figures.trend(tr, ctx.lang, indicator=s.indicator)
-        figures.frame_figure(fig, ctx.t("cmp_trend_title", indicator=ind_label),
-                             figures.subtitle(", ".join(names.values()), f"{int(tr.year.min())}–{int(tr.year.max())}", svc),
-                             ctx.source(), ctx.release.is_demo, ctx.lang)
+        fig = figures.framed(figures.trend, tr, ctx.lang, indicator=s.indicator, frame=dict(
+            title=ctx.t("cmp_trend_title", indicator=ind_label),
+            subtitle=figures.subtitle(", ".join(names.values()), f"{int(tr.year.min())}–{int(tr.year.max())}", svc),
+            source=ctx.source(), demo=ctx.release.is_demo, lang=ctx.lang))
         chart(fig, "cmp_trend")
         comparability(ctx, tr["year"])
         if tr["restated"].any():

@@ -119,11 +119,11 @@ def body(ctx) -> None:
     els = views.label_frame(views.order_like(views.element_indicators(parts), m, "element"), m, ctx.lang)
     sub = figures.subtitle(name, s.year, ctx.service_label(s.service), ctx.t("n_line", n=fmt.count(row["n"], ctx.lang)))
     if len(els):
-        fig = figures.bar_ci(els["label"].tolist(), els["value"].tolist(), els["ci_low"].tolist(),
+        fig = figures.framed(figures.bar_ci, els["label"].tolist(), els["value"].tolist(), els["ci_low"].tolist(),
                              els["ci_high"].tolist(), els["n"].tolist(), ctx.lang,
-                             suppressed=els["suppressed"].tolist())
-        figures.frame_figure(fig, ctx.t("loc_elements_title", name=name), sub, ctx.source(), ctx.release.is_demo,
-                             ctx.lang, wrap=70)
+                             suppressed=els["suppressed"].tolist(),
+                             frame=dict(title=ctx.t("loc_elements_title", name=name), subtitle=sub,
+                                        source=ctx.source(), demo=ctx.release.is_demo, lang=ctx.lang, wrap=70))
         with left:
             chart(fig, "loc_elements")
     exp = parts[parts["indicator"].str.startswith("expectation:")]
@@ -131,10 +131,10 @@ def body(ctx) -> None:
         st.markdown(f"**{ctx.t('loc_expect')}**")
         if len(exp):
             top = views.label_frame(exp[~exp["suppressed"].astype(bool)].nlargest(5, "value"), m, ctx.lang)
-            fig = figures.bar_ci(top["label"].tolist(), top["value"].tolist(), top["ci_low"].tolist(),
-                                 top["ci_high"].tolist(), top["n"].tolist(), ctx.lang, indicator="expectation:x")
-            figures.frame_figure(fig, ctx.t("loc_expect_title", name=name), sub, ctx.source(),
-                                 ctx.release.is_demo, ctx.lang, wrap=45)
+            fig = figures.framed(figures.bar_ci, top["label"].tolist(), top["value"].tolist(), top["ci_low"].tolist(),
+                                 top["ci_high"].tolist(), top["n"].tolist(), ctx.lang, indicator="expectation:x",
+                                 frame=dict(title=ctx.t("loc_expect_title", name=name), subtitle=sub,
+                                            source=ctx.source(), demo=ctx.release.is_demo, lang=ctx.lang, wrap=45))
             chart(fig, "loc_expect")
 
     # services handled here
@@ -164,12 +164,12 @@ def body(ctx) -> None:
         tr = hist.assign(series=name, restated=hist["basis"] == "restated")
         nat = ctx.read(year=None, level="country", unit=COUNTRY, service="all", indicator="sipas", source="official") \
             if s.indicator == "sipas" else None
-        fig = figures.trend(tr[["series", "year", "value", "ci_low", "ci_high", "n", "restated"]], ctx.lang,
-                            indicator=s.indicator, national=nat)
-        figures.frame_figure(fig, ctx.t("loc_trend_title", indicator=ind_label, name=name),
-                             figures.subtitle(name, f"{int(tr.year.min())}–{int(tr.year.max())}",
-                                              ctx.service_label(s.service)),
-                             ctx.source(), ctx.release.is_demo, ctx.lang)
+        fig = figures.framed(figures.trend, tr[["series", "year", "value", "ci_low", "ci_high", "n", "restated"]],
+                             ctx.lang, indicator=s.indicator, national=nat, frame=dict(
+                                 title=ctx.t("loc_trend_title", indicator=ind_label, name=name),
+                                 subtitle=figures.subtitle(name, f"{int(tr.year.min())}–{int(tr.year.max())}",
+                                                           ctx.service_label(s.service)),
+                                 source=ctx.source(), demo=ctx.release.is_demo, lang=ctx.lang))
         chart(fig, "loc_trend", primary=True)
         comparability(ctx, tr["year"])
         if tr["restated"].any():

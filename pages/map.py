@@ -11,7 +11,7 @@ from ui.state import COUNTRY, ancestors, map_area, units_in_area, vintage_of
 from ui.strings import level_label
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@st.cache_resource(show_spinner=False, max_entries=64)
 def _geometry(style: str, vintage: str, level: str, area: str, codes: tuple[str, ...]) -> tuple[dict, str]:
     if style == "boundaries":
         try:
@@ -69,13 +69,15 @@ def body(ctx) -> None:
     geojson, style = _geometry(s.map, vintage, s.level, area, tuple(codes))
     if s.map == "boundaries" and style != "boundaries":
         st.info(ctx.t("notice_map"), icon=":material/info:")
-    fig = figures.choropleth(geojson, mc, s.indicator, ctx.lang, threshold=ctx.threshold, highlight=highlight,
-                             tiles=(style == "tiles"))
     total_n = mc.loc[mc["has_data"], "n"].sum()
-    figures.frame_figure(fig, ctx.t("map_title", indicator=ind_label, level=level_pl),
-                         figures.subtitle(ctx.name(area), s.year, ctx.service_label(s.service),
-                                          ctx.t("n_line", n=fmt.count(total_n, ctx.lang))),
-                         ctx.source(), ctx.release.is_demo, ctx.lang, height=620)
+    # ``key`` stands for the positional arguments: the GeoJSON by what _geometry made it from (shared, read only)
+    fig = figures.framed(figures.choropleth, geojson, mc, s.indicator, ctx.lang, threshold=ctx.threshold,
+                         highlight=highlight, tiles=(style == "tiles"),
+                         key=("geometry", s.map, vintage, s.level, area, tuple(codes), style, mc, s.indicator, ctx.lang),
+                         frame=dict(title=ctx.t("map_title", indicator=ind_label, level=level_pl),
+                                    subtitle=figures.subtitle(ctx.name(area), s.year, ctx.service_label(s.service),
+                                                              ctx.t("n_line", n=fmt.count(total_n, ctx.lang))),
+                                    source=ctx.source(), demo=ctx.release.is_demo, lang=ctx.lang, height=620))
     if ctx.controls:
         st.caption(ctx.t("map_click"))
     event = chart(fig, f"map_{s.year}_{area}_{s.level}_{s.service}_{s.indicator}_{style}", primary=True,

@@ -73,13 +73,13 @@ def body(ctx) -> None:
         shown = pd.concat([asp, els])
         shown = views.label_frame(shown, m, ctx.lang)
         n_total = row["n"] if row is not None else None
-        fig = figures.bar_ci(shown["label"].tolist(), shown["value"].tolist(), shown["ci_low"].tolist(),
-                             shown["ci_high"].tolist(), shown["n"].tolist(), ctx.lang,
-                             suppressed=shown["suppressed"].tolist())
-        figures.frame_figure(fig, ctx.t("ov_elements_title"),
-                             figures.subtitle(place, s.year, ctx.service_label(s.service),
-                                              ctx.t("n_line", n=fmt.count(n_total, ctx.lang))),
-                             ctx.source(), ctx.release.is_demo, ctx.lang, wrap=70)
+        fig = figures.framed(
+            figures.bar_ci, shown["label"].tolist(), shown["value"].tolist(), shown["ci_low"].tolist(),
+            shown["ci_high"].tolist(), shown["n"].tolist(), ctx.lang, suppressed=shown["suppressed"].tolist(),
+            frame=dict(title=ctx.t("ov_elements_title"),
+                       subtitle=figures.subtitle(place, s.year, ctx.service_label(s.service),
+                                                 ctx.t("n_line", n=fmt.count(n_total, ctx.lang))),
+                       source=ctx.source(), demo=ctx.release.is_demo, lang=ctx.lang, wrap=70))
         with left:
             chart(fig, "ov_elements")
 
@@ -88,11 +88,10 @@ def body(ctx) -> None:
     refs = units_in_area(ctx.offer, s.year, area if area != s.unit or s.unit == COUNTRY else s.unit, s.level)
     codes = [r.code for r in refs]
     cells = ctx.read(year=s.year, level=s.level, unit=codes or None, service=s.service, indicator=s.indicator)
+    mc = views.map_cells(cells, codes, {r.code: r.name for r in refs}) if len(cells) else None
     with right:
         st.markdown(f"**{ctx.t('ov_best_worst', level=level_label(s.level, ctx.lang, plural=True))}**")
         if len(cells):
-            names = {r.code: r.name for r in refs}
-            mc = views.map_cells(cells, codes, names)
             ranked = mc[mc["has_data"] & ~mc["suppressed"]].sort_values("value", ascending=False)
             k = min(3, len(ranked) // 2) or min(3, len(ranked))
             for title, part in ((ctx.t("ov_best"), ranked.head(k)), (ctx.t("ov_worst"), ranked.tail(k).iloc[::-1])):
@@ -101,17 +100,17 @@ def body(ctx) -> None:
                     ctx.t("unit"): part["name"], ctx.t("value"): [fmt.num(v, ctx.lang) for v in part["value"]],
                     "n": [fmt.count(n, ctx.lang) for n in part["n"]]}), hide_index=True, width="stretch")
     if len(cells):
-        mc = views.map_cells(cells, codes, {r.code: r.name for r in refs})
         ranked = mc[mc["has_data"]].sort_values("value", ascending=False, na_position="last")
-        fig = figures.bar_ci(ranked["name"].tolist(), ranked["value"].tolist(), ranked["ci_low"].tolist(),
-                             ranked["ci_high"].tolist(), ranked["n"].tolist(), ctx.lang, indicator=s.indicator,
-                             suppressed=ranked["suppressed"].tolist(),
-                             reference=row["value"] if row is not None else None, reference_label=place)
-        figures.frame_figure(fig, ctx.t("ov_ranking_title", indicator=ind_label,
-                                        level=level_label(s.level, ctx.lang, plural=True)),
-                             figures.subtitle(ctx.name(area), s.year, ctx.service_label(s.service),
-                                              ctx.t("n_line", n=fmt.count(ranked["n"].sum(), ctx.lang))),
-                             ctx.source(), ctx.release.is_demo, ctx.lang)
+        fig = figures.framed(
+            figures.bar_ci, ranked["name"].tolist(), ranked["value"].tolist(), ranked["ci_low"].tolist(),
+            ranked["ci_high"].tolist(), ranked["n"].tolist(), ctx.lang, indicator=s.indicator,
+            suppressed=ranked["suppressed"].tolist(),
+            reference=row["value"] if row is not None else None, reference_label=place,
+            frame=dict(title=ctx.t("ov_ranking_title", indicator=ind_label,
+                                   level=level_label(s.level, ctx.lang, plural=True)),
+                       subtitle=figures.subtitle(ctx.name(area), s.year, ctx.service_label(s.service),
+                                                 ctx.t("n_line", n=fmt.count(ranked["n"].sum(), ctx.lang))),
+                       source=ctx.source(), demo=ctx.release.is_demo, lang=ctx.lang))
         chart(fig, "ov_ranking", primary=True)
         with st.expander(ctx.t("map_table")):
             st.dataframe(views.table_twin(mc, ctx.lang, ctx.threshold), hide_index=True, width="stretch")

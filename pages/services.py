@@ -22,11 +22,12 @@ def body(ctx) -> None:
     by_svc = by_svc[by_svc["service"] != "all"]
     if len(by_svc):
         by_svc = by_svc.assign(label=[ctx.service_label(x) for x in by_svc["service"]]).sort_values("value", ascending=False)
-        fig = figures.bar_ci(by_svc["label"].tolist(), by_svc["value"].tolist(), by_svc["ci_low"].tolist(),
-                             by_svc["ci_high"].tolist(), by_svc["n"].tolist(), ctx.lang,
-                             suppressed=by_svc["suppressed"].tolist())
-        figures.frame_figure(fig, ctx.t("sv_title"), figures.subtitle(place, s.year, ctx.t(
-            "n_line", n=fmt.count(by_svc["n"].sum(), ctx.lang))), ctx.source(), ctx.release.is_demo, ctx.lang, wrap=60)
+        fig = figures.framed(
+            figures.bar_ci, by_svc["label"].tolist(), by_svc["value"].tolist(), by_svc["ci_low"].tolist(),
+            by_svc["ci_high"].tolist(), by_svc["n"].tolist(), ctx.lang, suppressed=by_svc["suppressed"].tolist(),
+            frame=dict(title=ctx.t("sv_title"), subtitle=figures.subtitle(place, s.year, ctx.t(
+                "n_line", n=fmt.count(by_svc["n"].sum(), ctx.lang))), source=ctx.source(),
+                demo=ctx.release.is_demo, lang=ctx.lang, wrap=60))
         left, right = st.columns(2)
         with left:
             chart(fig, "sv_bars", primary=True)
@@ -34,9 +35,9 @@ def body(ctx) -> None:
         hist = hist[(hist["service"] != "all") & ~hist["suppressed"].astype(bool)]
         if len(hist):
             tr = hist.assign(series=[ctx.service_label(x) for x in hist["service"]], restated=False)
-            fig = figures.trend(tr, ctx.lang)
-            figures.frame_figure(fig, ctx.t("sv_trend_title"), figures.subtitle(
-                place, f"{int(tr.year.min())}–{int(tr.year.max())}"), ctx.source(), ctx.release.is_demo, ctx.lang, wrap=60)
+            fig = figures.framed(figures.trend, tr, ctx.lang, frame=dict(
+                title=ctx.t("sv_trend_title"), subtitle=figures.subtitle(place, f"{int(tr.year.min())}–{int(tr.year.max())}"),
+                source=ctx.source(), demo=ctx.release.is_demo, lang=ctx.lang, wrap=60))
             with right:
                 chart(fig, "sv_trend")
             comparability(ctx, tr["year"])
@@ -58,12 +59,12 @@ def body(ctx) -> None:
         mat = mat[col_order]
         mat.index = [f"{i.split(':', 1)[1]} · {views._label(m, i, ctx.lang)[:34]}" for i in mat.index]
         mat.columns = [names.get(c, c) for c in mat.columns]
-        fig = figures.heatmap(mat, ctx.lang)
-        figures.frame_figure(fig, ctx.t("sv_heat_title", service=svc_label),
-                             figures.subtitle(ctx.name(area), level_label(s.level, ctx.lang, plural=True), s.year,
-                                              svc_label, ctx.t("n_line", n=fmt.count(
-                                                  items[items.indicator == items.indicator.iloc[0]]["n"].sum(), ctx.lang))),
-                             ctx.source(), ctx.release.is_demo, ctx.lang)
+        fig = figures.framed(figures.heatmap, mat, ctx.lang, frame=dict(
+            title=ctx.t("sv_heat_title", service=svc_label),
+            subtitle=figures.subtitle(ctx.name(area), level_label(s.level, ctx.lang, plural=True), s.year,
+                                      svc_label, ctx.t("n_line", n=fmt.count(
+                                          items[items.indicator == items.indicator.iloc[0]]["n"].sum(), ctx.lang))),
+            source=ctx.source(), demo=ctx.release.is_demo, lang=ctx.lang))
         chart(fig, "sv_heat")
 
     # 3. weakest criteria for the area, lowest units for the service

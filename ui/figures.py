@@ -6,7 +6,11 @@ line and, for demo releases, a watermark.
 """
 from __future__ import annotations
 
+import hashlib
 import math
+import pickle
+import threading
+from collections import OrderedDict
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -82,6 +86,62 @@ def frame_figure(fig: go.Figure, title: str, subtitle: str, source: str, demo: b
         fig.add_annotation(text=t("watermark", lang), xref="paper", yref="paper", x=0.5, y=0.5,
                            showarrow=False, textangle=-20, opacity=0.18,
                            font=dict(size=34, color="#b00020"), name="demo-watermark")
+    return fig
+
+
+_MEMO: OrderedDict[bytes, go.Figure] = OrderedDict()
+_MEMO_LOCK = threading.Lock()
+MEMO_ENTRIES = 256
+
+
+def _digest(h, obj) -> None:
+    """Feed ``obj`` to the hash by content (pickles of equal frames can differ byte for byte)."""
+    if isinstance(obj, (pd.DataFrame, pd.Series)):
+        h.update(b"F" if isinstance(obj, pd.DataFrame) else b"S")
+        h.update(pickle.dumps((list(obj.columns) if isinstance(obj, pd.DataFrame) else obj.name,
+                               [str(d) for d in (obj.dtypes if isinstance(obj, pd.DataFrame) else [obj.dtype])],
+                               obj.shape), protocol=5))
+        h.update(pd.util.hash_pandas_object(obj, index=True).to_numpy().tobytes())
+    elif isinstance(obj, (tuple, list)):
+        h.update(b"(" if isinstance(obj, tuple) else b"[")
+        for x in obj:
+            _digest(h, x)
+        h.update(b")")
+    elif isinstance(obj, dict):
+        h.update(b"{")
+        for k in sorted(obj, key=repr):
+            _digest(h, k)
+            _digest(h, obj[k])
+        h.update(b"}")
+    else:
+        h.update(pickle.dumps(obj, protocol=5))
+
+
+def framed(builder, *args, frame: dict, key=None, **kwargs) -> go.Figure:
+    """``frame_figure(builder(*args, **kwargs), **frame)``, memoised on its inputs.
+
+    Building a plotly figure costs tens of milliseconds of CPU (every property goes through
+    plotly's validators), and every viewer of the same view asks for the same figure, so the
+    framed figure is kept (LRU, per process) under a digest of the builder, its arguments and
+    the frame. ``key``, when given, stands for the positional arguments (too big to digest on
+    every call: a map's GeoJSON): the caller promises that equal keys mean equal ``args``. The figure returned is SHARED:
+    read it (st.plotly_chart, a11y, press_figure copy it), never change it in place."""
+    try:
+        h = hashlib.sha256()
+        _digest(h, (builder.__module__, builder.__qualname__, key, args if key is None else None, kwargs, frame))
+        digest = h.digest()
+    except Exception:  # noqa: BLE001 - an argument that cannot be digested: build without the memo
+        return frame_figure(builder(*args, **kwargs), **frame)
+    with _MEMO_LOCK:
+        fig = _MEMO.get(digest)
+        if fig is not None:
+            _MEMO.move_to_end(digest)
+            return fig
+    fig = frame_figure(builder(*args, **kwargs), **frame)
+    with _MEMO_LOCK:
+        _MEMO[digest] = fig
+        while len(_MEMO) > MEMO_ENTRIES:
+            _MEMO.popitem(last=False)
     return fig
 
 

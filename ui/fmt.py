@@ -3,10 +3,18 @@ from __future__ import annotations
 
 import html
 import math
+from functools import lru_cache
 
-from babel.numbers import format_decimal
+from babel.numbers import format_decimal as _babel_format_decimal
 
 LOCALES = {"vi": "vi_VN", "en": "en_US"}
+
+
+@lru_cache(maxsize=1 << 16, typed=True)
+def format_decimal(number, format: str, locale: str) -> str:  # noqa: A002 - Babel's own names
+    """Babel's format_decimal, remembered: a page formats the same few thousand numbers on every
+    rerun, and Babel takes about 0.1 ms for each."""
+    return _babel_format_decimal(number, format=format, locale=locale)
 
 
 def _missing(x) -> bool:

@@ -11,6 +11,7 @@ breakdown is passed through to the release unchanged.
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 
 import numpy as np
 import pandas as pd
@@ -26,11 +27,29 @@ _ROW = "__row"  # the row's position in the file, to keep the file's order acros
 class SliceReader:
     """``read(**filters)`` like ``Release.read``, answered from memory for ``breakdown="all"``."""
 
-    def __init__(self, release):
+    def __init__(self, release, memo_entries: int = 1024):
         self.release = release
         self._lock = threading.Lock()
         self._years: dict[int, pa.Table] | None = None
         self._schema: pa.Schema | None = None
+        self._memo: OrderedDict[tuple, pd.DataFrame] = OrderedDict()
+        self._memo_lock = threading.Lock()
+        self._memo_entries = memo_entries
+
+    def cached(self, **filters) -> pd.DataFrame:
+        """``read`` remembered (LRU) by its filters; every caller gets its own copy of the frame."""
+        key = tuple(sorted((k, tuple(v) if isinstance(v, (list, tuple, set)) else v) for k, v in filters.items()))
+        with self._memo_lock:
+            frame = self._memo.get(key)
+            if frame is not None:
+                self._memo.move_to_end(key)
+        if frame is None:
+            frame = self.read(**filters)
+            with self._memo_lock:
+                self._memo[key] = frame
+                while len(self._memo) > self._memo_entries:
+                    self._memo.popitem(last=False)
+        return frame.copy()
 
     def _load(self) -> dict[int, pa.Table]:
         if self._years is None:
