@@ -6,8 +6,9 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from .engine import INDEX_SCHEMA, INDEX_TABLE_SQL, compute_into
+from .engine import INDEX_SCHEMA, compute_batches
 from .methodology import get_methodology
 from .release import write_release
 
@@ -35,14 +36,32 @@ def restate_on_2025_units(forms: pd.DataFrame | pa.Table, con: duckdb.DuckDBPyCo
     """).to_arrow_table()
 
 
-def units_table(con: duckdb.DuckDBPyConnection, table: str) -> pd.DataFrame:
-    """The units a release names, with names and parents, from the registry of each vintage."""
+class UsedUnits:
+    """The units the published rows name, per registry vintage, gathered while they stream by."""
+
+    def __init__(self) -> None:
+        self._parts: list[pa.Table] = []
+
+    def add(self, batch: pa.Table) -> None:
+        new_units = pc.or_(pc.greater_equal(batch.column("year"), REFORM_YEAR),
+                           pc.equal(batch.column("basis"), "restated"))
+        vintage = pc.if_else(new_units, "2025", "2019")
+        keys = pa.table({"vintage": vintage, "level": batch.column("level"), "code": batch.column("unit_code")})
+        self._parts.append(keys.group_by(["vintage", "level", "code"]).aggregate([]))
+
+    def frame(self) -> pd.DataFrame:
+        if not self._parts:
+            return pd.DataFrame({"vintage": [], "level": [], "code": []}, dtype=object)
+        return (pa.concat_tables(self._parts).group_by(["vintage", "level", "code"]).aggregate([])
+                .to_pandas())
+
+
+def units_table(used: pd.DataFrame) -> pd.DataFrame:
+    """The units a release names (``used``: vintage, level, code), with names and parents, from
+    the registry of each vintage."""
     from geo.units import units as registry
 
-    used = con.sql(f"""
-        SELECT DISTINCT CASE WHEN year >= {REFORM_YEAR} OR basis = 'restated' THEN '2025' ELSE '2019' END AS vintage,
-               level, unit_code AS code
-        FROM {table} WHERE level <> 'country'""").df()
+    used = used[used["level"] != "country"]
     frames = []
     cols = ["code", "level", "type", "name", "short_name", "search_key", "parent_code",
             "province_code", "district_code", "lat", "lon"]
@@ -55,19 +74,17 @@ def units_table(con: duckdb.DuckDBPyConnection, table: str) -> pd.DataFrame:
     return out.sort_values(["vintage", "level", "code"]).reset_index(drop=True)
 
 
-def add_official(con: duckdb.DuckDBPyConnection, table: str, rows: pd.DataFrame) -> None:
-    """Append official rows, values unchanged, ranked among their own official siblings."""
-    if not len(rows):
-        return
+def official_rows(con: duckdb.DuckDBPyConnection, rows: pd.DataFrame) -> pa.Table:
+    """Official rows, values unchanged, ranked among their own official siblings."""
     con.register("official_in", pa.Table.from_pandas(rows, schema=INDEX_SCHEMA, preserve_index=False))
-    con.execute(f"""
-        INSERT INTO {table}
+    out = con.sql("""
         SELECT * REPLACE (
             CASE WHEN value IS NOT NULL AND level <> 'country' THEN
                 rank() OVER (PARTITION BY year, level, parent_code, indicator, basis
                              ORDER BY round(value, 9) DESC)::INTEGER END AS rank)
-        FROM official_in ORDER BY indicator, year, level, parent_code, unit_code""")
+        FROM official_in ORDER BY indicator, year, level, parent_code, unit_code""").to_arrow_table()
     con.unregister("official_in")
+    return out.cast(INDEX_SCHEMA)
 
 
 def build_release(forms: pd.DataFrame | pa.Table, out: str | Path, *, official: list[pd.DataFrame] = (),
@@ -76,24 +93,32 @@ def build_release(forms: pd.DataFrame | pa.Table, out: str | Path, *, official: 
                   created: str | None = None, _fail_after_files: bool = False) -> Path:
     """Compute every cell, add restated and official rows, and write the release atomically.
 
-    The long table stays inside DuckDB, which writes the Parquet itself: no copy of it passes
-    through Python, and DuckDB spills to disk rather than exceed its memory limit."""
+    The rows stream from the engine to the Parquet file one indicator at a time, so the long
+    table is never held in memory whole."""
     con = duckdb.connect()
     con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
-    con.execute("SET preserve_insertion_order = true")  # the file keeps the engine's clustering
     if isinstance(forms, pd.DataFrame):
         forms = pa.Table.from_pandas(forms, preserve_index=False)
-    compute_into(con, forms, table="ix", threshold=threshold)
-    years = forms.column("year").to_numpy() if forms.num_rows else []
-    if restate and len(years) and int(min(years)) < REFORM_YEAR:
-        restated = restate_on_2025_units(forms, con)
-        compute_into(con, restated, table="ix", threshold=threshold, levels=("province", "commune"),
-                     breakdowns=(), basis="restated", composites_only=True)
-    for frame in official:
-        add_official(con, "ix", frame)
-    con.execute(f"CREATE TABLE IF NOT EXISTS ix {INDEX_TABLE_SQL}")
-    schemes = [r[0] for r in con.execute("SELECT DISTINCT scheme FROM ix ORDER BY 1").fetchall()]
-    return write_release(out, (con, "ix"), units_table(con, "ix"),
+    schemes = sorted({str(s) for s in pc.unique(forms.column("scheme")).to_pylist()}) if forms.num_rows else []
+    used = UsedUnits()
+
+    def rows():
+        yield from compute_batches(con, forms, threshold=threshold)
+        years = forms.column("year").to_numpy() if forms.num_rows else []
+        if restate and len(years) and int(min(years)) < REFORM_YEAR:
+            restated = restate_on_2025_units(forms, con)
+            yield from compute_batches(con, restated, threshold=threshold, levels=("province", "commune"),
+                                       breakdowns=(), basis="restated", composites_only=True)
+        for frame in official:
+            if len(frame):
+                yield official_rows(con, frame)
+
+    def tracked():
+        for batch in rows():
+            used.add(batch)
+            yield batch
+
+    return write_release(out, tracked(), lambda: units_table(used.frame()),
                          methodologies=[get_methodology(s) for s in schemes], title=title,
                          publisher=publisher, inputs=inputs, counts=counts, demo=demo,
                          threshold=threshold, created=created, _fail_after_files=_fail_after_files)

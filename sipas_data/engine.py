@@ -24,9 +24,11 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
@@ -126,32 +128,40 @@ def _mean_sql(exprs: list[str]) -> str:
     return f"(({total}) / nullif({count}, 0))"
 
 
-def _scored_sql(m: Methodology, source: str, props, comps) -> list[str]:
-    """Statements that build ``scored``: the forms plus one respondent-score column per
-    composite (``sc_<stem>``). Element scores are materialised first, so the aspect and SIPAS
-    scores above them read columns instead of repeating the element expressions."""
+def _int_mean_sql(exprs: list[str]) -> str:
+    """Whole-number mean of the non-null whole-number expressions (NULL when all are NULL); exact
+    for respondent scores in fixed point (see :func:`score_scale`)."""
+    total = " + ".join(f"coalesce({e}, 0)" for e in exprs)
+    count = " + ".join(f"({e} IS NOT NULL)::INTEGER" for e in exprs)
+    return f"(({total}) // nullif({count}, 0))"
+
+
+def _scored_sql(m: Methodology, source: str, props, comps) -> str:
+    """The forms plus one respondent-score column per composite (``sc_<stem>``), in fixed point:
+    the score times :func:`score_scale`, an exact BIGINT. A respondent's element score is the
+    share of their valid answers in the element that are satisfied; their aspect and SIPAS
+    scores follow the published index's rule. Each depth is one projection over the one below,
+    so an aspect reads its elements' columns instead of repeating their expressions."""
     by_stem = {p.column: p for p in props}
+    scale = score_scale(comps)
     el_cols, aspect_cols = [], []
     for c in comps:
         if c.parts[0].startswith("it_"):
-            # share of the respondent's valid answers in the element that are satisfied
             hits = " + ".join(by_stem[s].hit_sql for s in c.parts)
             valids = " + ".join(by_stem[s].valid_sql for s in c.parts)
-            el_cols.append(f"(({hits}) / nullif({valids}, 0))::DOUBLE AS sc_{c.column}")
+            el_cols.append(f"((({hits})::BIGINT * {scale}) // nullif({valids}, 0)) AS sc_{c.column}")
         elif c.column != "sipas":
-            aspect_cols.append(f"{_mean_sql([f'sc_{s}' for s in c.parts])} AS sc_{c.column}")
+            aspect_cols.append(f"{_int_mean_sql([f'sc_{s}' for s in c.parts])} AS sc_{c.column}")
     sipas = next(c for c in comps if c.column == "sipas")
-    sipas_expr = _mean_sql([f"sc_{s}" for s in sipas.parts])
+    sipas_expr = _int_mean_sql([f"sc_{s}" for s in sipas.parts])
     if (m.rules.get("sipas") == "mean_of_aspects" and m.rules.get("sipas_without_policy") == "services_aspect"
             and {"policy", "services"} <= {a.id for a in m.aspects}):
         # A services-only survey: SIPAS is the service aspect (SIPAS.md, configurable).
         sipas_expr = f"(CASE WHEN sc_as_policy IS NULL THEN sc_as_services ELSE {sipas_expr} END)"
-    return [
-        f"CREATE OR REPLACE TEMP TABLE scored_el AS SELECT *, {', '.join(el_cols)} "
-        f"FROM {source} WHERE scheme = '{m.id}'",
-        f"CREATE OR REPLACE TEMP VIEW scored_as AS SELECT * {''.join(', ' + c for c in aspect_cols)} FROM scored_el",
-        f"CREATE OR REPLACE TEMP VIEW scored AS SELECT *, {sipas_expr} AS sc_sipas FROM scored_as",
-    ]
+    sql = f"SELECT *, {', '.join(el_cols)} FROM {source} WHERE scheme = '{m.id}'"
+    if aspect_cols:
+        sql = f"SELECT *, {', '.join(aspect_cols)} FROM ({sql})"
+    return f"SELECT *, {sipas_expr} AS sc_sipas FROM ({sql})"
 
 
 def score_scale(comps: list[Composite]) -> int:
@@ -170,43 +180,41 @@ def score_scale(comps: list[Composite]) -> int:
     return scale
 
 
-def _grain_aggregates(props, comps, weighted: bool) -> list[str]:
+def _per_form_columns(props, comps) -> list[str]:
+    """What each form contributes, computed once into the narrow ``scored`` table that every
+    grouping then sums. Answer tests become 1-or-NULL flags, so a cell's counts are plain
+    ``count()`` aggregates (DuckDB's cheapest); scores and squared scores are exact BIGINTs."""
+    cols = []
+    for p in props:
+        cols += [f"CASE WHEN {p.valid_if} THEN 1::TINYINT END AS v_{p.column}",
+                 f"CASE WHEN {p.hit_if} THEN 1::TINYINT END AS t_{p.column}"]
+    for c in comps:
+        cols += [f"sc_{c.column}", f"sc_{c.column} * sc_{c.column} AS sq_{c.column}"]
+    return cols
+
+
+def _grain_aggregates(props, comps, weighted: bool, scale: int) -> list[str]:
     """Additive sums per cell. Unweighted surveys (the usual case) skip the weighted sums: the
     weighted denominators then equal the counts, and the cells read them as such. Unweighted
     sums are exact integers (see :func:`score_scale`); weighted ones are floating point."""
     aggs = []
-    scale = score_scale(comps)
     for p in props:
-        aggs.append(f"count_if({p.valid_sql} = 1) AS n_{p.column}")
+        aggs.append(f"count(v_{p.column}) AS n_{p.column}")
         if weighted:
-            aggs += [f"sum(CASE WHEN {p.valid_if} THEN weight ELSE 0 END) AS w_{p.column}",
-                     f"sum(CASE WHEN {p.hit_if} THEN weight ELSE 0 END) AS h_{p.column}"]
+            aggs += [f"coalesce(sum(weight * v_{p.column}), 0) AS w_{p.column}",
+                     f"coalesce(sum(weight * t_{p.column}), 0) AS h_{p.column}"]
         else:
-            aggs.append(f"count_if({p.hit_sql} = 1)::DOUBLE AS h_{p.column}")
+            aggs.append(f"count(t_{p.column}) AS h_{p.column}")
     for c in comps:
         s = f"sc_{c.column}"
         aggs.append(f"count({s}) AS n_{c.column}")
         if weighted:
-            aggs += [f"sum(CASE WHEN {s} IS NOT NULL THEN weight ELSE 0 END) AS w_{c.column}",
-                     f"sum(weight * {s}) AS s1_{c.column}", f"sum(weight * {s} * {s}) AS s2_{c.column}"]
+            aggs += [f"coalesce(sum(CASE WHEN {s} IS NOT NULL THEN weight END), 0) AS w_{c.column}",
+                     f"coalesce(sum(weight * {s}::DOUBLE / {scale}), 0) AS s1_{c.column}",
+                     f"coalesce(sum(weight * sq_{c.column}::DOUBLE / {scale * scale}), 0) AS s2_{c.column}"]
         else:
-            fixed = f"round({s} * {scale})::BIGINT"
-            aggs += [f"sum({fixed}) AS s1_{c.column}", f"sum({fixed}::HUGEINT * {fixed}) AS s2_{c.column}"]
+            aggs += [f"coalesce(sum({s}), 0) AS s1_{c.column}", f"coalesce(sum(sq_{c.column}), 0) AS s2_{c.column}"]
     return aggs
-
-
-def _grain_sql(aggs: list[str], dim: str | None) -> str:
-    """Sums per finest cell: for ``all`` (by commune or district agency) or for one profile
-    dimension (by district). One query per grouping: DuckDB runs these faster one at a time
-    than as GROUPING SETS, which update every set's hash table for every form."""
-    if dim is None:
-        keys = "year, province_code, district_code, commune_code, agency_level, service"
-        return f"""SELECT {keys}, 'all' AS breakdown, 'all' AS grp, {', '.join(aggs)}
-                   FROM scored GROUP BY {keys}"""
-    keys = "year, province_code, district_code, service"
-    return f"""SELECT {keys}, NULL::VARCHAR AS commune_code, NULL::VARCHAR AS agency_level,
-                      '{dim}' AS breakdown, {dim}::VARCHAR AS grp, {', '.join(aggs)}
-               FROM scored WHERE {dim} IS NOT NULL GROUP BY {keys}, {dim}"""
 
 
 def _sum_columns(props, comps, weighted: bool) -> list[str]:
@@ -216,6 +224,52 @@ def _sum_columns(props, comps, weighted: bool) -> list[str]:
     for c in comps:
         cols += [f"n_{c.column}", f"s1_{c.column}", f"s2_{c.column}"] + ([f"w_{c.column}"] if weighted else [])
     return cols
+
+
+CELL_KEYS = ("year", "province_code", "district_code", "commune_code", "agency_level", "service")
+DISTRICT_KEYS = ("year", "province_code", "district_code", "service")
+AGGREGATES_PER_SCAN = 32
+
+
+def _key_table_sql(name: str, keys: tuple[str, ...], scheme: str) -> str:
+    """Numbers each distinct combination of ``keys`` among the forms: the scans group by that
+    one integer instead of several text columns (much cheaper for DuckDB's hash tables)."""
+    return (f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT row_number() OVER ()::INTEGER AS {name}_id, * "
+            f"FROM (SELECT DISTINCT {', '.join(keys)} FROM forms WHERE scheme = '{scheme}')")
+
+
+def _key_join_sql(name: str, keys: tuple[str, ...], source: str) -> str:
+    return f"JOIN {name} ON " + " AND ".join(f"{name}.{k} IS NOT DISTINCT FROM {source}.{k}" for k in keys)
+
+
+def _grain(con: duckdb.DuckDBPyConnection, aggs: list[str], dim: str | None) -> None:
+    """Appends to ``grain`` the sums per finest cell: for ``all`` (by commune or district agency)
+    or for one profile dimension (by district).
+
+    The aggregates run a few dozen per scan of ``scored``, and the parts are joined on the
+    cell: DuckDB slows down sharply when one hash table carries hundreds of aggregates."""
+    if dim is None:
+        group, keys, where = "cells_id", "cells", ""
+    else:
+        group, keys, where = f"districts_id, {dim}", "districts", f"WHERE {dim} IS NOT NULL"
+    parts = []
+    for i in range(0, len(aggs), AGGREGATES_PER_SCAN):
+        con.execute(f"CREATE OR REPLACE TEMP TABLE grain_part{i} AS SELECT {group}, "
+                    f"{', '.join(aggs[i:i + AGGREGATES_PER_SCAN])} FROM scored {where} GROUP BY {group}")
+        parts.append(f"grain_part{i}")
+    joined = " ".join(f"JOIN {t} USING ({group})" for t in parts[1:])
+    if dim is None:
+        select = (f"SELECT {', '.join(f'k.{c}' for c in CELL_KEYS)}, 'all' AS breakdown, 'all' AS grp, "
+                  f"g.* EXCLUDE (cells_id)")
+    else:
+        select = (f"SELECT {', '.join(f'k.{c}' for c in DISTRICT_KEYS)}, NULL::VARCHAR AS commune_code, "
+                  f"NULL::VARCHAR AS agency_level, '{dim}' AS breakdown, g.{dim}::VARCHAR AS grp, "
+                  f"g.* EXCLUDE (districts_id, {dim})")
+    body = f"{select} FROM (SELECT * FROM {parts[0]} {joined}) g JOIN {keys} k USING ({keys}_id)"
+    exists = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'grain' AND temporary").fetchone()[0]
+    con.execute(f"INSERT INTO grain BY NAME {body}" if exists else f"CREATE TEMP TABLE grain AS {body}")
+    for t in parts:
+        con.execute(f"DROP TABLE {t}")
 
 
 def _rollup_sql(sum_cols: list[str], levels: tuple[str, ...]) -> str:
@@ -249,14 +303,13 @@ def _rollup_sql(sum_cols: list[str], levels: tuple[str, ...]) -> str:
 
 
 def _wide_values_sql(props, comps, weighted: bool) -> str:
-    """The rolled-up cells with each composite's value and three ordering keys.
+    """The rolled-up cells with each composite's value, in publishing order.
 
     Composite values need their parts side by side, so they are computed here, in the wide
     table: one projection per depth (elements, then aspects, then SIPAS), so a composite reads
-    its parts by name.
-    ``major`` numbers the (year, level, parent, service) blocks, ``minor`` the rows within a
-    block, and ``sib`` each set of siblings that are ranked against each other. Integers keep
-    the big sort and the rank windows on the long table cheap."""
+    its parts by name. The rows are sorted once by year, level, parent, service, breakdown,
+    group and unit: every indicator is published in this order, which keeps the release
+    clustered for filtered reads, and siblings (ranked against each other) are adjacent."""
     item_value = {p.column: f"(100.0 * h_{p.column} / nullif({f'w_{p.column}' if weighted else f'n_{p.column}'}, 0))"
                   for p in props}
     sql = "SELECT * FROM cells_wide"
@@ -266,27 +319,55 @@ def _wide_values_sql(props, comps, weighted: bool) -> str:
             cols = ", ".join(f"{_mean_sql([item_value.get(s) or f'v_{s}' for s in c.parts])} AS v_{c.column}"
                              for c in layer)
             sql = f"SELECT *, {cols} FROM ({sql})"
-    return f"""
-        SELECT *,
-               dense_rank() OVER (ORDER BY year, level, parent_code, service) AS major,
-               row_number() OVER (PARTITION BY year, level, parent_code, service
-                                  ORDER BY breakdown, grp, unit_code) AS minor,
-               dense_rank() OVER (ORDER BY year, level, parent_code, service, breakdown, grp) AS sib
-        FROM ({sql})"""
+    return f"{sql} ORDER BY {', '.join(SIBLING_KEYS)}, unit_code"
 
 
-def _indicator_sql(kind: str, ind: int, indicator: str, stem: str, weighted: bool, scale: int,
-                   limit: int, scheme: str, basis: str) -> str:
-    """The published rows of one indicator for every cell of ``wide``: n, value, interval,
-    suppression and rank among siblings, ordered by block then row. Running one indicator at a
-    time keeps every sort (the rank window, the order) small, and writing indicators one after
-    another leaves the table clustered by indicator, then year, level, parent and service,
-    which is what filtered reads need."""
+SIBLING_KEYS = ("year", "level", "parent_code", "service", "breakdown", "grp")
+
+
+def sibling_ranks(siblings: np.ndarray, ranked: np.ndarray, value: np.ndarray) -> np.ndarray:
+    """Rank of each cell among its siblings: 1 = highest value, ties share the better rank
+    (values compared at 9 decimals, so float noise never splits a tie). ``siblings`` numbers
+    the sibling sets; only cells where ``ranked`` is true take part; the rest get 0 (no rank).
+    Vectorised: one sort by (sibling set, value descending), then each cell's rank is its
+    position after the first cell of its value minus the first cell of its set."""
+    out = np.zeros(len(value), dtype=np.int32)
+    idx = np.flatnonzero(ranked)
+    if not len(idx):
+        return out
+    key = np.round(value[idx], 9)
+    order = idx[np.lexsort((-key, siblings[idx]))]
+    sib, val = siblings[order], np.round(value[order], 9)
+    pos = np.arange(len(order))
+    new_set = np.r_[True, sib[1:] != sib[:-1]]
+    new_value = new_set | np.r_[True, val[1:] != val[:-1]]
+    set_start = np.maximum.accumulate(np.where(new_set, pos, 0))
+    value_start = np.maximum.accumulate(np.where(new_value, pos, 0))
+    out[order] = value_start - set_start + 1
+    return out
+
+
+def _sibling_sets(keys: pa.Table) -> np.ndarray:
+    """Numbers the sibling sets of rows sorted by :data:`SIBLING_KEYS` (a new number wherever
+    one of those keys changes from the row above)."""
+    n = keys.num_rows
+    change = np.zeros(n, dtype=bool)
+    if n:
+        change[0] = True
+    for name in SIBLING_KEYS:
+        col = keys.column(name).to_numpy(zero_copy_only=False)
+        change[1:] |= col[1:] != col[:-1]
+    return np.cumsum(change)
+
+
+def _indicator_sql(kind: str, stem: str, weighted: bool, scale: int, limit: int) -> str:
+    """One indicator's numbers for every cell of ``wide``, in its order: n, and (when the cell is
+    shown) the value and its 95% interval."""
     z, z2 = _Z, f"{Z95 * Z95!r}::DOUBLE"
     n = f"n_{stem}"
     w = f"w_{stem}" if weighted else n
     if kind == "proportion":
-        p = f"(h_{stem} / {w})"
+        p = f"(h_{stem}::DOUBLE / {w})"
         centre = f"({p} + {z2} / (2.0 * {n}))"
         spread = f"{z} * sqrt({p} * (1 - {p}) / {n} + {z2} / (4.0 * {n} * {n}))"
         # Wilson score interval
@@ -301,18 +382,44 @@ def _indicator_sql(kind: str, ind: int, indicator: str, stem: str, weighted: boo
         low, high = f"greatest(0.0, {value} - {half})", f"least(100.0, {value} + {half})"
     shown = f"{n} >= {limit}"
     return f"""
-        SELECT year::SMALLINT AS year, '{scheme}' AS scheme, level, unit_code, parent_code, service,
-               breakdown, grp AS "group", '{indicator}' AS indicator,
-               CASE WHEN {shown} THEN {value} END AS value, {n}::BIGINT AS n,
+        SELECT {n}::BIGINT AS n,
+               CASE WHEN {shown} THEN {value} END AS value,
                CASE WHEN {shown} THEN {low} END AS ci_low,
-               CASE WHEN {shown} THEN {high} END AS ci_high,
-               NOT ({shown}) AS suppressed,
-               -- 1 = best among siblings; ties share the lower rank; suppressed cells unranked
-               CASE WHEN {shown} THEN rank() OVER (
-                   PARTITION BY sib, {shown} ORDER BY round({value}, 9) DESC)::INTEGER END AS rank,
-               'computed' AS source, '{basis}' AS basis, NULL::VARCHAR AS note
-        FROM wide WHERE {n} > 0
-        ORDER BY major, minor"""
+               CASE WHEN {shown} THEN {high} END AS ci_high
+        FROM wide"""
+
+
+def _publish(con: duckdb.DuckDBPyConnection, kinds, *, weighted: bool, scale: int, limit: int,
+             scheme: str, basis: str) -> Iterator[pa.Table]:
+    """The published rows, one Arrow table per indicator, each in ``wide``'s order. DuckDB
+    computes the numbers; the unit keys are read once and shared by every indicator; ranks
+    come from :func:`sibling_ranks`. Cells no form answered (n = 0) are not published; cells
+    under the threshold are published suppressed: no value, no interval, no rank."""
+    keys = con.sql(f"SELECT year::SMALLINT AS year, level, unit_code, parent_code, service, breakdown, grp "
+                   f"FROM wide").to_arrow_table()
+    rows = keys.num_rows
+    siblings = _sibling_sets(keys)
+    constant = lambda text: pa.array([text], pa.string()).take(np.zeros(rows, dtype=np.int32))  # noqa: E731
+    fixed = {"scheme": constant(scheme), "source": constant("computed"), "basis": constant(basis),
+             "note": pa.nulls(rows, pa.string())}
+    for kind, indicator, stem in kinds:
+        nums = con.sql(_indicator_sql(kind, stem, weighted, scale, limit)).to_arrow_table()
+        n = nums.column("n").to_numpy()
+        shown = n >= limit
+        value = nums.column("value").to_numpy(zero_copy_only=False).astype(float)  # nulls -> NaN
+        rank = sibling_ranks(siblings, shown & ~np.isnan(value), value)
+        columns = {
+            "year": keys.column("year"), "scheme": fixed["scheme"], "level": keys.column("level"),
+            "unit_code": keys.column("unit_code"), "parent_code": keys.column("parent_code"),
+            "service": keys.column("service"), "breakdown": keys.column("breakdown"),
+            "group": keys.column("grp"), "indicator": constant(indicator),
+            "value": nums.column("value"), "n": nums.column("n"),
+            "ci_low": nums.column("ci_low"), "ci_high": nums.column("ci_high"),
+            "suppressed": pa.array(~shown), "rank": pa.array(rank, pa.int32(), mask=rank == 0),
+            "source": fixed["source"], "basis": fixed["basis"], "note": fixed["note"],
+        }
+        table = pa.Table.from_arrays([columns[f.name] for f in INDEX_SCHEMA], schema=INDEX_SCHEMA)
+        yield table.filter(pa.array(n > 0))
 
 
 _TEXT_COLUMNS = ("year", "scheme", "province_code", "district_code", "commune_code", "agency_level",
@@ -338,17 +445,20 @@ INDEX_TABLE_SQL = """(year SMALLINT, scheme VARCHAR, level VARCHAR, unit_code VA
     note VARCHAR)"""
 
 
-def compute_into(con: duckdb.DuckDBPyConnection, responses: pd.DataFrame | pa.Table, *, table: str = "indices",
-                 threshold: int | None = None, levels: tuple[str, ...] = ("province", "district", "commune"),
-                 breakdowns: tuple[str, ...] = PROFILE_DIMENSIONS, basis: str = "pooled",
-                 timings: dict[str, float] | None = None, composites_only: bool = False) -> None:
-    """Compute every published cell for the accepted forms in ``responses`` and append the rows
-    to the DuckDB table ``table`` (created if needed, columns :data:`INDEX_COLUMNS`).
+def compute_batches(con: duckdb.DuckDBPyConnection, responses: pd.DataFrame | pa.Table, *,
+                    threshold: int | None = None,
+                    levels: tuple[str, ...] = ("province", "district", "commune"),
+                    breakdowns: tuple[str, ...] = PROFILE_DIMENSIONS, basis: str = "pooled",
+                    timings: dict[str, float] | None = None,
+                    composites_only: bool = False) -> Iterator[pa.Table]:
+    """Every published cell for the accepted forms in ``responses``, as Arrow tables (columns
+    :data:`INDEX_COLUMNS`) of one scheme and indicator each, in publishing order; ``con`` is
+    the DuckDB connection to work in.
 
     ``threshold`` overrides the schemes' suppression threshold (default: each scheme's rule).
     ``basis`` labels the rows (``pooled``; ``restated`` for older years on the 2025 units).
     ``timings``, when given, collects seconds per stage: ``core`` (grain scan, roll-up and the
-    values of every cell) and ``publish`` (intervals, suppression, ranks, the long table).
+    values of every cell) and ``publish`` (intervals, suppression, ranks, the long rows).
     ``composites_only`` publishes SIPAS, aspects and elements but not items, expectations or
     perceptions (used for the restated series, which serve trends of the headline indices)."""
     clock = time.perf_counter
@@ -356,7 +466,6 @@ def compute_into(con: duckdb.DuckDBPyConnection, responses: pd.DataFrame | pa.Ta
     if isinstance(responses, pd.DataFrame):  # Arrow scans much faster than object columns
         responses = pa.Table.from_pandas(responses, preserve_index=False)
     con.register("forms_in", responses)
-    con.execute(f"CREATE TABLE IF NOT EXISTS {table} {INDEX_TABLE_SQL}")
     present = set(responses.column_names)
     schemes = [r[0] for r in con.execute("SELECT DISTINCT scheme FROM forms_in ORDER BY 1").fetchall()]
     for scheme_id in schemes:
@@ -365,38 +474,62 @@ def compute_into(con: duckdb.DuckDBPyConnection, responses: pd.DataFrame | pa.Ta
         props, comps = plan(m)
         con.execute(f"CREATE OR REPLACE TEMP VIEW forms AS {_forms_view_sql(m, present)}")
         dims = tuple(d for d in breakdowns if d in present)
-        for statement in _scored_sql(m, "forms", props, comps):
-            con.execute(statement)
-        weighted = not con.execute("SELECT coalesce(bool_and(weight = 1.0), true) FROM scored").fetchone()[0]
-        aggs = _grain_aggregates(props, comps, weighted)
-        con.execute(f"CREATE OR REPLACE TEMP TABLE grain AS {_grain_sql(aggs, None)}")
-        for dim in dims:
-            con.execute(f"INSERT INTO grain BY NAME {_grain_sql(aggs, dim)}")
+        weighted = not con.execute(
+            f"SELECT coalesce(bool_and(weight = 1.0), true) FROM forms WHERE scheme = '{m.id}'").fetchone()[0]
+        if composites_only:  # composites need the items' counts, not expectations or perceptions
+            props = [p for p in props if p.column.startswith("it_")]
+        # The per-form work (answer tests, respondent scores) is done once, into a narrow
+        # table that every grouping then only counts and sums.
+        con.execute(_key_table_sql("cells", CELL_KEYS, m.id))
+        joins = _key_join_sql("cells", CELL_KEYS, "f")
+        if dims:
+            con.execute(_key_table_sql("districts", DISTRICT_KEYS, m.id))
+            joins += " " + _key_join_sql("districts", DISTRICT_KEYS, "f")
+        keep = ("cells_id", *(("districts_id",) if dims else ()), *dims, *(("weight",) if weighted else ()))
+        con.execute(f"CREATE OR REPLACE TEMP TABLE scored AS SELECT {', '.join(keep)}, "
+                    f"{', '.join(_per_form_columns(props, comps))} "
+                    f"FROM ({_scored_sql(m, 'forms', props, comps)}) f {joins}")
+        aggs = _grain_aggregates(props, comps, weighted, score_scale(comps))
+        con.execute("DROP TABLE IF EXISTS grain")
+        for dim in (None, *dims):
+            _grain(con, aggs, dim)
         con.execute(f"CREATE OR REPLACE TEMP TABLE cells_wide AS "
                     f"{_rollup_sql(_sum_columns(props, comps, weighted), levels)}")
         con.execute(f"CREATE OR REPLACE TEMP TABLE wide AS {_wide_values_sql(props, comps, weighted)}")
+        for temp in ("cells_wide", "grain", "scored", "cells", "districts"):
+            con.execute(f"DROP TABLE IF EXISTS {temp}")
         middle = clock()
         timings["core"] = timings.get("core", 0.0) + middle - start
         limit = int(threshold if threshold is not None else m.suppression_threshold)
-        scale = 1 if weighted else score_scale(comps)
         kinds = [] if composites_only else [("proportion", p.indicator, p.column) for p in props]
         kinds += [("composite", c.indicator, c.column) for c in comps]
-        for i, (kind, indicator, stem) in enumerate(kinds):
-            con.execute(f"INSERT INTO {table} "
-                        f"{_indicator_sql(kind, i, indicator, stem, weighted, scale, limit, m.id, basis)}")
-        for temp in ("wide", "cells_wide", "grain", "scored_el"):
-            con.execute(f"DROP TABLE IF EXISTS {temp}")
-        timings["publish"] = timings.get("publish", 0.0) + clock() - middle
+        published = clock()
+        for batch in _publish(con, kinds, weighted=weighted, scale=1 if weighted else score_scale(comps),
+                              limit=limit, scheme=m.id, basis=basis):
+            timings["publish"] = timings.get("publish", 0.0) + clock() - published
+            yield batch
+            published = clock()
+        con.execute("DROP TABLE IF EXISTS wide")
     con.unregister("forms_in")
+
+
+def compute_into(con: duckdb.DuckDBPyConnection, responses: pd.DataFrame | pa.Table, *, table: str = "indices",
+                 **options) -> None:
+    """:func:`compute_batches`, appended to the DuckDB table ``table`` (created if needed)."""
+    con.execute(f"CREATE TABLE IF NOT EXISTS {table} {INDEX_TABLE_SQL}")
+    for batch in compute_batches(con, responses, **options):
+        con.register("batch_in", batch)
+        con.execute(f"INSERT INTO {table} SELECT * FROM batch_in")
+        con.unregister("batch_in")
 
 
 def compute_indices(responses: pd.DataFrame | pa.Table, *, threshold: int | None = None,
                     levels: tuple[str, ...] = ("province", "district", "commune"),
                     breakdowns: tuple[str, ...] = PROFILE_DIMENSIONS) -> pa.Table:
-    """:func:`compute_into` a fresh in-memory database and return the rows as Arrow."""
-    con = duckdb.connect()
-    compute_into(con, responses, table="indices", threshold=threshold, levels=levels, breakdowns=breakdowns)
-    return con.table("indices").to_arrow_table().cast(INDEX_SCHEMA)
+    """Every published cell for ``responses``, computed in a fresh in-memory database."""
+    batches = list(compute_batches(duckdb.connect(), responses, threshold=threshold, levels=levels,
+                                   breakdowns=breakdowns))
+    return pa.concat_tables(batches) if batches else empty_indices()
 
 
 INDEX_SCHEMA = pa.schema([

@@ -5,8 +5,8 @@ A release is a folder::
     releases/<id>/
         manifest.json        id, title, publisher, created, methodologies, inputs and their
                              checksums, row counts, the demo flag, and a checksum per file
-        indices.parquet      the long table (schema.INDEX_COLUMNS), sorted by year, level,
-                             parent, service, indicator, so a filtered read touches few row groups
+        indices.parquet      the long table (schema.INDEX_COLUMNS), clustered by indicator, then
+                             year, level, parent, service, so a filtered read touches few row groups
         units.parquet        the units the release names, with names and parents (per vintage)
         methodology/*.json   the scheme definitions the engine used, as they were
 
@@ -23,6 +23,7 @@ import os
 import shutil
 import tempfile
 import uuid
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import cached_property
@@ -30,6 +31,7 @@ from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from .methodology import Methodology, get_methodology, parse_methodology
@@ -79,15 +81,17 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def write_release(out: str | Path, indices: "pa.Table | tuple", units: pd.DataFrame, *,
+def write_release(out: str | Path, indices: "pa.Table | Iterable[pa.Table]",
+                  units: "pd.DataFrame | Callable[[], pd.DataFrame]", *,
                   methodologies: list[Methodology], title: str, publisher: str,
                   inputs: list[dict], counts: dict, demo: bool = False,
                   threshold: int | None = None, created: str | None = None,
                   _fail_after_files: bool = False) -> Path:
     """Write a release to ``out`` atomically and return its path.
 
-    ``indices`` is an Arrow table, or ``(duckdb_connection, table_name)`` to let DuckDB write the
-    Parquet file straight from its table (the build's path: nothing large passes through Python)."""
+    ``indices`` is an Arrow table, or an iterable of Arrow tables written one after another as
+    they come (the build's path: the long table is never held in memory whole). ``units`` is a
+    table, or a function called once the indices are written (so it can name what they used)."""
     out = Path(out)
     release_id = out.name
     if not valid_release_id(release_id):
@@ -95,18 +99,20 @@ def write_release(out: str | Path, indices: "pa.Table | tuple", units: pd.DataFr
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{release_id}-", dir=out.parent))
     try:
-        if isinstance(indices, tuple):
-            con, table = indices
-            target = (tmp / INDICES).as_posix().replace("'", "''")
-            con.execute(f"COPY {table} TO '{target}' "
-                        f"(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE {ROW_GROUP_SIZE})")
-            years = [r[0] for r in con.execute(f"SELECT DISTINCT year FROM {table} ORDER BY 1").fetchall()]
-            cells = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-        else:
-            pq.write_table(indices, tmp / INDICES, row_group_size=ROW_GROUP_SIZE, compression="zstd",
-                           write_statistics=True)
-            years = sorted({int(y) for y in indices.column("year").to_pylist()})
-            cells = indices.num_rows
+        from .engine import INDEX_SCHEMA  # the build's module; readers of releases never load it
+
+        batches = [indices] if isinstance(indices, pa.Table) else indices
+        years: set[int] = set()
+        cells = 0
+        with pq.ParquetWriter(tmp / INDICES, INDEX_SCHEMA, compression="zstd", write_statistics=True) as writer:
+            for batch in batches:
+                batch = batch.cast(INDEX_SCHEMA)
+                writer.write_table(batch, row_group_size=ROW_GROUP_SIZE)
+                cells += batch.num_rows
+                years.update(int(y) for y in pc.unique(batch.column("year")).to_pylist())
+        years = sorted(years)
+        if callable(units):
+            units = units()
         pq.write_table(pa.Table.from_pandas(units, preserve_index=False), tmp / UNITS, compression="zstd")
         (tmp / "methodology").mkdir()
         for m in methodologies:
