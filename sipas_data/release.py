@@ -20,8 +20,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import queue
 import shutil
 import tempfile
+import threading
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -81,6 +83,45 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def _write_parquet(path: Path, batches: Iterable[pa.Table]) -> None:
+    """Write the index rows to ``path`` as they come. Encoding Parquet is as costly as computing
+    the rows, so a second thread writes while the caller computes the next batch (both release
+    Python's lock while they work); a few batches wait between them at most."""
+    from .engine import INDEX_SCHEMA  # the build's module; readers of releases never load it
+
+    pending: queue.Queue = queue.Queue(maxsize=3)
+    failed: list[BaseException] = []
+
+    def writer() -> None:
+        try:
+            with pq.ParquetWriter(path, INDEX_SCHEMA, compression="zstd", write_statistics=True) as out:
+                while (batch := pending.get()) is not None:
+                    out.write_table(batch.cast(INDEX_SCHEMA), row_group_size=ROW_GROUP_SIZE)
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller below
+            failed.append(exc)
+
+    def hand_over(item) -> None:
+        while thread.is_alive():
+            try:
+                pending.put(item, timeout=0.2)
+                return
+            except queue.Full:
+                continue
+
+    thread = threading.Thread(target=writer, name="parquet-writer", daemon=True)
+    thread.start()
+    try:
+        for batch in batches:
+            if failed:
+                break
+            hand_over(batch)
+    finally:
+        hand_over(None)
+        thread.join()
+    if failed:
+        raise failed[0]
+
+
 def write_release(out: str | Path, indices: "pa.Table | Iterable[pa.Table]",
                   units: "pd.DataFrame | Callable[[], pd.DataFrame]", *,
                   methodologies: list[Methodology], title: str, publisher: str,
@@ -99,17 +140,18 @@ def write_release(out: str | Path, indices: "pa.Table | Iterable[pa.Table]",
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{release_id}-", dir=out.parent))
     try:
-        from .engine import INDEX_SCHEMA  # the build's module; readers of releases never load it
-
         batches = [indices] if isinstance(indices, pa.Table) else indices
         years: set[int] = set()
         cells = 0
-        with pq.ParquetWriter(tmp / INDICES, INDEX_SCHEMA, compression="zstd", write_statistics=True) as writer:
+
+        def counted():
+            nonlocal cells
             for batch in batches:
-                batch = batch.cast(INDEX_SCHEMA)
-                writer.write_table(batch, row_group_size=ROW_GROUP_SIZE)
                 cells += batch.num_rows
                 years.update(int(y) for y in pc.unique(batch.column("year")).to_pylist())
+                yield batch
+
+        _write_parquet(tmp / INDICES, counted())
         years = sorted(years)
         if callable(units):
             units = units()
