@@ -93,9 +93,10 @@ def _methodology(root: str, release_id: str, fingerprint: str, scheme: str):
     return _release(root, release_id, fingerprint).methodology(scheme)
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@st.cache_resource(show_spinner=False, max_entries=16)
 def _offer(root: str, release_id: str, fingerprint: str, release_ids: tuple[str, ...],
            boundaries: frozenset) -> Offer:
+    """Shared by every session of the process (not copied per rerun): read it, never change it."""
     return build_offer(_release(root, release_id, fingerprint), release_ids, boundaries)
 
 

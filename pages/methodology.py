@@ -10,8 +10,9 @@ from ui.state import COUNTRY, map_area, units_in_area
 from ui.strings import level_label
 
 
-@st.cache_data(show_spinner=False, max_entries=4)
+@st.cache_resource(show_spinner=False, max_entries=4)
 def _full_bytes(path: str, fingerprint: str) -> bytes:
+    """The release's full table, read once per process (bytes are immutable: shared, not copied)."""
     with open(path, "rb") as f:
         return f.read()
 
@@ -103,9 +104,10 @@ def body(ctx) -> None:
                                     "service": s.service, "indicator": s.indicator})
     st.dataframe(views.table_twin(mc, ctx.lang, ctx.threshold), hide_index=True, width="stretch", height=240)
     downloads(ctx, frame, "view", "me")
-    st.download_button(ctx.t("me_full"), _full_bytes(str(rel.full_path()), rel.fingerprint),
-                       f"{rel.id}-indices.parquet", "application/octet-stream", key="dl_full",
-                       icon=":material/database:")
+    full = _full_bytes(str(rel.full_path()), rel.fingerprint)
+    # deferred: handed over on click, not hashed and stored again on every rerun
+    st.download_button(ctx.t("me_full"), lambda: full, f"{rel.id}-indices.parquet", "application/octet-stream",
+                       key="dl_full", icon=":material/database:", on_click="ignore")
 
 
 run_page("methodology", body, ("year", "unit", "level", "service", "indicator"))
