@@ -54,6 +54,8 @@ class Proportion:
     column: str                 # stem for the sums
     valid_if: str               # per-form condition: the form counts in the denominator
     hit_if: str                 # per-form condition: the form counts in the numerator
+    answer: str | None = None   # the one answer column valid_if tests, if it tests one ...
+    valid: tuple[int, ...] = () # ... for membership of these codes
 
     @property
     def valid_sql(self) -> str:
@@ -86,7 +88,7 @@ def plan(m: Methodology) -> tuple[list[Proportion], list[Composite]]:
     for it in m.items():
         col = _q(it.id)
         props.append(Proportion(f"item:{it.id}", f"it_{it.id}", _member_sql(col, m.valid_answers),
-                                _member_sql(col, m.satisfied_answers)))
+                                _member_sql(col, m.satisfied_answers), it.id, tuple(m.valid_answers)))
     for opt in m.expectation_options:
         col = _q(f"expect_{opt.id}")
         if m.expectation_kind == "multi_select":
@@ -100,13 +102,15 @@ def plan(m: Methodology) -> tuple[list[Proportion], list[Composite]]:
             levels = ", ".join(str(int(k)) for k in m.expectation_scale)
             high = _sql_list(m.expectation_high)
             props.append(Proportion(f"expectation:{opt.id}", f"ex_{opt.id}",
-                                    f"{col} IN ({levels})", f"{col} IN ({high})"))
+                                    f"{col} IN ({levels})", f"{col} IN ({high})", f"expect_{opt.id}",
+                                    tuple(int(k) for k in m.expectation_scale)))
     for p in m.perceptions:
         col = _q(p.column)
         codes = _sql_list(o.code for o in p.options)
         for o in p.options:
             props.append(Proportion(f"perception:{p.id}:{o.id}", f"pc_{p.id}__{o.id}",
-                                    f"{col} IN ({codes})", f"{col} = {int(o.code)}"))
+                                    f"{col} IN ({codes})", f"{col} = {int(o.code)}", p.column,
+                                    tuple(int(o.code) for o in p.options)))
 
     comps: list[Composite] = []
     for el in m.elements:
@@ -180,31 +184,53 @@ def score_scale(comps: list[Composite]) -> int:
     return scale
 
 
-def _per_form_columns(props, comps) -> list[str]:
-    """What each form contributes, computed once into the narrow ``scored`` table that every
-    grouping then sums. Answer tests become 1-or-NULL flags, so a cell's counts are plain
-    ``count()`` aggregates (DuckDB's cheapest); scores and squared scores are exact BIGINTs."""
-    cols = []
+def _answers_always_valid(con: duckdb.DuckDBPyConnection, props, scheme: str) -> set[str]:
+    """The answer columns in which every recorded answer is a valid one, so that "answered"
+    and "valid" are the same test. One cheap pass of min/max; for those columns a cell's
+    denominator is a plain count of answers, and no per-form flag is needed."""
+    ranges = {}
     for p in props:
-        cols += [f"CASE WHEN {p.valid_if} THEN 1::TINYINT END AS v_{p.column}",
-                 f"CASE WHEN {p.hit_if} THEN 1::TINYINT END AS t_{p.column}"]
+        codes = sorted(set(p.valid))
+        if p.answer and codes and codes == list(range(codes[0], codes[-1] + 1)):
+            ranges[p.answer] = (codes[0], codes[-1])
+    if not ranges:
+        return set()
+    names = list(ranges)
+    row = con.execute(f"SELECT {', '.join(f'min({_q(c)}), max({_q(c)})' for c in names)} "
+                      f"FROM forms WHERE scheme = '{scheme}'").fetchone()
+    return {c for i, c in enumerate(names)
+            if row[2 * i] is None or (row[2 * i] >= ranges[c][0] and row[2 * i + 1] <= ranges[c][1])}
+
+
+def _per_form_columns(props, comps, plain: set[str]) -> list[str]:
+    """What each form contributes, computed once into the narrow ``scored`` table that every
+    grouping then only counts and sums: 0/1 flags for the answer tests (the raw answer where
+    answered means valid, see :func:`_answers_always_valid`), and the respondent scores and
+    their squares as exact BIGINTs."""
+    cols = [_q(c) for c in sorted({p.answer for p in props if p.answer in plain})]
+    for p in props:
+        if p.answer not in plain:
+            cols.append(f"({p.valid_if})::TINYINT AS v_{p.column}")
+        cols.append(f"({p.hit_if})::TINYINT AS t_{p.column}")
     for c in comps:
         cols += [f"sc_{c.column}", f"sc_{c.column} * sc_{c.column} AS sq_{c.column}"]
     return cols
 
 
-def _grain_aggregates(props, comps, weighted: bool, scale: int) -> list[str]:
+def _grain_aggregates(props, comps, weighted: bool, scale: int, plain: set[str]) -> list[str]:
     """Additive sums per cell. Unweighted surveys (the usual case) skip the weighted sums: the
     weighted denominators then equal the counts, and the cells read them as such. Unweighted
     sums are exact integers (see :func:`score_scale`); weighted ones are floating point."""
     aggs = []
     for p in props:
-        aggs.append(f"count(v_{p.column}) AS n_{p.column}")
+        valid = f"{_q(p.answer)} IS NOT NULL" if p.answer in plain else f"v_{p.column} = 1"
+        aggs.append(f"count({_q(p.answer)}) AS n_{p.column}" if p.answer in plain
+                    else f"count_if(v_{p.column} = 1) AS n_{p.column}")
         if weighted:
-            aggs += [f"coalesce(sum(weight * v_{p.column}), 0) AS w_{p.column}",
-                     f"coalesce(sum(weight * t_{p.column}), 0) AS h_{p.column}"]
+            aggs += [f"coalesce(sum(CASE WHEN {valid} THEN weight END), 0) AS w_{p.column}",
+                     f"coalesce(sum(CASE WHEN t_{p.column} = 1 THEN weight END), 0) AS h_{p.column}"]
         else:
-            aggs.append(f"count(t_{p.column}) AS h_{p.column}")
+            aggs.append(f"count_if(t_{p.column} = 1) AS h_{p.column}")
     for c in comps:
         s = f"sc_{c.column}"
         aggs.append(f"count({s}) AS n_{c.column}")
@@ -486,10 +512,11 @@ def compute_batches(con: duckdb.DuckDBPyConnection, responses: pd.DataFrame | pa
             con.execute(_key_table_sql("districts", DISTRICT_KEYS, m.id))
             joins += " " + _key_join_sql("districts", DISTRICT_KEYS, "f")
         keep = ("cells_id", *(("districts_id",) if dims else ()), *dims, *(("weight",) if weighted else ()))
+        plain = _answers_always_valid(con, props, m.id)
         con.execute(f"CREATE OR REPLACE TEMP TABLE scored AS SELECT {', '.join(keep)}, "
-                    f"{', '.join(_per_form_columns(props, comps))} "
+                    f"{', '.join(_per_form_columns(props, comps, plain))} "
                     f"FROM ({_scored_sql(m, 'forms', props, comps)}) f {joins}")
-        aggs = _grain_aggregates(props, comps, weighted, score_scale(comps))
+        aggs = _grain_aggregates(props, comps, weighted, score_scale(comps), plain)
         con.execute("DROP TABLE IF EXISTS grain")
         for dim in (None, *dims):
             _grain(con, aggs, dim)
