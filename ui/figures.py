@@ -6,16 +6,14 @@ line and, for demo releases, a watermark.
 """
 from __future__ import annotations
 
-import hashlib
 import math
-import pickle
 import threading
 from collections import OrderedDict
 
 import pandas as pd
 import plotly.graph_objects as go
 
-from . import fmt
+from . import fmt, memo
 from .fmt import esc
 from .strings import t
 
@@ -94,29 +92,6 @@ _MEMO_LOCK = threading.Lock()
 MEMO_ENTRIES = 256
 
 
-def _digest(h, obj) -> None:
-    """Feed ``obj`` to the hash by content (pickles of equal frames can differ byte for byte)."""
-    if isinstance(obj, (pd.DataFrame, pd.Series)):
-        h.update(b"F" if isinstance(obj, pd.DataFrame) else b"S")
-        h.update(pickle.dumps((list(obj.columns) if isinstance(obj, pd.DataFrame) else obj.name,
-                               [str(d) for d in (obj.dtypes if isinstance(obj, pd.DataFrame) else [obj.dtype])],
-                               obj.shape), protocol=5))
-        h.update(pd.util.hash_pandas_object(obj, index=True).to_numpy().tobytes())
-    elif isinstance(obj, (tuple, list)):
-        h.update(b"(" if isinstance(obj, tuple) else b"[")
-        for x in obj:
-            _digest(h, x)
-        h.update(b")")
-    elif isinstance(obj, dict):
-        h.update(b"{")
-        for k in sorted(obj, key=repr):
-            _digest(h, k)
-            _digest(h, obj[k])
-        h.update(b"}")
-    else:
-        h.update(pickle.dumps(obj, protocol=5))
-
-
 def framed(builder, *args, frame: dict, key=None, **kwargs) -> go.Figure:
     """``frame_figure(builder(*args, **kwargs), **frame)``, memoised on its inputs.
 
@@ -127,9 +102,8 @@ def framed(builder, *args, frame: dict, key=None, **kwargs) -> go.Figure:
     every call: a map's GeoJSON): the caller promises that equal keys mean equal ``args``. The figure returned is SHARED:
     read it (st.plotly_chart, a11y, press_figure copy it), never change it in place."""
     try:
-        h = hashlib.sha256()
-        _digest(h, (builder.__module__, builder.__qualname__, key, args if key is None else None, kwargs, frame))
-        digest = h.digest()
+        digest = memo.digest(builder.__module__, builder.__qualname__, key, args if key is None else None, kwargs,
+                             frame)
     except Exception:  # noqa: BLE001 - an argument that cannot be digested: build without the memo
         return frame_figure(builder(*args, **kwargs), **frame)
     with _MEMO_LOCK:

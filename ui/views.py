@@ -9,7 +9,7 @@ import math
 
 import pandas as pd
 
-from . import fmt
+from . import fmt, memo
 from .state import COUNTRY, Offer, UnitRef
 from .strings import t
 
@@ -27,6 +27,7 @@ def sibling_totals(cells: pd.DataFrame) -> pd.Series:
     return ranked.groupby("parent_code")["unit_code"].nunique()
 
 
+@memo.frames()
 def map_cells(cells: pd.DataFrame, codes: list[str], names: dict[str, str]) -> pd.DataFrame:
     """One row per drawn unit (``codes``), with the indicator's cell when the release has one."""
     base = pd.DataFrame({"code": list(codes)})
@@ -42,6 +43,7 @@ def map_cells(cells: pd.DataFrame, codes: list[str], names: dict[str, str]) -> p
     return out
 
 
+@memo.frames()
 def table_twin(cells: pd.DataFrame, lang: str, threshold: int) -> pd.DataFrame:
     """The map's table: only units with data, best first, formatted for people."""
     d = cells[cells["has_data"]].copy()
@@ -58,6 +60,7 @@ def table_twin(cells: pd.DataFrame, lang: str, threshold: int) -> pd.DataFrame:
     })
 
 
+@memo.frames()
 def export_frame(cells: pd.DataFrame, meta: dict) -> pd.DataFrame:
     """The view's data at full precision, for CSV/XLSX, with the view's filters as columns."""
     d = cells[cells["has_data"]].copy() if "has_data" in cells else cells.copy()
