@@ -16,10 +16,11 @@ REFORM_YEAR = 2025  # first survey year on the post-reform units
 MEMORY_LIMIT = "1500MB"  # DuckDB spills beyond this; the whole build stays within about 2 GB
 
 
-def restate_on_2025_units(forms: pd.DataFrame | pa.Table, con: duckdb.DuckDBPyConnection) -> pa.Table:
+def restate_on_2025_units(forms: pd.DataFrame | pa.Table, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyRelation:
     """Forms of years before the 2025 reform, re-addressed to today's units through the official
     crosswalk: each commune to the commune it joined, each province to its merged province; the
-    district level disappears. District-level services count toward the new province only."""
+    district level disappears. District-level services count toward the new province only.
+    Returns a query on ``con`` (the forms are not copied)."""
     from geo.units import crosswalk
 
     cw = crosswalk()
@@ -33,7 +34,7 @@ def restate_on_2025_units(forms: pd.DataFrame | pa.Table, con: duckdb.DuckDBPyCo
         LEFT JOIN cw ON cw.old_commune_code = f.commune_code
         LEFT JOIN pw ON pw.old_province_code = f.province_code
         WHERE f.year < {REFORM_YEAR} AND pw.new_province_code IS NOT NULL
-    """).to_arrow_table()
+    """)
 
 
 class UsedUnits:

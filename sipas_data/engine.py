@@ -471,7 +471,7 @@ INDEX_TABLE_SQL = """(year SMALLINT, scheme VARCHAR, level VARCHAR, unit_code VA
     note VARCHAR)"""
 
 
-def compute_batches(con: duckdb.DuckDBPyConnection, responses: pd.DataFrame | pa.Table, *,
+def compute_batches(con: duckdb.DuckDBPyConnection, responses: pd.DataFrame | pa.Table | duckdb.DuckDBPyRelation, *,
                     threshold: int | None = None,
                     levels: tuple[str, ...] = ("province", "district", "commune"),
                     breakdowns: tuple[str, ...] = PROFILE_DIMENSIONS, basis: str = "pooled",
@@ -491,8 +491,12 @@ def compute_batches(con: duckdb.DuckDBPyConnection, responses: pd.DataFrame | pa
     timings = timings if timings is not None else {}
     if isinstance(responses, pd.DataFrame):  # Arrow scans much faster than object columns
         responses = pa.Table.from_pandas(responses, preserve_index=False)
-    con.register("forms_in", responses)
-    present = set(responses.column_names)
+    if isinstance(responses, duckdb.DuckDBPyRelation):  # a query on this connection, not copied out
+        responses.create_view("forms_in", replace=True)
+        present = set(responses.columns)
+    else:
+        con.register("forms_in", responses)
+        present = set(responses.column_names)
     schemes = [r[0] for r in con.execute("SELECT DISTINCT scheme FROM forms_in ORDER BY 1").fetchall()]
     for scheme_id in schemes:
         start = clock()
@@ -537,7 +541,10 @@ def compute_batches(con: duckdb.DuckDBPyConnection, responses: pd.DataFrame | pa
             yield batch
             published = clock()
         con.execute("DROP TABLE IF EXISTS wide")
-    con.unregister("forms_in")
+    if isinstance(responses, duckdb.DuckDBPyRelation):
+        con.execute("DROP VIEW forms_in")
+    else:
+        con.unregister("forms_in")
 
 
 def compute_into(con: duckdb.DuckDBPyConnection, responses: pd.DataFrame | pa.Table, *, table: str = "indices",
