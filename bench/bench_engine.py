@@ -108,16 +108,15 @@ def _child(task: str, n: int, data: str) -> dict:
         import duckdb
         import pyarrow as pa
 
-        from sipas_data.engine import compute_into
+        from sipas_data.engine import compute_batches
         core = pa.Table.from_pandas(df[[c for c in df.columns if not c.startswith(("expect_", "perception_"))]],
                                     preserve_index=False)
         con, timings = duckdb.connect(), {}
         start = time.perf_counter()
-        compute_into(con, core, table="ix", breakdowns=(), timings=timings)
-        cells = con.execute("SELECT count(*) FROM ix").fetchone()[0]
-        # the core cells (grain scan, roll-up, the value of every item, element, aspect and SIPAS
-        # cell) are timed on their own, like the pandas reference; publishing them as the long
-        # table with intervals and ranks is reported beside
+        cells = sum(batch.num_rows for batch in compute_batches(con, core, breakdowns=(), timings=timings))
+        # the core cells (per-form table, grain scans, roll-up, the value of every item, element,
+        # aspect and SIPAS cell) are timed on their own, like the pandas reference; publishing
+        # them as long rows with intervals and ranks is reported beside
         result = {"task": task, "seconds": timings["core"], "publish_seconds": timings["publish"],
                   "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "cells": cells}
         return result
