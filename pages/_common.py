@@ -232,12 +232,8 @@ def _sidebar(ctx: Ctx, filters: tuple[str, ...]) -> None:
         if "year" in filters:
             _widget(st.selectbox, t("f_year", lang), sorted(ctx.offer.years, reverse=True), "w_year", "year", s.year)
         if "unit" in filters:
-            refs = [r for r in ctx.offer.units[s.year].values() if r.level in ("country", "province", "district")
-                    or r.code == s.unit]
-            refs.sort(key=lambda r: _tree_key(ctx, r))
-            codes = [r.code for r in refs]
-            _widget(st.selectbox, t("f_unit", lang), codes, "w_unit", "unit", s.unit,
-                    lambda c: ("· " * max(level_rank(ctx.offer.unit(s.year, c).level) - 1, 0)) + ctx.name(c))
+            codes, labels = _unit_options(ctx)
+            _widget(st.selectbox, t("f_unit", lang), codes, "w_unit", "unit", s.unit, labels.__getitem__)
         if "level" in filters:
             ulevel = ctx.offer.unit(s.year, s.unit).level if ctx.offer.unit(s.year, s.unit) else "country"
             lvls = [lv for lv in ctx.offer.levels[s.year] if level_rank(lv) >= level_rank(ulevel)]
@@ -257,6 +253,27 @@ def _sidebar(ctx: Ctx, filters: tuple[str, ...]) -> None:
         st.divider()
         st.caption(fmt.md(t("release_badge", lang, release=ctx.release.title)))
         st.caption(fmt.md(ctx.source()))
+
+
+def _unit_options(ctx: Ctx) -> tuple[list[str], dict[str, str]]:
+    """The unit filter's options in tree order and their labels (indented by level)."""
+    s = ctx.state
+    ref = ctx.offer.unit(s.year, s.unit)
+    extra = s.unit if ref is not None and ref.level not in ("country", "province", "district") else None
+    return _unit_options_for(ctx.root, ctx.release.id, ctx.release.fingerprint, s.year, extra, s.lang, ctx)
+
+
+@st.cache_resource(show_spinner=False, max_entries=256)
+def _unit_options_for(root: str, release_id: str, fingerprint: str, year: int, extra: str | None, lang: str,
+                      _ctx: Ctx) -> tuple[list[str], dict[str, str]]:
+    """Shared per release, year, language (and the commune shown, if any): read, never change."""
+    ctx = _ctx
+    refs = [r for r in ctx.offer.units[year].values() if r.level in ("country", "province", "district")
+            or r.code == extra]
+    refs.sort(key=lambda r: _tree_key(ctx, r))
+    codes = [r.code for r in refs]
+    labels = {c: ("· " * max(level_rank(ctx.offer.unit(year, c).level) - 1, 0)) + ctx.name(c, year) for c in codes}
+    return codes, labels
 
 
 def _tree_key(ctx: Ctx, ref: UnitRef):

@@ -2,8 +2,9 @@
 
 Every viewer of a view asks for the same tables and figures; the builders are pure functions of
 frames read from the release, so their results can be remembered per process under a digest of
-their arguments' content. Frames are digested with ``pandas.util.hash_pandas_object`` (pickles
-of equal frames can differ byte for byte); containers of plain values are pickled in one go.
+their arguments' content. Frames are digested column by column (numbers as bytes, the rest as
+Python values: pickles of equal frames can differ byte for byte); containers of plain values
+are pickled in one go.
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import pickle
 import threading
 from collections import OrderedDict
 
+import numpy as np
 import pandas as pd
 
 _PLAIN = (str, int, float, bool, type(None))
@@ -23,9 +25,14 @@ def feed(h, obj) -> None:
     if isinstance(obj, (pd.DataFrame, pd.Series)):
         frame = isinstance(obj, pd.DataFrame)
         h.update(b"F" if frame else b"S")
-        h.update(pickle.dumps((list(obj.columns) if frame else obj.name,
-                               [str(d) for d in (obj.dtypes if frame else [obj.dtype])], obj.shape), protocol=5))
-        h.update(pd.util.hash_pandas_object(obj, index=True).to_numpy().tobytes())
+        h.update(pickle.dumps((list(obj.columns) if frame else obj.name, obj.shape), protocol=5))
+        for name, col in (obj.items() if frame else [(obj.name, obj)]):
+            h.update(pickle.dumps((name, str(col.dtype)), protocol=5))
+            if isinstance(col.dtype, np.dtype) and col.dtype.kind in "biufc":
+                h.update(np.ascontiguousarray(col.to_numpy()).tobytes())
+            else:  # strings and the rest: as Python values (pickles of plain lists are stable)
+                h.update(pickle.dumps(col.tolist(), protocol=5))
+        h.update(pickle.dumps(obj.index.tolist(), protocol=5))
     elif isinstance(obj, (tuple, list)) and all(isinstance(x, _PLAIN) for x in obj):
         h.update(pickle.dumps(obj, protocol=5))
     elif isinstance(obj, dict) and all(isinstance(k, _PLAIN) and isinstance(v, _PLAIN) for k, v in obj.items()):
