@@ -78,6 +78,9 @@ def test_every_chart_has_a_text_alternative(server, page):
     for name in ("overview", "services", "locality", "compare"):
         page.goto(f"{server}/{name}?{PAGES[name]}")
         wait_ready(page)
+        # the chart component mounts lazily, possibly after the script has finished
+        page.wait_for_selector("[data-testid='stPlotlyChart']", timeout=30_000)
+        page.wait_for_timeout(1000)
         charts = page.locator("[data-testid='stPlotlyChart']").count()
         alts = page.locator("[data-testid='stCaptionContainer']", has_text="Biểu đồ:").count()
         assert charts >= 1 and alts >= charts, (name, charts, alts)
@@ -86,6 +89,9 @@ def test_every_chart_has_a_text_alternative(server, page):
 def test_keyboard_reaches_the_filters_and_the_search(server, page):
     page.goto(f"{server}/locality?year=2024")
     wait_ready(page)
+    # the chart component mounts lazily, possibly after the script has finished: tab once it is there
+    page.wait_for_selector("[data-testid='stPlotlyChart']", timeout=30_000)
+    page.wait_for_timeout(1000)
     page.evaluate("() => document.activeElement && document.activeElement.blur()")
     reached = set()
     for _ in range(60):
