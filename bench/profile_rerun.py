@@ -13,6 +13,10 @@ drill-down). Every view is run twice: ``cold`` (first time this process sees it)
 Then cProfile over all reruns of all pages (script thread only) prints the top functions by
 cumulative time. Figures are printed, never asserted.
 
+What this does not see: the running server's own work around a rerun (AppTest has no runtime),
+e.g. the full garbage collection Streamlit does after each run unless ``runner.postScriptGC`` is
+off. For that, sample the server under bench/bench_load.py (``py-spy record --gil -p <pid>``).
+
     python bench/profile_rerun.py                         # all pages
     python bench/profile_rerun.py --pages map --top 40    # one page, more functions
     python bench/profile_rerun.py --releases /path/to/releases
