@@ -10,7 +10,6 @@ Figures are printed, never asserted.
 from __future__ import annotations
 
 import argparse
-import os
 import socket
 import statistics
 import subprocess

@@ -17,7 +17,7 @@ import streamlit as st
 from sipas_data.release import ReleaseError, default_root, list_releases
 from ui import export, fmt
 from ui.offer import build_offer
-from ui.state import COUNTRY, Offer, UnitRef, ViewState, level_rank, parse_view, to_params, vintage_of
+from ui.state import COUNTRY, Offer, UnitRef, ViewState, level_rank, parse_view, to_params
 from ui.strings import level_label, t
 
 from pages import _press

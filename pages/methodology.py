@@ -6,7 +6,7 @@ import streamlit as st
 
 from pages._common import downloads, header, run_page
 from ui import fmt, views
-from ui.state import COUNTRY, map_area, units_in_area
+from ui.state import map_area, units_in_area
 from ui.strings import level_label
 
 

@@ -268,8 +268,8 @@ def _key_join_sql(name: str, keys: tuple[str, ...], source: str) -> str:
     return f"JOIN {name} ON " + " AND ".join(f"{name}.{k} IS NOT DISTINCT FROM {source}.{k}" for k in keys)
 
 
-def _grain(con: duckdb.DuckDBPyConnection, aggs: list[str], dim: str | None) -> None:
-    """Appends to ``grain`` the sums per finest cell: for ``all`` (by commune or district agency)
+def _grain(con: duckdb.DuckDBPyConnection, aggs: list[str], dim: str | None, *, create: bool) -> None:
+    """Creates (``create``) or appends to ``grain`` the sums per finest cell: for ``all`` (by commune or district agency)
     or for one profile dimension (by district).
 
     The aggregates run a few dozen per scan of ``scored``, and the parts are joined on the
@@ -292,8 +292,7 @@ def _grain(con: duckdb.DuckDBPyConnection, aggs: list[str], dim: str | None) -> 
                   f"NULL::VARCHAR AS agency_level, '{dim}' AS breakdown, g.{dim}::VARCHAR AS grp, "
                   f"g.* EXCLUDE (districts_id, {dim})")
     body = f"{select} FROM (SELECT * FROM {parts[0]} {joined}) g JOIN {keys} k USING ({keys}_id)"
-    exists = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'grain' AND temporary").fetchone()[0]
-    con.execute(f"INSERT INTO grain BY NAME {body}" if exists else f"CREATE TEMP TABLE grain AS {body}")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE grain AS {body}" if create else f"INSERT INTO grain BY NAME {body}")
     for t in parts:
         con.execute(f"DROP TABLE {t}")
 
@@ -421,8 +420,8 @@ def _publish(con: duckdb.DuckDBPyConnection, kinds, *, weighted: bool, scale: in
     computes the numbers; the unit keys are read once and shared by every indicator; ranks
     come from :func:`sibling_ranks`. Cells no form answered (n = 0) are not published; cells
     under the threshold are published suppressed: no value, no interval, no rank."""
-    keys = con.sql(f"SELECT year::SMALLINT AS year, level, unit_code, parent_code, service, breakdown, grp "
-                   f"FROM wide").to_arrow_table()
+    keys = con.sql("SELECT year::SMALLINT AS year, level, unit_code, parent_code, service, breakdown, grp "
+                   "FROM wide").to_arrow_table()
     rows = keys.num_rows
     siblings = _sibling_sets(keys)
     constant = lambda text: pa.array([text], pa.string()).take(np.zeros(rows, dtype=np.int32))  # noqa: E731
@@ -521,9 +520,8 @@ def compute_batches(con: duckdb.DuckDBPyConnection, responses: pd.DataFrame | pa
                     f"{', '.join(_per_form_columns(props, comps, plain))} "
                     f"FROM ({_scored_sql(m, 'forms', props, comps)}) f {joins}")
         aggs = _grain_aggregates(props, comps, weighted, score_scale(comps), plain)
-        con.execute("DROP TABLE IF EXISTS grain")
         for dim in (None, *dims):
-            _grain(con, aggs, dim)
+            _grain(con, aggs, dim, create=dim is None)
         con.execute(f"CREATE OR REPLACE TEMP TABLE cells_wide AS "
                     f"{_rollup_sql(_sum_columns(props, comps, weighted), levels)}")
         con.execute(f"CREATE OR REPLACE TEMP TABLE wide AS {_wide_values_sql(props, comps, weighted)}")

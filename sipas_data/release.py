@@ -198,6 +198,24 @@ def write_release(out: str | Path, indices: "pa.Table | Iterable[pa.Table]",
         raise
 
 
+def slice_filters(*, year=None, level=None, parent=None, unit=None, service=None, indicator=None,
+                  breakdown=None, source=None, restated: bool | None = None) -> list[tuple]:
+    """Parquet filters for :meth:`Release.read`'s arguments (``None`` = any; a list = any of)."""
+    filters = []
+    if restated is not None:
+        filters.append(("basis", "=" if restated else "!=", "restated"))
+    for col, val in (("year", year), ("level", level), ("parent_code", parent), ("unit_code", unit),
+                     ("service", service), ("indicator", indicator), ("breakdown", breakdown),
+                     ("source", source)):
+        if val is None:
+            continue
+        if isinstance(val, (list, tuple, set)):
+            filters.append((col, "in", list(val)))
+        else:
+            filters.append((col, "=", val))
+    return filters
+
+
 def _recover(root: Path) -> None:
     """Put back a release whose replacement was interrupted between its two renames."""
     for old in root.glob(".old-*"):
@@ -337,18 +355,8 @@ class Release:
         ``restated=False`` (the default) gives cells on the units of their own year;
         ``restated=True`` only the pre-2025 results restated on the 2025 units (basis
         ``restated``); ``None`` both."""
-        filters = []
-        if restated is not None:
-            filters.append(("basis", "=" if restated else "!=", "restated"))
-        for col, val in (("year", year), ("level", level), ("parent_code", parent), ("unit_code", unit),
-                         ("service", service), ("indicator", indicator), ("breakdown", breakdown),
-                         ("source", source)):
-            if val is None:
-                continue
-            if isinstance(val, (list, tuple, set)):
-                filters.append((col, "in", list(val)))
-            else:
-                filters.append((col, "=", val))
+        filters = slice_filters(year=year, level=level, parent=parent, unit=unit, service=service,
+                                indicator=indicator, breakdown=breakdown, source=source, restated=restated)
         table = pq.read_table(self.path / INDICES, filters=filters or None, columns=columns)
         return table.to_pandas()
 

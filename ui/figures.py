@@ -216,7 +216,7 @@ def _bounds(geojson: dict):
 def _view(geojson: dict, width_px: float = 900, height_px: float = 470) -> tuple[float, float, float]:
     """Centre and zoom that fit the features (web-mercator zoom from the bounding box)."""
     x0, y0, x1, y1 = _bounds(geojson)
-    lon, lat = (x0 + x1) / 2, (y0 + y1) / 2
+    lon = (x0 + x1) / 2
 
     def merc(y):
         y = max(min(y, 85.0), -85.0)

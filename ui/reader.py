@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from sipas_data.release import INDICES
+from sipas_data.release import INDICES, slice_filters
 
 _ROW = "__row"  # the row's position in the file, to keep the file's order across years
 
@@ -76,17 +76,9 @@ class SliceReader:
         if breakdown != "all":
             return self.release.read(**kw)
         parts = self._load()
-        filters = []
-        if restated is not None:
-            filters.append(("basis", "=" if restated else "!=", "restated"))
-        for col, val in (("level", level), ("parent_code", parent), ("unit_code", unit),
-                         ("service", service), ("indicator", indicator), ("source", source)):
-            if val is None:
-                continue
-            if isinstance(val, (list, tuple, set)):
-                filters.append((col, "in", list(val)))
-            else:
-                filters.append((col, "=", val))
+        # the year picks a part below; every row in memory has breakdown "all"
+        filters = slice_filters(level=level, parent=parent, unit=unit, service=service, indicator=indicator,
+                                source=source, restated=restated)
         expr = pq.filters_to_expression(filters) if filters else None
         if year is None:
             chosen = list(parts.values())

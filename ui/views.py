@@ -10,7 +10,7 @@ import math
 import pandas as pd
 
 from . import fmt, memo
-from .state import COUNTRY, Offer, UnitRef
+from .state import COUNTRY, Offer
 from .strings import t
 
 
