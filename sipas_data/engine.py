@@ -140,22 +140,29 @@ def _int_mean_sql(exprs: list[str]) -> str:
     return f"(({total}) // nullif({count}, 0))"
 
 
-def _scored_sql(m: Methodology, source: str, props, comps) -> str:
+def _scored_sql(m: Methodology, source: str, props, comps, plain: set[str]) -> str:
     """The forms plus one respondent-score column per composite (``sc_<stem>``), in fixed point:
-    the score times :func:`score_scale`, an exact BIGINT. A respondent's element score is the
+    the score times :func:`score_scale`, an exact INTEGER. A respondent's element score is the
     share of their valid answers in the element that are satisfied; their aspect and SIPAS
     scores follow the published index's rule. Each depth is one projection over the one below,
-    so an aspect reads its elements' columns instead of repeating their expressions."""
+    so an aspect reads its elements' columns instead of repeating their expressions.
+
+    ``x IS TRUE`` and ``x IS NOT NULL`` are the cheapest null-safe tests DuckDB has (a
+    ``coalesce`` per answer cost three times as much); where an answer column holds only valid
+    answers (``plain``), "valid" is just "answered"."""
     by_stem = {p.column: p for p in props}
     scale = score_scale(comps)
     el_cols, aspect_cols = [], []
     for c in comps:
         if c.parts[0].startswith("it_"):
-            hits = " + ".join(by_stem[s].hit_sql for s in c.parts)
-            valids = " + ".join(by_stem[s].valid_sql for s in c.parts)
-            el_cols.append(f"((({hits})::BIGINT * {scale}) // nullif({valids}, 0)) AS sc_{c.column}")
+            parts = [by_stem[s] for s in c.parts]
+            hits = " + ".join(f"(({p.hit_if}) IS TRUE)::INTEGER" for p in parts)
+            valids = " + ".join(f"({_q(p.answer)} IS NOT NULL)::INTEGER" if p.answer in plain
+                                else f"(({p.valid_if}) IS TRUE)::INTEGER" for p in parts)
+            wide = "::BIGINT" if len(parts) * scale >= 2**31 else ""
+            el_cols.append(f"((({hits}){wide} * {scale}) // nullif({valids}, 0))::INTEGER AS sc_{c.column}")
         elif c.column != "sipas":
-            aspect_cols.append(f"{_int_mean_sql([f'sc_{s}' for s in c.parts])} AS sc_{c.column}")
+            aspect_cols.append(f"{_int_mean_sql([f'sc_{s}' for s in c.parts])}::INTEGER AS sc_{c.column}")
     sipas = next(c for c in comps if c.column == "sipas")
     sipas_expr = _int_mean_sql([f"sc_{s}" for s in sipas.parts])
     if (m.rules.get("sipas") == "mean_of_aspects" and m.rules.get("sipas_without_policy") == "services_aspect"
@@ -165,7 +172,7 @@ def _scored_sql(m: Methodology, source: str, props, comps) -> str:
     sql = f"SELECT *, {', '.join(el_cols)} FROM {source} WHERE scheme = '{m.id}'"
     if aspect_cols:
         sql = f"SELECT *, {', '.join(aspect_cols)} FROM ({sql})"
-    return f"SELECT *, {sipas_expr} AS sc_sipas FROM ({sql})"
+    return f"SELECT *, ({sipas_expr})::INTEGER AS sc_sipas FROM ({sql})"
 
 
 def score_scale(comps: list[Composite]) -> int:
@@ -204,42 +211,51 @@ def _answers_always_valid(con: duckdb.DuckDBPyConnection, props, scheme: str) ->
 
 def _per_form_columns(props, comps, plain: set[str]) -> list[str]:
     """What each form contributes, computed once into the narrow ``scored`` table that every
-    grouping then only counts and sums: 0/1 flags for the answer tests (the raw answer where
-    answered means valid, see :func:`_answers_always_valid`), and the respondent scores and
-    their squares as exact BIGINTs."""
-    cols = [_q(c) for c in sorted({p.answer for p in props if p.answer in plain})]
+    grouping then only counts and sums.
+
+    Each proportion is one FLOAT per form: 1 when the answer counts in the numerator, 0 when it
+    is valid but not, NULL when it does not count at all; a cell's n is then ``count()`` and
+    its hits ``sum()``. Both keep an 8-byte state (DuckDB's ``count_if`` and integer ``sum``
+    keep 16 bytes and update several times slower), and sums of 0s and 1s are exact. Where
+    answered means valid (``plain``, see :func:`_answers_always_valid`) the flag is just the
+    hit test, which is NULL for a blank answer. The respondent scores are INTEGERs."""
+    cols = []
     for p in props:
-        if p.answer not in plain:
-            cols.append(f"({p.valid_if})::TINYINT AS v_{p.column}")
-        cols.append(f"({p.hit_if})::TINYINT AS t_{p.column}")
-    for c in comps:
-        cols += [f"sc_{c.column}", f"sc_{c.column} * sc_{c.column} AS sq_{c.column}"]
+        flag = (f"({p.hit_if})" if p.answer in plain
+                else f"CASE WHEN {p.hit_if} THEN 1 WHEN {p.valid_if} THEN 0 END")
+        cols.append(f"{flag}::FLOAT AS x_{p.column}")
+    cols += [f"sc_{c.column}" for c in comps]
     return cols
 
 
-def _grain_aggregates(props, comps, weighted: bool, scale: int, plain: set[str]) -> list[str]:
+def _grain_aggregates(props, comps, weighted: bool, scale: int, exact_doubles: bool) -> list[str]:
     """Additive sums per cell. Unweighted surveys (the usual case) skip the weighted sums: the
-    weighted denominators then equal the counts, and the cells read them as such. Unweighted
-    sums are exact integers (see :func:`score_scale`); weighted ones are floating point."""
+    weighted denominators then equal the counts, and the cells read them as such.
+
+    Unweighted sums are exact: counts, and sums of 0/1 flags and of whole-number scores (see
+    :func:`score_scale`) as DOUBLEs, which add whole numbers exactly, in any order, while every
+    partial sum stays under 2**53 (``exact_doubles``: the largest cell is small enough for the
+    sums of squares too; otherwise those are summed as 128-bit integers). Weighted sums are
+    floating point."""
     aggs = []
     for p in props:
-        valid = f"{_q(p.answer)} IS NOT NULL" if p.answer in plain else f"v_{p.column} = 1"
-        aggs.append(f"count({_q(p.answer)}) AS n_{p.column}" if p.answer in plain
-                    else f"count_if(v_{p.column} = 1) AS n_{p.column}")
+        x = f"x_{p.column}"
+        aggs.append(f"count({x}) AS n_{p.column}")
         if weighted:
-            aggs += [f"coalesce(sum(CASE WHEN {valid} THEN weight END), 0) AS w_{p.column}",
-                     f"coalesce(sum(CASE WHEN t_{p.column} = 1 THEN weight END), 0) AS h_{p.column}"]
+            aggs += [f"coalesce(sum(CASE WHEN {x} IS NOT NULL THEN weight END), 0) AS w_{p.column}",
+                     f"coalesce(sum(weight * {x}), 0) AS h_{p.column}"]
         else:
-            aggs.append(f"count_if(t_{p.column} = 1) AS h_{p.column}")
+            aggs.append(f"coalesce(sum({x}), 0) AS h_{p.column}")
     for c in comps:
         s = f"sc_{c.column}"
         aggs.append(f"count({s}) AS n_{c.column}")
         if weighted:
             aggs += [f"coalesce(sum(CASE WHEN {s} IS NOT NULL THEN weight END), 0) AS w_{c.column}",
                      f"coalesce(sum(weight * {s}::DOUBLE / {scale}), 0) AS s1_{c.column}",
-                     f"coalesce(sum(weight * sq_{c.column}::DOUBLE / {scale * scale}), 0) AS s2_{c.column}"]
+                     f"coalesce(sum(weight * {s}::DOUBLE * {s} / {scale * scale}), 0) AS s2_{c.column}"]
         else:
-            aggs += [f"coalesce(sum({s}), 0) AS s1_{c.column}", f"coalesce(sum(sq_{c.column}), 0) AS s2_{c.column}"]
+            square = f"{s}::DOUBLE * {s}" if exact_doubles else f"{s}::BIGINT * {s}"
+            aggs += [f"coalesce(sum({s}::DOUBLE), 0) AS s1_{c.column}", f"coalesce(sum({square}), 0) AS s2_{c.column}"]
     return aggs
 
 
@@ -261,16 +277,16 @@ def _key_table_sql(name: str, keys: tuple[str, ...], scheme: str) -> str:
     """Numbers each distinct combination of ``keys`` among the forms: the scans group by that
     one integer instead of several text columns (much cheaper for DuckDB's hash tables)."""
     return (f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT row_number() OVER ()::INTEGER AS {name}_id, * "
-            f"FROM (SELECT DISTINCT {', '.join(keys)} FROM forms WHERE scheme = '{scheme}')")
+            f"FROM (SELECT {', '.join(keys)}, count(*) AS forms FROM forms WHERE scheme = '{scheme}' GROUP BY ALL)")
 
 
 def _key_join_sql(name: str, keys: tuple[str, ...], source: str) -> str:
     return f"JOIN {name} ON " + " AND ".join(f"{name}.{k} IS NOT DISTINCT FROM {source}.{k}" for k in keys)
 
 
-def _grain(con: duckdb.DuckDBPyConnection, aggs: list[str], dim: str | None, *, create: bool) -> None:
-    """Creates (``create``) or appends to ``grain`` the sums per finest cell: for ``all`` (by commune or district agency)
-    or for one profile dimension (by district).
+def _grain(con: duckdb.DuckDBPyConnection, aggs: list[str], dim: str | None, name: str) -> None:
+    """Creates the table ``name`` of sums per finest cell: for ``all`` (by commune or district
+    agency) or for one profile dimension (by district).
 
     The aggregates run a few dozen per scan of ``scored``, and the parts are joined on the
     cell: DuckDB slows down sharply when one hash table carries hundreds of aggregates."""
@@ -292,14 +308,18 @@ def _grain(con: duckdb.DuckDBPyConnection, aggs: list[str], dim: str | None, *, 
                   f"NULL::VARCHAR AS agency_level, '{dim}' AS breakdown, g.{dim}::VARCHAR AS grp, "
                   f"g.* EXCLUDE (districts_id, {dim})")
     body = f"{select} FROM (SELECT * FROM {parts[0]} {joined}) g JOIN {keys} k USING ({keys}_id)"
-    con.execute(f"CREATE OR REPLACE TEMP TABLE grain AS {body}" if create else f"INSERT INTO grain BY NAME {body}")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {body}")
     for t in parts:
         con.execute(f"DROP TABLE {t}")
 
 
-def _rollup_sql(sum_cols: list[str], levels: tuple[str, ...]) -> str:
+def _rollup_sql(sum_cols: list[str], levels: tuple[str, ...], weighted: bool) -> str:
     """Units at each level from the grain, with ``all`` services and each service."""
-    sums = ", ".join(f"sum({c}) AS {c}" for c in sum_cols)
+    # Counts and sums of scores add exactly as DOUBLEs (whole numbers far under 2**53), which
+    # DuckDB sums much faster than integers (those it adds in 128 bits); sums of squared scores
+    # can pass 2**53 at province level and are added as integers.
+    sums = ", ".join(f"sum({c}::HUGEINT) AS {c}" if c.startswith("s2_") and not weighted else f"sum({c}::DOUBLE) AS {c}"
+                     for c in sum_cols)
     parts = []
     if "commune" in levels:
         parts.append(f"""
@@ -327,8 +347,8 @@ def _rollup_sql(sum_cols: list[str], levels: tuple[str, ...]) -> str:
     return " UNION ALL ".join(parts)
 
 
-def _wide_values_sql(props, comps, weighted: bool) -> str:
-    """The rolled-up cells with each composite's value, in publishing order.
+def _wide_values_sql(props, comps, weighted: bool, rolled_up: str) -> str:
+    """The rolled-up cells (the query ``rolled_up``) with each composite's value, in publishing order.
 
     Composite values need their parts side by side, so they are computed here, in the wide
     table: one projection per depth (elements, then aspects, then SIPAS), so a composite reads
@@ -337,7 +357,7 @@ def _wide_values_sql(props, comps, weighted: bool) -> str:
     clustered for filtered reads, and siblings (ranked against each other) are adjacent."""
     item_value = {p.column: f"(100.0 * h_{p.column} / nullif({f'w_{p.column}' if weighted else f'n_{p.column}'}, 0))"
                   for p in props}
-    sql = "SELECT * FROM cells_wide"
+    sql = rolled_up
     for depth in ("it_", "el_", "as_"):
         layer = [c for c in comps if c.parts[0].startswith(depth)]
         if layer:
@@ -507,6 +527,10 @@ def compute_batches(con: duckdb.DuckDBPyConnection, responses: pd.DataFrame | pa
             f"SELECT coalesce(bool_and(weight = 1.0), true) FROM forms WHERE scheme = '{m.id}'").fetchone()[0]
         if composites_only:  # composites need the items' counts, not expectations or perceptions
             props = [p for p in props if p.column.startswith("it_")]
+        # A question the forms do not carry has no cell to publish (items stay: composites read them).
+        expectations_asked = any(c in present for c in m.expectation_columns())
+        props = [p for p in props if p.column.startswith("it_")
+                 or (p.answer in present if p.answer else expectations_asked)]
         # The per-form work (answer tests, respondent scores) is done once, into a narrow
         # table that every grouping then only counts and sums.
         con.execute(_key_table_sql("cells", CELL_KEYS, m.id))
@@ -516,16 +540,25 @@ def compute_batches(con: duckdb.DuckDBPyConnection, responses: pd.DataFrame | pa
             joins += " " + _key_join_sql("districts", DISTRICT_KEYS, "f")
         keep = ("cells_id", *(("districts_id",) if dims else ()), *dims, *(("weight",) if weighted else ()))
         plain = _answers_always_valid(con, props, m.id)
+        scale = score_scale(comps)
+        # the most forms any grain cell can hold (they all lie within one district's service)
+        largest = con.execute("SELECT coalesce(max(forms), 0) FROM (SELECT sum(forms) AS forms FROM cells "
+                              "GROUP BY year, province_code, district_code, service)").fetchone()[0]
+        exact_doubles = largest * scale * scale < 2**53
         con.execute(f"CREATE OR REPLACE TEMP TABLE scored AS SELECT {', '.join(keep)}, "
                     f"{', '.join(_per_form_columns(props, comps, plain))} "
-                    f"FROM ({_scored_sql(m, 'forms', props, comps)}) f {joins}")
-        aggs = _grain_aggregates(props, comps, weighted, score_scale(comps), plain)
+                    f"FROM ({_scored_sql(m, 'forms', props, comps, plain)}) f {joins}")
+        aggs = _grain_aggregates(props, comps, weighted, scale, exact_doubles)
+        grains = []
         for dim in (None, *dims):
-            _grain(con, aggs, dim, create=dim is None)
-        con.execute(f"CREATE OR REPLACE TEMP TABLE cells_wide AS "
-                    f"{_rollup_sql(_sum_columns(props, comps, weighted), levels)}")
-        con.execute(f"CREATE OR REPLACE TEMP TABLE wide AS {_wide_values_sql(props, comps, weighted)}")
-        for temp in ("cells_wide", "grain", "scored", "cells", "districts"):
+            grains.append(f"grain_{dim or 'all'}")
+            _grain(con, aggs, dim, grains[-1])
+        # one table per grouping, read as one: appending to a wide table costs more than summing
+        con.execute("CREATE OR REPLACE TEMP VIEW grain AS " + " UNION ALL BY NAME ".join(f"FROM {g}" for g in grains))
+        rolled_up = _rollup_sql(_sum_columns(props, comps, weighted), levels, weighted)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE wide AS {_wide_values_sql(props, comps, weighted, rolled_up)}")
+        con.execute("DROP VIEW grain")
+        for temp in (*grains, "scored", "cells", "districts"):
             con.execute(f"DROP TABLE IF EXISTS {temp}")
         middle = clock()
         timings["core"] = timings.get("core", 0.0) + middle - start
