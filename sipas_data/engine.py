@@ -209,43 +209,87 @@ def _answers_always_valid(con: duckdb.DuckDBPyConnection, props, scheme: str) ->
             if row[2 * i] is None or (row[2 * i] >= ranges[c][0] and row[2 * i + 1] <= ranges[c][1])}
 
 
-def _per_form_columns(props, comps, plain: set[str]) -> list[str]:
-    """What each form contributes, computed once into the narrow ``scored`` table that every
-    grouping then only counts and sums.
+@dataclass(frozen=True)
+class Packing:
+    """How an unweighted survey's proportion counts travel from the forms to the cells: several
+    0/1 counters per DOUBLE, each in its own ``bits``-wide field, so that one sum adds several
+    counts at once (fewer aggregates per scan, narrower grain and roll-up tables).
 
-    Each proportion is one FLOAT per form: 1 when the answer counts in the numerator, 0 when it
-    is valid but not, NULL when it does not count at all; a cell's n is then ``count()`` and
-    its hits ``sum()``. Both keep an 8-byte state (DuckDB's ``count_if`` and integer ``sum``
-    keep 16 bytes and update several times slower), and sums of 0s and 1s are exact. Where
-    answered means valid (``plain``, see :func:`_answers_always_valid`) the flag is just the
-    hit test, which is NULL for a blank answer. The respondent scores are INTEGERs."""
-    cols = []
+    Exact by construction: ``bits`` holds the largest count any published cell can reach (the
+    forms of the biggest province), so no field carries into the next, and ``per_column``
+    fields fill at most 52 bits, so every partial sum is a whole number below 2**53, which a
+    DOUBLE adds exactly, in any order."""
+    bits: int
+    per_column: int
+
+    @staticmethod
+    def for_largest(count: int) -> "Packing":
+        bits = max(1, int(count).bit_length())
+        return Packing(bits, max(1, 52 // bits))
+
+
+def _counters(props, plain: set[str]) -> list[tuple[str, str]]:
+    """Each proportion's two per-form 0/1 counters, as (sum column, SQL test): valid, and hit.
+    ``x IS TRUE`` and ``x IS NOT NULL`` never yield NULL, so the tests need no ``coalesce``."""
+    out = []
     for p in props:
-        flag = (f"({p.hit_if})" if p.answer in plain
-                else f"CASE WHEN {p.hit_if} THEN 1 WHEN {p.valid_if} THEN 0 END")
-        cols.append(f"{flag}::FLOAT AS x_{p.column}")
+        valid = f"{_q(p.answer)} IS NOT NULL" if p.answer in plain else f"({p.valid_if}) IS TRUE"
+        out += [(f"n_{p.column}", valid), (f"h_{p.column}", f"({p.hit_if}) IS TRUE")]
+    return out
+
+
+def _packed_columns(counters, packing: Packing) -> list[tuple[str, list[tuple[str, int]]]]:
+    """The packed per-form columns: (name, [(sum column, bit shift), ...])."""
+    return [(f"pk_{i // packing.per_column}",
+             [(name, packing.bits * k) for k, (name, _) in enumerate(counters[i:i + packing.per_column])])
+            for i in range(0, len(counters), packing.per_column)]
+
+
+def _per_form_columns(props, comps, plain: set[str], packing: Packing | None) -> list[str]:
+    """What each form contributes, computed once (into the ``scored`` table that every grouping
+    then only sums, or streamed into the one grouping there is).
+
+    Unweighted (``packing``): the proportions' counters packed into DOUBLEs (see
+    :class:`Packing`). Weighted: each proportion is one FLOAT per form, 1 when the answer
+    counts in the numerator, 0 when it is valid but not, NULL when it does not count at all;
+    a cell's n is then ``count()`` and its weighted hits ``sum(weight * x)``. Where answered
+    means valid (``plain``, see :func:`_answers_always_valid`) that flag is just the hit test,
+    which is NULL for a blank answer. The respondent scores are INTEGERs.
+
+    Every aggregate here keeps an 8-byte state: DuckDB's ``count_if`` and integer ``sum`` keep
+    16 bytes and update several times slower."""
+    cols = []
+    if packing:
+        tests = dict(_counters(props, plain))
+        for name, fields in _packed_columns(_counters(props, plain), packing):
+            terms = [f"({tests[c]})::BIGINT" + (f" << {shift}" if shift else "") for c, shift in fields]
+            cols.append(f"({' + '.join(f'({t})' for t in terms)})::DOUBLE AS {name}")
+    else:
+        for p in props:
+            flag = (f"({p.hit_if})" if p.answer in plain
+                    else f"CASE WHEN {p.hit_if} THEN 1 WHEN {p.valid_if} THEN 0 END")
+            cols.append(f"{flag}::FLOAT AS x_{p.column}")
     cols += [f"sc_{c.column}" for c in comps]
     return cols
 
 
-def _grain_aggregates(props, comps, weighted: bool, scale: int, exact_doubles: bool) -> list[str]:
+def _grain_aggregates(props, comps, weighted: bool, scale: int, exact_doubles: bool,
+                      packed: list[str]) -> list[str]:
     """Additive sums per cell. Unweighted surveys (the usual case) skip the weighted sums: the
     weighted denominators then equal the counts, and the cells read them as such.
 
-    Unweighted sums are exact: counts, and sums of 0/1 flags and of whole-number scores (see
-    :func:`score_scale`) as DOUBLEs, which add whole numbers exactly, in any order, while every
-    partial sum stays under 2**53 (``exact_doubles``: the largest cell is small enough for the
-    sums of squares too; otherwise those are summed as 128-bit integers). Weighted sums are
-    floating point."""
-    aggs = []
-    for p in props:
-        x = f"x_{p.column}"
-        aggs.append(f"count({x}) AS n_{p.column}")
-        if weighted:
-            aggs += [f"coalesce(sum(CASE WHEN {x} IS NOT NULL THEN weight END), 0) AS w_{p.column}",
+    Unweighted sums are exact: the packed counters (see :class:`Packing`), and sums of
+    whole-number scores (see :func:`score_scale`) as DOUBLEs, which add whole numbers exactly,
+    in any order, while every partial sum stays under 2**53 (``exact_doubles``: the largest
+    cell is small enough for the sums of squares too; otherwise those are summed as 128-bit
+    integers). Weighted sums are floating point."""
+    aggs = [f"sum({name}) AS {name}" for name in packed]
+    if weighted:
+        for p in props:
+            x = f"x_{p.column}"
+            aggs += [f"count({x}) AS n_{p.column}",
+                     f"coalesce(sum(CASE WHEN {x} IS NOT NULL THEN weight END), 0) AS w_{p.column}",
                      f"coalesce(sum(weight * {x}), 0) AS h_{p.column}"]
-        else:
-            aggs.append(f"coalesce(sum({x}), 0) AS h_{p.column}")
     for c in comps:
         s = f"sc_{c.column}"
         aggs.append(f"count({s}) AS n_{c.column}")
@@ -259,10 +303,22 @@ def _grain_aggregates(props, comps, weighted: bool, scale: int, exact_doubles: b
     return aggs
 
 
-def _sum_columns(props, comps, weighted: bool) -> list[str]:
+def _unpack_sql(packed_columns, packing: Packing) -> str:
+    """The counts out of the rolled-up packed sums (whole numbers below 2**53, so the BIGINT
+    cast is exact)."""
     cols = []
-    for p in props:
-        cols += [f"n_{p.column}", f"h_{p.column}"] + ([f"w_{p.column}"] if weighted else [])
+    for name, fields in packed_columns:
+        for count, shift in fields:
+            word = f"{name}::BIGINT" + (f" >> {shift}" if shift else "")
+            cols.append(f"(({word}) & {(1 << packing.bits) - 1})::DOUBLE AS {count}")
+    return ", ".join(cols)
+
+
+def _sum_columns(props, comps, weighted: bool, packed: list[str]) -> list[str]:
+    cols = list(packed)
+    if weighted:
+        for p in props:
+            cols += [f"n_{p.column}", f"h_{p.column}", f"w_{p.column}"]
     for c in comps:
         cols += [f"n_{c.column}", f"s1_{c.column}", f"s2_{c.column}"] + ([f"w_{c.column}"] if weighted else [])
     return cols
@@ -284,7 +340,7 @@ def _key_join_sql(name: str, keys: tuple[str, ...], source: str) -> str:
     return f"JOIN {name} ON " + " AND ".join(f"{name}.{k} IS NOT DISTINCT FROM {source}.{k}" for k in keys)
 
 
-def _grain(con: duckdb.DuckDBPyConnection, aggs: list[str], dim: str | None, name: str) -> None:
+def _grain(con: duckdb.DuckDBPyConnection, aggs: list[str], dim: str | None, name: str, per_scan: int) -> None:
     """Creates the table ``name`` of sums per finest cell: for ``all`` (by commune or district
     agency) or for one profile dimension (by district).
 
@@ -294,12 +350,16 @@ def _grain(con: duckdb.DuckDBPyConnection, aggs: list[str], dim: str | None, nam
         group, keys, where = "cells_id", "cells", ""
     else:
         group, keys, where = f"districts_id, {dim}", "districts", f"WHERE {dim} IS NOT NULL"
+    scans = [f"SELECT {group}, {', '.join(aggs[i:i + per_scan])} FROM scored {where} GROUP BY {group}"
+             for i in range(0, len(aggs), per_scan)]
     parts = []
-    for i in range(0, len(aggs), AGGREGATES_PER_SCAN):
-        con.execute(f"CREATE OR REPLACE TEMP TABLE grain_part{i} AS SELECT {group}, "
-                    f"{', '.join(aggs[i:i + AGGREGATES_PER_SCAN])} FROM scored {where} GROUP BY {group}")
-        parts.append(f"grain_part{i}")
-    joined = " ".join(f"JOIN {t} USING ({group})" for t in parts[1:])
+    if len(scans) > 1:
+        for i, scan in enumerate(scans):
+            parts.append(f"grain_part{i}")
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {parts[-1]} AS {scan}")
+        sums = f"SELECT * FROM {parts[0]} " + " ".join(f"JOIN {t} USING ({group})" for t in parts[1:])
+    else:
+        sums = scans[0]
     if dim is None:
         select = (f"SELECT {', '.join(f'k.{c}' for c in CELL_KEYS)}, 'all' AS breakdown, 'all' AS grp, "
                   f"g.* EXCLUDE (cells_id)")
@@ -307,7 +367,7 @@ def _grain(con: duckdb.DuckDBPyConnection, aggs: list[str], dim: str | None, nam
         select = (f"SELECT {', '.join(f'k.{c}' for c in DISTRICT_KEYS)}, NULL::VARCHAR AS commune_code, "
                   f"NULL::VARCHAR AS agency_level, '{dim}' AS breakdown, g.{dim}::VARCHAR AS grp, "
                   f"g.* EXCLUDE (districts_id, {dim})")
-    body = f"{select} FROM (SELECT * FROM {parts[0]} {joined}) g JOIN {keys} k USING ({keys}_id)"
+    body = f"{select} FROM ({sums}) g JOIN {keys} k USING ({keys}_id)"
     con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {body}")
     for t in parts:
         con.execute(f"DROP TABLE {t}")
@@ -347,8 +407,10 @@ def _rollup_sql(sum_cols: list[str], levels: tuple[str, ...], weighted: bool) ->
     return " UNION ALL ".join(parts)
 
 
-def _wide_values_sql(props, comps, weighted: bool, rolled_up: str) -> str:
-    """The rolled-up cells (the query ``rolled_up``) with each composite's value, in publishing order.
+def _wide_values_sql(props, comps, weighted: bool, rolled_up: str, unpack: str = "",
+                     packed: list[str] = ()) -> str:
+    """The rolled-up cells (the query ``rolled_up``, its packed counts unpacked by ``unpack``)
+    with each composite's value, in publishing order.
 
     Composite values need their parts side by side, so they are computed here, in the wide
     table: one projection per depth (elements, then aspects, then SIPAS), so a composite reads
@@ -357,7 +419,7 @@ def _wide_values_sql(props, comps, weighted: bool, rolled_up: str) -> str:
     clustered for filtered reads, and siblings (ranked against each other) are adjacent."""
     item_value = {p.column: f"(100.0 * h_{p.column} / nullif({f'w_{p.column}' if weighted else f'n_{p.column}'}, 0))"
                   for p in props}
-    sql = rolled_up
+    sql = f"SELECT * EXCLUDE ({', '.join(packed)}), {unpack} FROM ({rolled_up})" if packed else rolled_up
     for depth in ("it_", "el_", "as_"):
         layer = [c for c in comps if c.parts[0].startswith(depth)]
         if layer:
@@ -541,24 +603,36 @@ def compute_batches(con: duckdb.DuckDBPyConnection, responses: pd.DataFrame | pa
         keep = ("cells_id", *(("districts_id",) if dims else ()), *dims, *(("weight",) if weighted else ()))
         plain = _answers_always_valid(con, props, m.id)
         scale = score_scale(comps)
-        # the most forms any grain cell can hold (they all lie within one district's service)
-        largest = con.execute("SELECT coalesce(max(forms), 0) FROM (SELECT sum(forms) AS forms FROM cells "
-                              "GROUP BY year, province_code, district_code, service)").fetchone()[0]
-        exact_doubles = largest * scale * scale < 2**53
-        con.execute(f"CREATE OR REPLACE TEMP TABLE scored AS SELECT {', '.join(keep)}, "
-                    f"{', '.join(_per_form_columns(props, comps, plain))} "
-                    f"FROM ({_scored_sql(m, 'forms', props, comps, plain)}) f {joins}")
-        aggs = _grain_aggregates(props, comps, weighted, scale, exact_doubles)
+        # the most forms a grain cell can hold (they all lie within one district's service),
+        # and that a published cell can hold (a province)
+        largest_cell, largest_unit = con.execute(
+            "SELECT coalesce(max(cell), 0), coalesce(max(unit), 0) FROM "
+            "(SELECT max(cell) AS cell, sum(cell) AS unit FROM (SELECT year, province_code, sum(forms) AS cell "
+            "FROM cells GROUP BY year, province_code, district_code, service) GROUP BY year, province_code)"
+        ).fetchone()
+        exact_doubles = largest_cell * scale * scale < 2**53
+        packing = None if weighted else Packing.for_largest(largest_unit)
+        packed_columns = _packed_columns(_counters(props, plain), packing) if packing else []
+        packed = [name for name, _ in packed_columns]
+        # One grouping streams straight from the forms; several share the per-form work, done
+        # once into a table that each then only sums.
+        scored = (f"SELECT {', '.join(keep)}, {', '.join(_per_form_columns(props, comps, plain, packing))} "
+                  f"FROM ({_scored_sql(m, 'forms', props, comps, plain)}) f {joins}")
+        con.execute(f"CREATE OR REPLACE TEMP {'TABLE' if dims else 'VIEW'} scored AS {scored}")
+        aggs = _grain_aggregates(props, comps, weighted, scale, exact_doubles, packed)
         grains = []
         for dim in (None, *dims):
             grains.append(f"grain_{dim or 'all'}")
-            _grain(con, aggs, dim, grains[-1])
+            _grain(con, aggs, dim, grains[-1], AGGREGATES_PER_SCAN if dims else len(aggs))
         # one table per grouping, read as one: appending to a wide table costs more than summing
         con.execute("CREATE OR REPLACE TEMP VIEW grain AS " + " UNION ALL BY NAME ".join(f"FROM {g}" for g in grains))
-        rolled_up = _rollup_sql(_sum_columns(props, comps, weighted), levels, weighted)
-        con.execute(f"CREATE OR REPLACE TEMP TABLE wide AS {_wide_values_sql(props, comps, weighted, rolled_up)}")
+        rolled_up = _rollup_sql(_sum_columns(props, comps, weighted, packed), levels, weighted)
+        unpack = _unpack_sql(packed_columns, packing) if packing else ""
+        con.execute(f"CREATE OR REPLACE TEMP TABLE wide AS "
+                    f"{_wide_values_sql(props, comps, weighted, rolled_up, unpack, packed)}")
         con.execute("DROP VIEW grain")
-        for temp in (*grains, "scored", "cells", "districts"):
+        con.execute(f"DROP {'TABLE' if dims else 'VIEW'} scored")
+        for temp in (*grains, "cells", "districts"):
             con.execute(f"DROP TABLE IF EXISTS {temp}")
         middle = clock()
         timings["core"] = timings.get("core", 0.0) + middle - start

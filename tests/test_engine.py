@@ -4,7 +4,7 @@ from fractions import Fraction as F
 import pandas as pd
 import pytest
 
-from handworked import C1, C2, C3, C4, forms
+from handworked import C1, C2, C3, C4, ITEMS, forms
 from sipas_data.engine import compute_indices, wilson_interval
 
 TOL = 1e-9
@@ -175,3 +175,21 @@ def test_sipas_2022_mean_of_aspects_and_services_only_rule():
     assert cell(c, "commune", "29954", "sipas").value == pytest.approx((policy.value + services.value) / 2, abs=TOL)
     # access_4 was not asked in 2024: no cell for it
     assert not (c.indicator == "item:access_4").any()
+
+
+@pytest.mark.parametrize("copies", [1023, 1024])
+def test_counts_fill_their_packed_fields_without_carrying(copies):
+    # The engine packs several counts into one DOUBLE per form, each field as wide as the
+    # biggest province's count needs: 1,023 forms fill 10 bits to the brim, 1,024 need 11.
+    # Every answer a hit makes neighbouring fields all ones, so a carry would show at once.
+    from handworked import form
+
+    df = pd.DataFrame([form(f"P{i}", C1, "birth", 5) for i in range(copies)])
+    for item in ITEMS:
+        df[item] = df[item].astype("Int8")
+    c = compute_indices(df).to_pandas()
+    for level, unit in (("commune", C1), ("district", "866"), ("province", "87")):
+        for item in ITEMS:
+            row = cell(c, level, unit, f"item:{item}")
+            assert (row.n, row.value) == (copies, 100.0)
+        assert cell(c, level, unit, "sipas").n == copies
