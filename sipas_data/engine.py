@@ -147,20 +147,18 @@ def _scored_sql(m: Methodology, source: str, props, comps, plain: set[str]) -> s
     scores follow the published index's rule. Each depth is one projection over the one below,
     so an aspect reads its elements' columns instead of repeating their expressions.
 
-    ``x IS TRUE`` and ``x IS NOT NULL`` are the cheapest null-safe tests DuckDB has (a
-    ``coalesce`` per answer cost three times as much); where an answer column holds only valid
-    answers (``plain``), "valid" is just "answered"."""
+    The first projection evaluates each proportion's two 0/1 counters (see :func:`_counters`)
+    once, as ``f_n_<stem>`` and ``f_h_<stem>``: element scores add them up, and the packed
+    columns (see :class:`Packing`) shift them into place."""
     by_stem = {p.column: p for p in props}
     scale = score_scale(comps)
     el_cols, aspect_cols = [], []
     for c in comps:
         if c.parts[0].startswith("it_"):
             parts = [by_stem[s] for s in c.parts]
-            hits = " + ".join(f"(({p.hit_if}) IS TRUE)::INTEGER" for p in parts)
-            valids = " + ".join(f"({_q(p.answer)} IS NOT NULL)::INTEGER" if p.answer in plain
-                                else f"(({p.valid_if}) IS TRUE)::INTEGER" for p in parts)
-            wide = "::BIGINT" if len(parts) * scale >= 2**31 else ""
-            el_cols.append(f"((({hits}){wide} * {scale}) // nullif({valids}, 0))::INTEGER AS sc_{c.column}")
+            hits = " + ".join(f"f_h_{p.column}" for p in parts)
+            valids = " + ".join(f"f_n_{p.column}" for p in parts)
+            el_cols.append(f"((({hits}) * {scale}) // nullif({valids}, 0))::INTEGER AS sc_{c.column}")
         elif c.column != "sipas":
             aspect_cols.append(f"{_int_mean_sql([f'sc_{s}' for s in c.parts])}::INTEGER AS sc_{c.column}")
     sipas = next(c for c in comps if c.column == "sipas")
@@ -169,7 +167,9 @@ def _scored_sql(m: Methodology, source: str, props, comps, plain: set[str]) -> s
             and {"policy", "services"} <= {a.id for a in m.aspects}):
         # A services-only survey: SIPAS is the service aspect (SIPAS.md, configurable).
         sipas_expr = f"(CASE WHEN sc_as_policy IS NULL THEN sc_as_services ELSE {sipas_expr} END)"
-    sql = f"SELECT *, {', '.join(el_cols)} FROM {source} WHERE scheme = '{m.id}'"
+    flags = ", ".join(f"({test})::BIGINT AS f_{name}" for name, test in _counters(props, plain))
+    sql = f"SELECT *, {flags} FROM {source} WHERE scheme = '{m.id}'"
+    sql = f"SELECT *, {', '.join(el_cols)} FROM ({sql})"
     if aspect_cols:
         sql = f"SELECT *, {', '.join(aspect_cols)} FROM ({sql})"
     return f"SELECT *, ({sipas_expr})::INTEGER AS sc_sipas FROM ({sql})"
@@ -230,7 +230,9 @@ class Packing:
 
 def _counters(props, plain: set[str]) -> list[tuple[str, str]]:
     """Each proportion's two per-form 0/1 counters, as (sum column, SQL test): valid, and hit.
-    ``x IS TRUE`` and ``x IS NOT NULL`` never yield NULL, so the tests need no ``coalesce``."""
+    ``x IS TRUE`` and ``x IS NOT NULL`` never yield NULL, so the tests need no ``coalesce``
+    (which cost three times as much); where an answer column holds only valid answers
+    (``plain``), "valid" is just "answered"."""
     out = []
     for p in props:
         valid = f"{_q(p.answer)} IS NOT NULL" if p.answer in plain else f"({p.valid_if}) IS TRUE"
@@ -260,9 +262,8 @@ def _per_form_columns(props, comps, plain: set[str], packing: Packing | None) ->
     16 bytes and update several times slower."""
     cols = []
     if packing:
-        tests = dict(_counters(props, plain))
         for name, fields in _packed_columns(_counters(props, plain), packing):
-            terms = [f"({tests[c]})::BIGINT" + (f" << {shift}" if shift else "") for c, shift in fields]
+            terms = [f"f_{c}" + (f" << {shift}" if shift else "") for c, shift in fields]
             cols.append(f"({' + '.join(f'({t})' for t in terms)})::DOUBLE AS {name}")
     else:
         for p in props:
