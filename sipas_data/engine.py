@@ -436,22 +436,33 @@ SIBLING_KEYS = ("year", "level", "parent_code", "service", "breakdown", "grp")
 def sibling_ranks(siblings: np.ndarray, ranked: np.ndarray, value: np.ndarray) -> np.ndarray:
     """Rank of each cell among its siblings: 1 = highest value, ties share the better rank
     (values compared at 9 decimals, so float noise never splits a tie). ``siblings`` numbers
-    the sibling sets; only cells where ``ranked`` is true take part; the rest get 0 (no rank).
+    the sibling sets (whole numbers from 0); only cells where ``ranked`` is true take part; the
+    rest get 0 (no rank).
+
     Vectorised: one sort by (sibling set, value descending), then each cell's rank is its
-    position after the first cell of its value minus the first cell of its set."""
+    position after the first cell of its value minus the first cell of its set. Both keys fit
+    one int64 whenever the values span less than about 10**9 (percentages always do), and one
+    integer sort is an order of magnitude faster than a two-key ``lexsort``."""
     out = np.zeros(len(value), dtype=np.int32)
     idx = np.flatnonzero(ranked)
     if not len(idx):
         return out
-    key = np.round(value[idx], 9)
-    order = idx[np.lexsort((-key, siblings[idx]))]
-    sib, val = siblings[order], np.round(value[order], 9)
+    sib = siblings[idx].astype(np.int64)
+    nano = np.rint(value[idx] * 1e9)                    # the value at 9 decimals, as a whole number
+    nano -= nano.min()
+    value_bits = int(nano.max()).bit_length()
+    if value_bits + int(sib.max()).bit_length() <= 62:
+        descending = (1 << value_bits) - 1 - nano.astype(np.int64)
+        order = np.argsort((sib << value_bits) | descending, kind="stable")
+    else:
+        order = np.lexsort((-nano, sib))
+    sib, nano = sib[order], nano[order]
     pos = np.arange(len(order))
     new_set = np.r_[True, sib[1:] != sib[:-1]]
-    new_value = new_set | np.r_[True, val[1:] != val[:-1]]
+    new_value = new_set | np.r_[True, nano[1:] != nano[:-1]]
     set_start = np.maximum.accumulate(np.where(new_set, pos, 0))
     value_start = np.maximum.accumulate(np.where(new_value, pos, 0))
-    out[order] = value_start - set_start + 1
+    out[idx[order]] = value_start - set_start + 1
     return out
 
 
@@ -527,7 +538,8 @@ def _publish(con: duckdb.DuckDBPyConnection, kinds, *, weighted: bool, scale: in
             "source": fixed["source"], "basis": fixed["basis"], "note": fixed["note"],
         }
         table = pa.Table.from_arrays([columns[f.name] for f in INDEX_SCHEMA], schema=INDEX_SCHEMA)
-        yield table.filter(pa.array(n > 0))
+        answered = n > 0
+        yield table if answered.all() else table.filter(pa.array(answered))
 
 
 _TEXT_COLUMNS = ("year", "scheme", "province_code", "district_code", "commune_code", "agency_level",
