@@ -53,8 +53,9 @@ class UsedUnits:
     def frame(self) -> pd.DataFrame:
         if not self._parts:
             return pd.DataFrame({"vintage": [], "level": [], "code": []}, dtype=object)
-        return (pa.concat_tables(self._parts).group_by(["vintage", "level", "code"]).aggregate([])
-                .to_pandas())
+        text = pa.schema([("vintage", pa.string()), ("level", pa.string()), ("code", pa.string())])
+        return (pa.concat_tables([part.cast(text) for part in self._parts])
+                .group_by(["vintage", "level", "code"]).aggregate([]).to_pandas())
 
 
 def units_table(used: pd.DataFrame) -> pd.DataFrame:

@@ -31,6 +31,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from .methodology import PROFILE_DIMENSIONS, Methodology, get_methodology
 from .schema import COUNTRY_CODE, INDEX_COLUMNS
@@ -518,9 +519,14 @@ def _publish(con: duckdb.DuckDBPyConnection, kinds, *, weighted: bool, scale: in
                    "FROM wide").to_arrow_table()
     rows = keys.num_rows
     siblings = _sibling_sets(keys)
-    constant = lambda text: pa.array([text], pa.string()).take(np.zeros(rows, dtype=np.int32))  # noqa: E731
+    # Text columns go out dictionary-encoded (see PUBLISH_SCHEMA): the keys once for every
+    # indicator, and a constant as one value that every row points to.
+    keys = pa.table({name: pc.dictionary_encode(column) if column.type == pa.string() else column
+                     for name, column in zip(keys.column_names, keys.columns)})
+    first = pa.array(np.zeros(rows, dtype=np.int32))
+    constant = lambda text: pa.DictionaryArray.from_arrays(first, pa.array([text], pa.string()))  # noqa: E731
     fixed = {"scheme": constant(scheme), "source": constant("computed"), "basis": constant(basis),
-             "note": pa.nulls(rows, pa.string())}
+             "note": pa.DictionaryArray.from_arrays(pa.nulls(rows, pa.int32()), pa.array([], pa.string()))}
     for kind, indicator, stem in kinds:
         nums = con.sql(_indicator_sql(kind, stem, weighted, scale, limit)).to_arrow_table()
         n = nums.column("n").to_numpy()
@@ -537,7 +543,7 @@ def _publish(con: duckdb.DuckDBPyConnection, kinds, *, weighted: bool, scale: in
             "suppressed": pa.array(~shown), "rank": pa.array(rank, pa.int32(), mask=rank == 0),
             "source": fixed["source"], "basis": fixed["basis"], "note": fixed["note"],
         }
-        table = pa.Table.from_arrays([columns[f.name] for f in INDEX_SCHEMA], schema=INDEX_SCHEMA)
+        table = pa.Table.from_arrays([columns[f.name] for f in PUBLISH_SCHEMA], schema=PUBLISH_SCHEMA)
         answered = n > 0
         yield table if answered.all() else table.filter(pa.array(answered))
 
@@ -571,9 +577,10 @@ def compute_batches(con: duckdb.DuckDBPyConnection, responses: pd.DataFrame | pa
                     breakdowns: tuple[str, ...] = PROFILE_DIMENSIONS, basis: str = "pooled",
                     timings: dict[str, float] | None = None,
                     composites_only: bool = False) -> Iterator[pa.Table]:
-    """Every published cell for the accepted forms in ``responses``, as Arrow tables (columns
-    :data:`INDEX_COLUMNS`) of one scheme and indicator each, in publishing order; ``con`` is
-    the DuckDB connection to work in.
+    """Every published cell for the accepted forms in ``responses``, as Arrow tables
+    (:data:`PUBLISH_SCHEMA`: the columns :data:`INDEX_COLUMNS`, text dictionary-encoded) of
+    one scheme and indicator each, in publishing order; ``con`` is the DuckDB connection to
+    work in.
 
     ``threshold`` overrides the schemes' suppression threshold (default: each scheme's rule).
     ``basis`` labels the rows (``pooled``; ``restated`` for older years on the 2025 units).
@@ -681,7 +688,7 @@ def compute_indices(responses: pd.DataFrame | pa.Table, *, threshold: int | None
     """Every published cell for ``responses``, computed in a fresh in-memory database."""
     batches = list(compute_batches(duckdb.connect(), responses, threshold=threshold, levels=levels,
                                    breakdowns=breakdowns))
-    return pa.concat_tables(batches) if batches else empty_indices()
+    return pa.concat_tables(batches).cast(INDEX_SCHEMA) if batches else empty_indices()
 
 
 INDEX_SCHEMA = pa.schema([
@@ -692,6 +699,13 @@ INDEX_SCHEMA = pa.schema([
     ("rank", pa.int32()), ("source", pa.string()), ("basis", pa.string()), ("note", pa.string()),
 ])
 assert tuple(INDEX_SCHEMA.names) == INDEX_COLUMNS
+
+# The engine's batches, as they go to the release's Parquet file: the same columns, text
+# dictionary-encoded. Most text columns hold a handful of values (indicator, level, service,
+# ...), and the Parquet writer stores dictionary arrays as they are, instead of hashing ten
+# million strings per column again; the file itself holds plain strings (INDEX_SCHEMA).
+PUBLISH_SCHEMA = pa.schema([pa.field(f.name, pa.dictionary(pa.int32(), pa.string())) if f.type == pa.string() else f
+                            for f in INDEX_SCHEMA])
 
 
 def empty_indices() -> pa.Table:

@@ -33,6 +33,27 @@ def test_release_has_manifest_with_checksums_and_reads_back(tmp_path):
     assert sorted(communes.unit_code) == ["29000", "29001", "29002", "29003"]
 
 
+def test_indices_file_holds_plain_text_and_statistics_for_every_filtered_column(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from sipas_data.engine import INDEX_SCHEMA
+    from sipas_data.release import FILTER_COLUMNS, slice_filters
+
+    path = _build(tmp_path / "r1")
+    # the engine hands the writer dictionary arrays; readers must still see plain strings
+    assert pq.read_schema(path / INDICES).equals(INDEX_SCHEMA, check_metadata=False)
+    assert pq.read_table(path / INDICES).column("indicator").type == pa.string()
+    every = slice_filters(year=1, level="x", parent="x", unit="x", service="x", indicator="x", breakdown="x",
+                          source="x", restated=True)
+    assert {column for column, _, _ in every} == set(FILTER_COLUMNS)
+    meta = pq.ParquetFile(path / INDICES).metadata
+    names = [meta.schema.column(i).name for i in range(meta.num_columns)]
+    for column in FILTER_COLUMNS:  # row groups a slice does not need are skipped by these
+        stats = meta.row_group(0).column(names.index(column)).statistics
+        assert stats is not None and stats.has_min_max, column
+
+
 def test_interrupted_write_leaves_previous_release_readable_and_unchanged(tmp_path):
     path = _build(tmp_path / "r1")
     before = {p.name: p.read_bytes() for p in path.iterdir() if p.is_file()}
