@@ -2,17 +2,20 @@
 
 Everything is DuckDB SQL generated from the scheme definition, in three steps per scheme:
 
-1. **Grain.** One scan of the forms with GROUPING SETS sums, per finest cell (year x commune or
-   district agency x service, and year x district x service x profile group), the counts an index
-   needs: valid and satisfied answers per item, and per composite (element, aspect, SIPAS) the
-   number of respondents with a score and the first two moments of their scores.
+1. **Grain.** The per-form work is done once: each answer test evaluated once, the respondent
+   scores of every composite (element, aspect, SIPAS) in exact fixed point, and the 0/1
+   counters packed several to a DOUBLE (:class:`Packing`). Then one GROUP BY per grouping sums,
+   per finest cell (year x commune or district agency x service, and year x district x
+   service x profile group), what an index needs: valid and satisfied answers per item, and
+   per composite the number of respondents with a score and the first two moments of their
+   scores. Every aggregate keeps an 8-byte state, and every sum is exact.
 2. **Roll-up.** Counts are additive, so communes, districts and provinces (with ``all`` services
    and each service) are sums over the small grain table, never averages of child indices: a
    district is computed from its respondents.
 3. **Cells.** Item index = 100 x satisfied / valid; element = mean of its item indices; aspect =
    mean of its elements; SIPAS by the scheme's rule. Each cell gets n, a 95% interval (Wilson for
    items and other proportions; for composites a linearisation over respondent scores), the
-   suppression flag and its rank among siblings.
+   suppression flag and its rank among siblings (a vectorised sort, :func:`sibling_ranks`).
 
 The composite interval: a respondent's element score is the share of their valid answers in the
 element that are satisfied; their aspect and SIPAS scores follow the same rule as the published
