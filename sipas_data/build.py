@@ -1,6 +1,7 @@
 """From accepted forms and official figures to a written release."""
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import duckdb
@@ -14,6 +15,7 @@ from .release import write_release
 
 REFORM_YEAR = 2025  # first survey year on the post-reform units
 MEMORY_LIMIT = "1500MB"  # DuckDB spills beyond this; the whole build stays within about 2 GB
+RESTATED_MEMORY_LIMIT = "400MB"  # the restated series' own connection (headline indices, no breakdowns)
 
 
 def restate_on_2025_units(forms: pd.DataFrame | pa.Table, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyRelation:
@@ -89,6 +91,16 @@ def official_rows(con: duckdb.DuckDBPyConnection, rows: pd.DataFrame) -> pa.Tabl
     return out.cast(INDEX_SCHEMA)
 
 
+def _restated_batches(forms: pa.Table, threshold: int | None) -> list[pa.Table]:
+    """The restated series (pre-2025 forms on the 2025 units: the headline indices only), in a
+    DuckDB connection of its own so it can run beside the main build."""
+    con = duckdb.connect()
+    con.execute(f"SET memory_limit = '{RESTATED_MEMORY_LIMIT}'")
+    restated = restate_on_2025_units(forms, con)
+    return list(compute_batches(con, restated, threshold=threshold, levels=("province", "commune"),
+                                breakdowns=(), basis="restated", composites_only=True))
+
+
 def build_release(forms: pd.DataFrame | pa.Table, out: str | Path, *, official: list[pd.DataFrame] = (),
                   title: str, publisher: str, inputs: list[dict], counts: dict,
                   demo: bool = False, threshold: int | None = None, restate: bool = True,
@@ -104,13 +116,20 @@ def build_release(forms: pd.DataFrame | pa.Table, out: str | Path, *, official: 
     schemes = sorted({str(s) for s in pc.unique(forms.column("scheme")).to_pylist()}) if forms.num_rows else []
     used = UsedUnits()
 
+    years = forms.column("year").to_numpy() if forms.num_rows else []
+    restating = restate and len(years) and int(min(years)) < REFORM_YEAR
+
     def rows():
-        yield from compute_batches(con, forms, threshold=threshold)
-        years = forms.column("year").to_numpy() if forms.num_rows else []
-        if restate and len(years) and int(min(years)) < REFORM_YEAR:
-            restated = restate_on_2025_units(forms, con)
-            yield from compute_batches(con, restated, threshold=threshold, levels=("province", "commune"),
-                                       breakdowns=(), basis="restated", composites_only=True)
+        pooled = compute_batches(con, forms, threshold=threshold)
+        first = next(pooled, None)  # the pooled cells are computed; publishing them starts
+        # While the main thread publishes (mostly waiting for the Parquet writer), the restated
+        # series is computed beside it, on a connection of its own.
+        restated = background.submit(_restated_batches, forms, threshold) if restating else None
+        if first is not None:
+            yield first
+        yield from pooled
+        if restated is not None:
+            yield from restated.result()
         for frame in official:
             if len(frame):
                 yield official_rows(con, frame)
@@ -120,7 +139,11 @@ def build_release(forms: pd.DataFrame | pa.Table, out: str | Path, *, official: 
             used.add(batch)
             yield batch
 
-    return write_release(out, tracked(), lambda: units_table(used.frame()),
-                         methodologies=[get_methodology(s) for s in schemes], title=title,
-                         publisher=publisher, inputs=inputs, counts=counts, demo=demo,
-                         threshold=threshold, created=created, _fail_after_files=_fail_after_files)
+    background = ThreadPoolExecutor(1, thread_name_prefix="restated")
+    try:
+        return write_release(out, tracked(), lambda: units_table(used.frame()),
+                             methodologies=[get_methodology(s) for s in schemes], title=title,
+                             publisher=publisher, inputs=inputs, counts=counts, demo=demo,
+                             threshold=threshold, created=created, _fail_after_files=_fail_after_files)
+    finally:
+        background.shutdown(wait=True, cancel_futures=True)
