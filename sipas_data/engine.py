@@ -156,15 +156,16 @@ def _scored_sql(m: Methodology, source: str, props, comps, plain: set[str]) -> s
     columns (see :class:`Packing`) shift them into place."""
     by_stem = {p.column: p for p in props}
     scale = score_scale(comps)
+    score_type = "INTEGER" if scale < 2**31 else "BIGINT"  # a score is at most the scale
     el_cols, aspect_cols = [], []
     for c in comps:
         if c.parts[0].startswith("it_"):
             parts = [by_stem[s] for s in c.parts]
             hits = " + ".join(f"f_h_{p.column}" for p in parts)
             valids = " + ".join(f"f_n_{p.column}" for p in parts)
-            el_cols.append(f"((({hits}) * {scale}) // nullif({valids}, 0))::INTEGER AS sc_{c.column}")
+            el_cols.append(f"((({hits}) * {scale}) // nullif({valids}, 0))::{score_type} AS sc_{c.column}")
         elif c.column != "sipas":
-            aspect_cols.append(f"{_int_mean_sql([f'sc_{s}' for s in c.parts])}::INTEGER AS sc_{c.column}")
+            aspect_cols.append(f"{_int_mean_sql([f'sc_{s}' for s in c.parts])}::{score_type} AS sc_{c.column}")
     sipas = next(c for c in comps if c.column == "sipas")
     sipas_expr = _int_mean_sql([f"sc_{s}" for s in sipas.parts])
     if (m.rules.get("sipas") == "mean_of_aspects" and m.rules.get("sipas_without_policy") == "services_aspect"
@@ -176,7 +177,7 @@ def _scored_sql(m: Methodology, source: str, props, comps, plain: set[str]) -> s
     sql = f"SELECT *, {', '.join(el_cols)} FROM ({sql})"
     if aspect_cols:
         sql = f"SELECT *, {', '.join(aspect_cols)} FROM ({sql})"
-    return f"SELECT *, ({sipas_expr})::INTEGER AS sc_sipas FROM ({sql})"
+    return f"SELECT *, ({sipas_expr})::{score_type} AS sc_sipas FROM ({sql})"
 
 
 def score_scale(comps: list[Composite]) -> int:
