@@ -121,7 +121,7 @@ def build_release(forms: pd.DataFrame | pa.Table, out: str | Path, *, official: 
 
     def rows():
         pooled = compute_batches(con, forms, threshold=threshold)
-        first = next(pooled, None)  # the pooled cells are computed; publishing them starts
+        first = next(pooled, None)  # the (first scheme's) cells are computed; publishing starts
         # While the main thread publishes (mostly waiting for the Parquet writer), the restated
         # series is computed beside it, on a connection of its own.
         restated = background.submit(_restated_batches, forms, threshold) if restating else None
