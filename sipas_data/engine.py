@@ -61,14 +61,6 @@ class Proportion:
     answer: str | None = None   # the one answer column valid_if tests, if it tests one ...
     valid: tuple[int, ...] = () # ... for membership of these codes
 
-    @property
-    def valid_sql(self) -> str:
-        return f"coalesce({self.valid_if}, false)::INTEGER"
-
-    @property
-    def hit_sql(self) -> str:
-        return f"coalesce({self.hit_if}, false)::INTEGER"
-
 
 def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
@@ -256,12 +248,11 @@ def _per_form_columns(props, comps, plain: set[str], packing: Packing | None) ->
     """What each form contributes, computed once (into the ``scored`` table that every grouping
     then only sums, or streamed into the one grouping there is).
 
-    Unweighted (``packing``): the proportions' counters packed into DOUBLEs (see
-    :class:`Packing`). Weighted: each proportion is one FLOAT per form, 1 when the answer
-    counts in the numerator, 0 when it is valid but not, NULL when it does not count at all;
-    a cell's n is then ``count()`` and its weighted hits ``sum(weight * x)``. Where answered
-    means valid (``plain``, see :func:`_answers_always_valid`) that flag is just the hit test,
-    which is NULL for a blank answer. The respondent scores are INTEGERs.
+    Both read the 0/1 counters that :func:`_scored_sql` evaluated once per form. Unweighted
+    (``packing``): the counters packed into DOUBLEs (see :class:`Packing`). Weighted: each
+    proportion is one FLOAT per form, 1 when the answer counts in the numerator, 0 when it is
+    valid but not, NULL when it does not count at all; a cell's n is then ``count()`` and its
+    weighted hits ``sum(weight * x)``. The respondent scores are INTEGERs.
 
     Every aggregate here keeps an 8-byte state: DuckDB's ``count_if`` and integer ``sum`` keep
     16 bytes and update several times slower."""
@@ -270,11 +261,8 @@ def _per_form_columns(props, comps, plain: set[str], packing: Packing | None) ->
         for name, fields in _packed_columns(_counters(props, plain), packing):
             terms = [f"f_{c}" + (f" << {shift}" if shift else "") for c, shift in fields]
             cols.append(f"({' + '.join(f'({t})' for t in terms)})::DOUBLE AS {name}")
-    else:
-        for p in props:
-            flag = (f"({p.hit_if})" if p.answer in plain
-                    else f"CASE WHEN {p.hit_if} THEN 1 WHEN {p.valid_if} THEN 0 END")
-            cols.append(f"{flag}::FLOAT AS x_{p.column}")
+    else:  # the hit flag where the answer is valid, else NULL
+        cols += [f"(CASE WHEN f_n_{p.column} = 1 THEN f_h_{p.column} END)::FLOAT AS x_{p.column}" for p in props]
     cols += [f"sc_{c.column}" for c in comps]
     return cols
 
