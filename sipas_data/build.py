@@ -1,7 +1,6 @@
 """From accepted forms and official figures to a written release."""
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import duckdb
@@ -9,34 +8,24 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .engine import INDEX_SCHEMA, compute_batches
+from .engine import INDEX_SCHEMA, Restatement, compute_batches
 from .methodology import get_methodology
 from .release import write_release
 
 REFORM_YEAR = 2025  # first survey year on the post-reform units
 MEMORY_LIMIT = "1500MB"  # DuckDB spills beyond this; the whole build stays within about 2 GB
-RESTATED_MEMORY_LIMIT = "400MB"  # the restated series' own connection (headline indices, no breakdowns)
 
 
-def restate_on_2025_units(forms: pd.DataFrame | pa.Table, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyRelation:
+def restatement_on_2025_units() -> Restatement:
     """Forms of years before the 2025 reform, re-addressed to today's units through the official
     crosswalk: each commune to the commune it joined, each province to its merged province; the
-    district level disappears. District-level services count toward the new province only.
-    Returns a query on ``con`` (the forms are not copied)."""
+    district level disappears. District-level services count toward the new province only."""
     from geo.units import crosswalk
 
     cw = crosswalk()
-    con.register("cw", cw[["old_commune_code", "new_commune_code"]])
-    con.register("pw", cw[["old_province_code", "new_province_code"]].drop_duplicates("old_province_code"))
-    con.register("forms_old", forms)
-    return con.sql(f"""
-        SELECT f.* REPLACE (pw.new_province_code AS province_code, NULL::VARCHAR AS district_code,
-                            cw.new_commune_code AS commune_code)
-        FROM forms_old f
-        LEFT JOIN cw ON cw.old_commune_code = f.commune_code
-        LEFT JOIN pw ON pw.old_province_code = f.province_code
-        WHERE f.year < {REFORM_YEAR} AND pw.new_province_code IS NOT NULL
-    """)
+    return Restatement(communes=cw[["old_commune_code", "new_commune_code"]],
+                       provinces=cw[["old_province_code", "new_province_code"]].drop_duplicates("old_province_code"),
+                       before_year=REFORM_YEAR)
 
 
 class UsedUnits:
@@ -91,16 +80,6 @@ def official_rows(con: duckdb.DuckDBPyConnection, rows: pd.DataFrame) -> pa.Tabl
     return out.cast(INDEX_SCHEMA)
 
 
-def _restated_batches(forms: pa.Table, threshold: int | None) -> list[pa.Table]:
-    """The restated series (pre-2025 forms on the 2025 units: the headline indices only), in a
-    DuckDB connection of its own so it can run beside the main build."""
-    con = duckdb.connect()
-    con.execute(f"SET memory_limit = '{RESTATED_MEMORY_LIMIT}'")
-    restated = restate_on_2025_units(forms, con)
-    return list(compute_batches(con, restated, threshold=threshold, levels=("province", "commune"),
-                                breakdowns=(), basis="restated", composites_only=True))
-
-
 def build_release(forms: pd.DataFrame | pa.Table, out: str | Path, *, official: list[pd.DataFrame] = (),
                   title: str, publisher: str, inputs: list[dict], counts: dict,
                   demo: bool = False, threshold: int | None = None, restate: bool = True,
@@ -120,16 +99,8 @@ def build_release(forms: pd.DataFrame | pa.Table, out: str | Path, *, official: 
     restating = restate and len(years) and int(min(years)) < REFORM_YEAR
 
     def rows():
-        pooled = compute_batches(con, forms, threshold=threshold)
-        first = next(pooled, None)  # the (first scheme's) cells are computed; publishing starts
-        # While the main thread publishes (mostly waiting for the Parquet writer), the restated
-        # series is computed beside it, on a connection of its own.
-        restated = background.submit(_restated_batches, forms, threshold) if restating else None
-        if first is not None:
-            yield first
-        yield from pooled
-        if restated is not None:
-            yield from restated.result()
+        yield from compute_batches(con, forms, threshold=threshold,
+                                   restate=restatement_on_2025_units() if restating else None)
         for frame in official:
             if len(frame):
                 yield official_rows(con, frame)
@@ -139,11 +110,7 @@ def build_release(forms: pd.DataFrame | pa.Table, out: str | Path, *, official: 
             used.add(batch)
             yield batch
 
-    background = ThreadPoolExecutor(1, thread_name_prefix="restated")
-    try:
-        return write_release(out, tracked(), lambda: units_table(used.frame()),
-                             methodologies=[get_methodology(s) for s in schemes], title=title,
-                             publisher=publisher, inputs=inputs, counts=counts, demo=demo,
-                             threshold=threshold, created=created, _fail_after_files=_fail_after_files)
-    finally:
-        background.shutdown(wait=True, cancel_futures=True)
+    return write_release(out, tracked(), lambda: units_table(used.frame()),
+                         methodologies=[get_methodology(s) for s in schemes], title=title,
+                         publisher=publisher, inputs=inputs, counts=counts, demo=demo,
+                         threshold=threshold, created=created, _fail_after_files=_fail_after_files)

@@ -367,8 +367,9 @@ def _grain(con: duckdb.DuckDBPyConnection, aggs: list[str], dim: str | None, nam
         con.execute(f"DROP TABLE {t}")
 
 
-def _rollup_sql(sum_cols: list[str], levels: tuple[str, ...], weighted: bool) -> str:
-    """Units at each level from the grain, with ``all`` services and each service."""
+def _rollup_sql(sum_cols: list[str], levels: tuple[str, ...], weighted: bool, grain: str = "grain") -> str:
+    """Units at each level from the grain (the table or view ``grain``), with ``all`` services
+    and each service."""
     # Counts and sums of scores add exactly as DOUBLEs (whole numbers far under 2**53), which
     # DuckDB sums much faster than integers (those it adds in 128 bits); sums of squared scores
     # can pass 2**53 at province level and are added as integers.
@@ -380,14 +381,14 @@ def _rollup_sql(sum_cols: list[str], levels: tuple[str, ...], weighted: bool) ->
             SELECT year, 'commune' AS level, commune_code AS unit_code,
                    coalesce(any_value(district_code), any_value(province_code)) AS parent_code,
                    coalesce(service, 'all') AS service, 'all' AS breakdown, 'all' AS grp, {sums}
-            FROM grain WHERE breakdown = 'all' AND commune_code IS NOT NULL
+            FROM {grain} WHERE breakdown = 'all' AND commune_code IS NOT NULL
             GROUP BY GROUPING SETS ((year, commune_code, service), (year, commune_code))""")
     if "district" in levels:
         parts.append(f"""
             SELECT year, 'district' AS level, district_code AS unit_code,
                    any_value(province_code) AS parent_code,
                    coalesce(service, 'all') AS service, breakdown, grp, {sums}
-            FROM grain WHERE district_code IS NOT NULL
+            FROM {grain} WHERE district_code IS NOT NULL
             GROUP BY GROUPING SETS ((year, district_code, breakdown, grp, service),
                                     (year, district_code, breakdown, grp))""")
     if "province" in levels:
@@ -395,7 +396,7 @@ def _rollup_sql(sum_cols: list[str], levels: tuple[str, ...], weighted: bool) ->
             SELECT year, 'province' AS level, province_code AS unit_code,
                    '{COUNTRY_CODE}' AS parent_code,
                    coalesce(service, 'all') AS service, breakdown, grp, {sums}
-            FROM grain
+            FROM {grain}
             GROUP BY GROUPING SETS ((year, province_code, breakdown, grp, service),
                                     (year, province_code, breakdown, grp))""")
     return " UNION ALL ".join(parts)
@@ -472,9 +473,9 @@ def _sibling_sets(keys: pa.Table) -> np.ndarray:
     return np.cumsum(change)
 
 
-def _indicator_sql(kind: str, stem: str, weighted: bool, scale: int, limit: int) -> str:
-    """One indicator's numbers for every cell of ``wide``, in its order: n, and (when the cell is
-    shown) the value and its 95% interval."""
+def _indicator_sql(kind: str, stem: str, weighted: bool, scale: int, limit: int, wide: str) -> str:
+    """One indicator's numbers for every cell of the table ``wide``, in its order: n, and (when
+    the cell is shown) the value and its 95% interval."""
     z, z2 = _Z, f"{Z95 * Z95!r}::DOUBLE"
     n = f"n_{stem}"
     w = f"w_{stem}" if weighted else n
@@ -498,17 +499,17 @@ def _indicator_sql(kind: str, stem: str, weighted: bool, scale: int, limit: int)
                CASE WHEN {shown} THEN {value} END AS value,
                CASE WHEN {shown} THEN {low} END AS ci_low,
                CASE WHEN {shown} THEN {high} END AS ci_high
-        FROM wide"""
+        FROM {wide}"""
 
 
-def _publish(con: duckdb.DuckDBPyConnection, kinds, *, weighted: bool, scale: int, limit: int,
+def _publish(con: duckdb.DuckDBPyConnection, wide: str, kinds, *, weighted: bool, scale: int, limit: int,
              scheme: str, basis: str) -> Iterator[pa.Table]:
-    """The published rows, one Arrow table per indicator, each in ``wide``'s order. DuckDB
+    """The published rows of the table ``wide``, one Arrow table per indicator, in its order. DuckDB
     computes the numbers; the unit keys are read once and shared by every indicator; ranks
     come from :func:`sibling_ranks`. Cells no form answered (n = 0) are not published; cells
     under the threshold are published suppressed: no value, no interval, no rank."""
     keys = con.sql("SELECT year::SMALLINT AS year, level, unit_code, parent_code, service, breakdown, grp "
-                   "FROM wide").to_arrow_table()
+                   f"FROM {wide}").to_arrow_table()
     rows = keys.num_rows
     siblings = _sibling_sets(keys)
     # Text columns go out dictionary-encoded (see PUBLISH_SCHEMA): the keys once for every
@@ -520,7 +521,7 @@ def _publish(con: duckdb.DuckDBPyConnection, kinds, *, weighted: bool, scale: in
     fixed = {"scheme": constant(scheme), "source": constant("computed"), "basis": constant(basis),
              "note": pa.DictionaryArray.from_arrays(pa.nulls(rows, pa.int32()), pa.array([], pa.string()))}
     for kind, indicator, stem in kinds:
-        nums = con.sql(_indicator_sql(kind, stem, weighted, scale, limit)).to_arrow_table()
+        nums = con.sql(_indicator_sql(kind, stem, weighted, scale, limit, wide)).to_arrow_table()
         n = nums.column("n").to_numpy()
         shown = n >= limit
         value = nums.column("value").to_numpy(zero_copy_only=False).astype(float)  # nulls -> NaN
@@ -563,23 +564,53 @@ INDEX_TABLE_SQL = """(year SMALLINT, scheme VARCHAR, level VARCHAR, unit_code VA
     note VARCHAR)"""
 
 
+@dataclass(frozen=True)
+class Restatement:
+    """How forms of earlier years are re-addressed to today's units, for a restated series of the
+    headline indices: forms of years before ``before_year`` count toward the commune their old
+    commune joined (``communes``: old_commune_code, new_commune_code) and the province their old
+    province merged into (``provinces``: old_province_code, new_province_code); forms of a
+    province without a new one are left out, and the district level is gone (district-agency
+    forms count toward the new province only)."""
+    communes: pd.DataFrame
+    provinces: pd.DataFrame
+    before_year: int
+
+
+RESTATED_LEVELS = ("province", "commune")
+
+
+def _restated_grain_sql(restate: Restatement, sums: list[str]) -> str:
+    """The ``all`` grain of the earlier years, re-addressed to today's units. A grain cell lies
+    within one old commune (or one district agency), so it maps whole; ``sums`` are its
+    columns, already unpacked."""
+    return f"""
+        SELECT g.year, pw.new_province_code AS province_code, NULL::VARCHAR AS district_code,
+               cw.new_commune_code AS commune_code, g.agency_level, g.service, g.breakdown, g.grp,
+               {', '.join(sums)}
+        FROM grain_all g
+        JOIN restate_provinces pw ON pw.old_province_code = g.province_code
+        LEFT JOIN restate_communes cw ON cw.old_commune_code = g.commune_code
+        WHERE g.year < {int(restate.before_year)}"""
+
+
 def compute_batches(con: duckdb.DuckDBPyConnection, responses: pd.DataFrame | pa.Table | duckdb.DuckDBPyRelation, *,
                     threshold: int | None = None,
                     levels: tuple[str, ...] = ("province", "district", "commune"),
-                    breakdowns: tuple[str, ...] = PROFILE_DIMENSIONS, basis: str = "pooled",
-                    timings: dict[str, float] | None = None,
-                    composites_only: bool = False) -> Iterator[pa.Table]:
+                    breakdowns: tuple[str, ...] = PROFILE_DIMENSIONS,
+                    restate: Restatement | None = None,
+                    timings: dict[str, float] | None = None) -> Iterator[pa.Table]:
     """Every published cell for the accepted forms in ``responses``, as Arrow tables
     (:data:`PUBLISH_SCHEMA`: the columns :data:`INDEX_COLUMNS`, text dictionary-encoded) of
     one scheme and indicator each, in publishing order; ``con`` is the DuckDB connection to
     work in.
 
     ``threshold`` overrides the schemes' suppression threshold (default: each scheme's rule).
-    ``basis`` labels the rows (``pooled``; ``restated`` for older years on the 2025 units).
+    The rows are labelled ``basis = pooled``. With ``restate``, the earlier years' SIPAS,
+    aspects and elements follow on today's units (``basis = restated``, provinces and
+    communes; see :class:`Restatement`): rolled up from the same grain, not from the forms again.
     ``timings``, when given, collects seconds per stage: ``core`` (grain scan, roll-up and the
-    values of every cell) and ``publish`` (intervals, suppression, ranks, the long rows).
-    ``composites_only`` publishes SIPAS, aspects and elements but not items, expectations or
-    perceptions (used for the restated series, which serve trends of the headline indices)."""
+    values of every cell) and ``publish`` (intervals, suppression, ranks, the long rows)."""
     clock = time.perf_counter
     timings = timings if timings is not None else {}
     if isinstance(responses, pd.DataFrame):  # Arrow scans much faster than object columns
@@ -590,7 +621,11 @@ def compute_batches(con: duckdb.DuckDBPyConnection, responses: pd.DataFrame | pa
     else:
         con.register("forms_in", responses)
         present = set(responses.column_names)
+    if restate is not None:
+        con.register("restate_communes", restate.communes[["old_commune_code", "new_commune_code"]])
+        con.register("restate_provinces", restate.provinces[["old_province_code", "new_province_code"]])
     schemes = [r[0] for r in con.execute("SELECT DISTINCT scheme FROM forms_in ORDER BY 1").fetchall()]
+    restated = []  # (table, publishing options) per scheme, published after every pooled cell
     for scheme_id in schemes:
         start = clock()
         m = get_methodology(scheme_id)
@@ -599,8 +634,6 @@ def compute_batches(con: duckdb.DuckDBPyConnection, responses: pd.DataFrame | pa
         dims = tuple(d for d in breakdowns if d in present)
         weighted = not con.execute(
             f"SELECT coalesce(bool_and(weight = 1.0), true) FROM forms WHERE scheme = '{m.id}'").fetchone()[0]
-        if composites_only:  # composites need the items' counts, not expectations or perceptions
-            props = [p for p in props if p.column.startswith("it_")]
         # A question the forms do not carry has no cell to publish (items stay: composites read them).
         expectations_asked = any(c in present for c in m.expectation_columns())
         props = [p for p in props if p.column.startswith("it_")
@@ -642,26 +675,55 @@ def compute_batches(con: duckdb.DuckDBPyConnection, responses: pd.DataFrame | pa
         unpack = _unpack_sql(packed_columns, packing) if packing else ""
         con.execute(f"CREATE OR REPLACE TEMP TABLE wide AS "
                     f"{_wide_values_sql(props, comps, weighted, rolled_up, unpack, packed)}")
+        limit = int(threshold if threshold is not None else m.suppression_threshold)
+        composites = [("composite", c.indicator, c.column) for c in comps]
+        if restate is not None and con.execute(
+                f"SELECT count(*) FROM grain_all WHERE year < {int(restate.before_year)}").fetchone()[0]:
+            # The headline indices need the items' counts only. The packed counters are
+            # unpacked in the grain, before cells of several old provinces add up: a merged
+            # province can hold more forms than a packed field.
+            items = [p for p in props if p.column.startswith("it_")]
+            counts = [name for name, _ in _counters(items, plain)] if packing else []
+            sums = _sum_columns(items, comps, weighted, counts)
+            unpacked = [unpack] if packing else []
+            con.execute("CREATE OR REPLACE TEMP VIEW grain_restated AS "
+                        + _restated_grain_sql(restate, [*unpacked, *(c for c in sums if c not in counts)]))
+            table = f"restated_{len(restated)}"
+            con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS " + _wide_values_sql(
+                items, comps, weighted, _rollup_sql(sums, RESTATED_LEVELS, weighted, "grain_restated")))
+            con.execute("DROP VIEW grain_restated")
+            restated.append((table, dict(kinds=composites, weighted=weighted, scale=1 if weighted else scale,
+                                         limit=limit, scheme=m.id, basis="restated")))
         con.execute("DROP VIEW grain")
         con.execute(f"DROP {'TABLE' if dims else 'VIEW'} scored")
         for temp in (*grains, "cells", "districts"):
             con.execute(f"DROP TABLE IF EXISTS {temp}")
         middle = clock()
         timings["core"] = timings.get("core", 0.0) + middle - start
-        limit = int(threshold if threshold is not None else m.suppression_threshold)
-        kinds = [] if composites_only else [("proportion", p.indicator, p.column) for p in props]
-        kinds += [("composite", c.indicator, c.column) for c in comps]
-        published = clock()
-        for batch in _publish(con, kinds, weighted=weighted, scale=1 if weighted else score_scale(comps),
-                              limit=limit, scheme=m.id, basis=basis):
-            timings["publish"] = timings.get("publish", 0.0) + clock() - published
-            yield batch
-            published = clock()
+        kinds = [("proportion", p.indicator, p.column) for p in props] + composites
+        yield from _timed_publish(con, "wide", kinds, timings, weighted=weighted, scale=1 if weighted else scale,
+                                  limit=limit, scheme=m.id, basis="pooled")
         con.execute("DROP TABLE IF EXISTS wide")
+    for table, options in restated:
+        yield from _timed_publish(con, table, options.pop("kinds"), timings, **options)
+        con.execute(f"DROP TABLE {table}")
     if isinstance(responses, duckdb.DuckDBPyRelation):
         con.execute("DROP VIEW forms_in")
     else:
         con.unregister("forms_in")
+    if restate is not None:
+        con.unregister("restate_communes")
+        con.unregister("restate_provinces")
+
+
+def _timed_publish(con, wide: str, kinds, timings: dict[str, float], **options) -> Iterator[pa.Table]:
+    """:func:`_publish`, adding the time spent to ``timings["publish"]`` (not the caller's)."""
+    clock = time.perf_counter
+    published = clock()
+    for batch in _publish(con, wide, kinds, **options):
+        timings["publish"] = timings.get("publish", 0.0) + clock() - published
+        yield batch
+        published = clock()
 
 
 def compute_into(con: duckdb.DuckDBPyConnection, responses: pd.DataFrame | pa.Table, *, table: str = "indices",
