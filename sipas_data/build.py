@@ -1,6 +1,7 @@
 """From accepted forms and official figures to a written release."""
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import duckdb
@@ -26,6 +27,16 @@ def restatement_on_2025_units() -> Restatement:
     return Restatement(communes=cw[["old_commune_code", "new_commune_code"]],
                        provinces=cw[["old_province_code", "new_province_code"]].drop_duplicates("old_province_code"),
                        before_year=REFORM_YEAR)
+
+
+def _load_geography(restating: bool) -> Restatement | None:
+    """Loads what the end of a build reads from the geography package (the registries of both
+    vintages, and the crosswalk when restating), so that it is cached by then."""
+    from geo.units import units as registry
+
+    for vintage in ("2019", "2025"):
+        registry(vintage)
+    return restatement_on_2025_units() if restating else None
 
 
 class UsedUnits:
@@ -98,9 +109,21 @@ def build_release(forms: pd.DataFrame | pa.Table, out: str | Path, *, official: 
     years = forms.column("year").to_numpy() if forms.num_rows else []
     restating = restate and len(years) and int(min(years)) < REFORM_YEAR
 
+    geography = []  # the registries and crosswalk, loading beside the writer
+
+    def load_geography():
+        if not geography:
+            geography.append(background.submit(_load_geography, restating))
+        return geography[0]
+
     def rows():
-        yield from compute_batches(con, forms, threshold=threshold,
-                                   restate=restatement_on_2025_units() if restating else None)
+        restatement = (lambda: load_geography().result()) if restating else None
+        for batch in compute_batches(con, forms, threshold=threshold, restate=restatement):
+            # The pooled cells are computed. While they are written (the Parquet writer is the
+            # bottleneck then, and this thread mostly waits for it), the crosswalk and the unit
+            # registries load on a thread of their own.
+            load_geography()
+            yield batch
         for frame in official:
             if len(frame):
                 yield official_rows(con, frame)
@@ -110,7 +133,11 @@ def build_release(forms: pd.DataFrame | pa.Table, out: str | Path, *, official: 
             used.add(batch)
             yield batch
 
-    return write_release(out, tracked(), lambda: units_table(used.frame()),
-                         methodologies=[get_methodology(s) for s in schemes], title=title,
-                         publisher=publisher, inputs=inputs, counts=counts, demo=demo,
-                         threshold=threshold, created=created, _fail_after_files=_fail_after_files)
+    background = ThreadPoolExecutor(1, thread_name_prefix="geography")
+    try:
+        return write_release(out, tracked(), lambda: units_table(used.frame()),
+                             methodologies=[get_methodology(s) for s in schemes], title=title,
+                             publisher=publisher, inputs=inputs, counts=counts, demo=demo,
+                             threshold=threshold, created=created, _fail_after_files=_fail_after_files)
+    finally:
+        background.shutdown(wait=True, cancel_futures=True)

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import duckdb
@@ -587,7 +587,20 @@ class Restatement:
 RESTATED_LEVELS = ("province", "commune")
 
 
-def _restated_grain_sql(restate: Restatement, sums: list[str]) -> str:
+@dataclass(frozen=True)
+class _KeptGrain:
+    """A scheme's ``all`` grain, kept for the restated series, with what its roll-up needs."""
+    table: str
+    scheme: str
+    items: list[Proportion]
+    comps: list[Composite]
+    plain: set[str]
+    weighted: bool
+    packing: Packing | None
+    limit: int
+
+
+def _restated_grain_sql(restate: Restatement, grain: str, sums: list[str]) -> str:
     """The ``all`` grain of the earlier years, re-addressed to today's units. A grain cell lies
     within one old commune (or one district agency), so it maps whole; ``sums`` are its
     columns, already unpacked."""
@@ -595,17 +608,42 @@ def _restated_grain_sql(restate: Restatement, sums: list[str]) -> str:
         SELECT g.year, pw.new_province_code AS province_code, NULL::VARCHAR AS district_code,
                cw.new_commune_code AS commune_code, g.agency_level, g.service, g.breakdown, g.grp,
                {', '.join(sums)}
-        FROM grain_all g
+        FROM {grain} g
         JOIN restate_provinces pw ON pw.old_province_code = g.province_code
         LEFT JOIN restate_communes cw ON cw.old_commune_code = g.commune_code
         WHERE g.year < {int(restate.before_year)}"""
+
+
+def _restated(con: duckdb.DuckDBPyConnection, restate: Restatement, kept: _KeptGrain,
+              timings: dict[str, float]) -> Iterator[pa.Table]:
+    """The restated series of one scheme: its kept grain rolled up on today's units (headline
+    indices only, so the items' counts only). Packed counts are unpacked in the grain, before
+    cells of several old provinces add up: a merged province can hold more forms than a field."""
+    if not con.execute(f"SELECT count(*) FROM {kept.table} WHERE year < {int(restate.before_year)}").fetchone()[0]:
+        return
+    clock = time.perf_counter
+    start = clock()
+    counters = _counters(kept.items, kept.plain)
+    counts = [name for name, _ in counters] if kept.packing else []
+    sums = _sum_columns(kept.items, kept.comps, kept.weighted, counts)
+    unpacked = [_unpack_sql(_packed_columns(counters, kept.packing), kept.packing)] if kept.packing else []
+    con.execute("CREATE OR REPLACE TEMP VIEW grain_restated AS " + _restated_grain_sql(
+        restate, kept.table, [*unpacked, *(c for c in sums if c not in counts)]))
+    con.execute("CREATE OR REPLACE TEMP TABLE wide_restated AS " + _wide_values_sql(
+        kept.items, kept.comps, kept.weighted, _rollup_sql(sums, RESTATED_LEVELS, kept.weighted, "grain_restated")))
+    con.execute("DROP VIEW grain_restated")
+    timings["core"] = timings.get("core", 0.0) + clock() - start
+    yield from _timed_publish(con, "wide_restated", [("composite", c.indicator, c.column) for c in kept.comps],
+                              timings, weighted=kept.weighted, scale=1 if kept.weighted else score_scale(kept.comps),
+                              limit=kept.limit, scheme=kept.scheme, basis="restated")
+    con.execute("DROP TABLE wide_restated")
 
 
 def compute_batches(con: duckdb.DuckDBPyConnection, responses: pd.DataFrame | pa.Table | duckdb.DuckDBPyRelation, *,
                     threshold: int | None = None,
                     levels: tuple[str, ...] = ("province", "district", "commune"),
                     breakdowns: tuple[str, ...] = PROFILE_DIMENSIONS,
-                    restate: Restatement | None = None,
+                    restate: Restatement | Callable[[], Restatement] | None = None,
                     timings: dict[str, float] | None = None) -> Iterator[pa.Table]:
     """Every published cell for the accepted forms in ``responses``, as Arrow tables
     (:data:`PUBLISH_SCHEMA`: the columns :data:`INDEX_COLUMNS`, text dictionary-encoded) of
@@ -616,6 +654,8 @@ def compute_batches(con: duckdb.DuckDBPyConnection, responses: pd.DataFrame | pa
     The rows are labelled ``basis = pooled``. With ``restate``, the earlier years' SIPAS,
     aspects and elements follow on today's units (``basis = restated``, provinces and
     communes; see :class:`Restatement`): rolled up from the same grain, not from the forms again.
+    ``restate`` may be a function that returns the restatement: it is called only once every
+    pooled cell has been handed over, so the crosswalk can load meanwhile.
     ``timings``, when given, collects seconds per stage: ``core`` (grain scan, roll-up and the
     values of every cell) and ``publish`` (intervals, suppression, ranks, the long rows)."""
     clock = time.perf_counter
@@ -628,11 +668,8 @@ def compute_batches(con: duckdb.DuckDBPyConnection, responses: pd.DataFrame | pa
     else:
         con.register("forms_in", responses)
         present = set(responses.column_names)
-    if restate is not None:
-        con.register("restate_communes", restate.communes[["old_commune_code", "new_commune_code"]])
-        con.register("restate_provinces", restate.provinces[["old_province_code", "new_province_code"]])
     schemes = [r[0] for r in con.execute("SELECT DISTINCT scheme FROM forms_in ORDER BY 1").fetchall()]
-    restated = []  # (table, publishing options) per scheme, published after every pooled cell
+    kept: list[_KeptGrain] = []  # each scheme's grain, restated after every pooled cell
     for scheme_id in schemes:
         start = clock()
         m = get_methodology(scheme_id)
@@ -683,42 +720,32 @@ def compute_batches(con: duckdb.DuckDBPyConnection, responses: pd.DataFrame | pa
         con.execute(f"CREATE OR REPLACE TEMP TABLE wide AS "
                     f"{_wide_values_sql(props, comps, weighted, rolled_up, unpack, packed)}")
         limit = int(threshold if threshold is not None else m.suppression_threshold)
-        composites = [("composite", c.indicator, c.column) for c in comps]
-        if restate is not None and con.execute(
-                f"SELECT count(*) FROM grain_all WHERE year < {int(restate.before_year)}").fetchone()[0]:
-            # The headline indices need the items' counts only. The packed counters are
-            # unpacked in the grain, before cells of several old provinces add up: a merged
-            # province can hold more forms than a packed field.
-            items = [p for p in props if p.column.startswith("it_")]
-            counts = [name for name, _ in _counters(items, plain)] if packing else []
-            sums = _sum_columns(items, comps, weighted, counts)
-            unpacked = [unpack] if packing else []
-            con.execute("CREATE OR REPLACE TEMP VIEW grain_restated AS "
-                        + _restated_grain_sql(restate, [*unpacked, *(c for c in sums if c not in counts)]))
-            table = f"restated_{len(restated)}"
-            con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS " + _wide_values_sql(
-                items, comps, weighted, _rollup_sql(sums, RESTATED_LEVELS, weighted, "grain_restated")))
-            con.execute("DROP VIEW grain_restated")
-            restated.append((table, dict(kinds=composites, weighted=weighted, scale=1 if weighted else scale,
-                                         limit=limit, scheme=m.id, basis="restated")))
         con.execute("DROP VIEW grain")
+        if restate is not None:  # the overall grain stays for the restated series
+            kept.append(_KeptGrain(f"grain_kept_{len(kept)}", m.id, [p for p in props if p.column.startswith("it_")],
+                                   comps, plain, weighted, packing, limit))
+            con.execute(f"ALTER TABLE grain_all RENAME TO {kept[-1].table}")
         con.execute(f"DROP {'TABLE' if dims else 'VIEW'} scored")
         for temp in (*grains, "cells", "districts"):
             con.execute(f"DROP TABLE IF EXISTS {temp}")
         middle = clock()
         timings["core"] = timings.get("core", 0.0) + middle - start
-        kinds = [("proportion", p.indicator, p.column) for p in props] + composites
+        kinds = [("proportion", p.indicator, p.column) for p in props] + [("composite", c.indicator, c.column)
+                                                                           for c in comps]
         yield from _timed_publish(con, "wide", kinds, timings, weighted=weighted, scale=1 if weighted else scale,
                                   limit=limit, scheme=m.id, basis="pooled")
         con.execute("DROP TABLE IF EXISTS wide")
-    for table, options in restated:
-        yield from _timed_publish(con, table, options.pop("kinds"), timings, **options)
-        con.execute(f"DROP TABLE {table}")
     if isinstance(responses, duckdb.DuckDBPyRelation):
         con.execute("DROP VIEW forms_in")
     else:
         con.unregister("forms_in")
-    if restate is not None:
+    if kept:
+        restate = restate() if callable(restate) else restate
+        con.register("restate_communes", restate.communes[["old_commune_code", "new_commune_code"]])
+        con.register("restate_provinces", restate.provinces[["old_province_code", "new_province_code"]])
+        for grain in kept:
+            yield from _restated(con, restate, grain, timings)
+            con.execute(f"DROP TABLE {grain.table}")
         con.unregister("restate_communes")
         con.unregister("restate_provinces")
 
