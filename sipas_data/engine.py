@@ -480,33 +480,40 @@ def _sibling_sets(keys: pa.Table) -> np.ndarray:
     return np.cumsum(change)
 
 
-def _indicator_sql(kind: str, stem: str, weighted: bool, scale: int, limit: int, wide: str) -> str:
-    """One indicator's numbers for every cell of the table ``wide``, in its order: n, and (when
-    the cell is shown) the value and its 95% interval."""
+def _indicator_columns(kind: str, stem: str, weighted: bool, scale: int, limit: int,
+                       suffix: str) -> tuple[list[str], list[str]]:
+    """One indicator's numbers for every cell of the wide table, as columns named with
+    ``suffix``: n, and (when the cell is shown) the value and its 95% interval. Returned as two
+    projections, the inner one computing once what both interval ends share."""
     z, z2 = _Z, f"{Z95 * Z95!r}::DOUBLE"
     n = f"n_{stem}"
     w = f"w_{stem}" if weighted else n
+    inner = [f"{n}::BIGINT AS n{suffix}"]
     if kind == "proportion":
         p = f"(h_{stem}::DOUBLE / {w})"
-        centre = f"({p} + {z2} / (2.0 * {n}))"
-        spread = f"{z} * sqrt({p} * (1 - {p}) / {n} + {z2} / (4.0 * {n} * {n}))"
-        # Wilson score interval
-        value = f"100.0 * {p}"
-        low = f"greatest(0.0, 100.0 * ({centre} - {spread}) / (1 + {z2} / {n}))"
-        high = f"least(100.0, 100.0 * ({centre} + {spread}) / (1 + {z2} / {n}))"
+        # Wilson score interval: (centre -/+ spread) / scale
+        inner += [f"{p} AS p{suffix}", f"({p} + {z2} / (2.0 * {n})) AS centre{suffix}",
+                  f"{z} * sqrt({p} * (1 - {p}) / {n} + {z2} / (4.0 * {n} * {n})) AS spread{suffix}",
+                  f"(1 + {z2} / {n}) AS scale{suffix}"]
+        value = f"100.0 * p{suffix}"
+        low = f"greatest(0.0, 100.0 * (centre{suffix} - spread{suffix}) / scale{suffix})"
+        high = f"least(100.0, 100.0 * (centre{suffix} + spread{suffix}) / scale{suffix})"
     else:
         mu = f"(s1_{stem}::DOUBLE / {scale} / {w})"
         # linearised: the standard error of the (weighted) mean respondent score
-        half = f"(100.0 * {z} * sqrt(greatest(0.0, s2_{stem}::DOUBLE / {scale * scale} / {w} - {mu} * {mu})) / sqrt({n}))"
-        value = f"v_{stem}"
-        low, high = f"greatest(0.0, {value} - {half})", f"least(100.0, {value} + {half})"
-    shown = f"{n} >= {limit}"
-    return f"""
-        SELECT {n}::BIGINT AS n,
-               CASE WHEN {shown} THEN {value} END AS value,
-               CASE WHEN {shown} THEN {low} END AS ci_low,
-               CASE WHEN {shown} THEN {high} END AS ci_high
-        FROM {wide}"""
+        inner += [f"v_{stem} AS v{suffix}",
+                  f"(100.0 * {z} * sqrt(greatest(0.0, s2_{stem}::DOUBLE / {scale * scale} / {w} - {mu} * {mu}))"
+                  f" / sqrt({n})) AS half{suffix}"]
+        value = f"v{suffix}"
+        low, high = f"greatest(0.0, {value} - half{suffix})", f"least(100.0, {value} + half{suffix})"
+    shown = f"n{suffix} >= {limit}"
+    outer = [f"n{suffix}", f"CASE WHEN {shown} THEN {value} END AS value{suffix}",
+             f"CASE WHEN {shown} THEN {low} END AS ci_low{suffix}",
+             f"CASE WHEN {shown} THEN {high} END AS ci_high{suffix}"]
+    return inner, outer
+
+
+INDICATORS_PER_QUERY = 8  # fewer, wider queries: each costs DuckDB a few milliseconds to set up
 
 
 def _publish(con: duckdb.DuckDBPyConnection, wide: str, kinds, *, weighted: bool, scale: int, limit: int,
@@ -527,25 +534,32 @@ def _publish(con: duckdb.DuckDBPyConnection, wide: str, kinds, *, weighted: bool
     constant = lambda text: pa.DictionaryArray.from_arrays(first, pa.array([text], pa.string()))  # noqa: E731
     fixed = {"scheme": constant(scheme), "source": constant("computed"), "basis": constant(basis),
              "note": pa.DictionaryArray.from_arrays(pa.nulls(rows, pa.int32()), pa.array([], pa.string()))}
-    for kind, indicator, stem in kinds:
-        nums = con.sql(_indicator_sql(kind, stem, weighted, scale, limit, wide)).to_arrow_table()
-        n = nums.column("n").to_numpy()
-        shown = n >= limit
-        value = nums.column("value").to_numpy(zero_copy_only=False).astype(float)  # nulls -> NaN
-        rank = sibling_ranks(siblings, shown & ~np.isnan(value), value)
-        columns = {
-            "year": keys.column("year"), "scheme": fixed["scheme"], "level": keys.column("level"),
-            "unit_code": keys.column("unit_code"), "parent_code": keys.column("parent_code"),
-            "service": keys.column("service"), "breakdown": keys.column("breakdown"),
-            "group": keys.column("grp"), "indicator": constant(indicator),
-            "value": nums.column("value"), "n": nums.column("n"),
-            "ci_low": nums.column("ci_low"), "ci_high": nums.column("ci_high"),
-            "suppressed": pa.array(~shown), "rank": pa.array(rank, pa.int32(), mask=rank == 0),
-            "source": fixed["source"], "basis": fixed["basis"], "note": fixed["note"],
-        }
-        table = pa.Table.from_arrays([columns[f.name] for f in PUBLISH_SCHEMA], schema=PUBLISH_SCHEMA)
-        answered = n > 0
-        yield table if answered.all() else table.filter(pa.array(answered))
+    for first_kind in range(0, len(kinds), INDICATORS_PER_QUERY):
+        chunk = kinds[first_kind:first_kind + INDICATORS_PER_QUERY]
+        inner, outer = [], []
+        for i, (kind, _, stem) in enumerate(chunk):
+            cols = _indicator_columns(kind, stem, weighted, scale, limit, f"_{i}")
+            inner += cols[0]
+            outer += cols[1]
+        nums = con.sql(f"SELECT {', '.join(outer)} FROM (SELECT {', '.join(inner)} FROM {wide})").to_arrow_table()
+        for i, (_, indicator, _) in enumerate(chunk):
+            n = nums.column(f"n_{i}").to_numpy()
+            shown = n >= limit
+            value = nums.column(f"value_{i}").to_numpy(zero_copy_only=False).astype(float)  # nulls -> NaN
+            rank = sibling_ranks(siblings, shown & ~np.isnan(value), value)
+            columns = {
+                "year": keys.column("year"), "scheme": fixed["scheme"], "level": keys.column("level"),
+                "unit_code": keys.column("unit_code"), "parent_code": keys.column("parent_code"),
+                "service": keys.column("service"), "breakdown": keys.column("breakdown"),
+                "group": keys.column("grp"), "indicator": constant(indicator),
+                "value": nums.column(f"value_{i}"), "n": nums.column(f"n_{i}"),
+                "ci_low": nums.column(f"ci_low_{i}"), "ci_high": nums.column(f"ci_high_{i}"),
+                "suppressed": pa.array(~shown), "rank": pa.array(rank, pa.int32(), mask=rank == 0),
+                "source": fixed["source"], "basis": fixed["basis"], "note": fixed["note"],
+            }
+            table = pa.Table.from_arrays([columns[f.name] for f in PUBLISH_SCHEMA], schema=PUBLISH_SCHEMA)
+            answered = n > 0
+            yield table if answered.all() else table.filter(pa.array(answered))
 
 
 _TEXT_COLUMNS = ("year", "scheme", "province_code", "district_code", "commune_code", "agency_level",
