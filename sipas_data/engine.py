@@ -326,6 +326,7 @@ def _sum_columns(props, comps, weighted: bool, packed: list[str]) -> list[str]:
 
 
 CELL_KEYS = ("year", "province_code", "district_code", "commune_code", "agency_level", "service")
+KEY_TEXT_COLUMNS = CELL_KEYS  # the per-form table carries the ids of these, not the text
 DISTRICT_KEYS = ("year", "province_code", "district_code", "service")
 AGGREGATES_PER_SCAN = 32
 
@@ -718,9 +719,18 @@ def compute_batches(con: duckdb.DuckDBPyConnection, responses: pd.DataFrame | pa
         packed_columns = _packed_columns(_counters(props, plain), packing) if packing else []
         packed = [name for name, _ in packed_columns]
         # One grouping streams straight from the forms; several share the per-form work, done
-        # once into a table that each then only sums.
-        scored = (f"SELECT {', '.join(keep)}, {', '.join(_per_form_columns(props, comps, plain, packing))} "
-                  f"FROM ({_scored_sql(m, 'forms', props, comps, plain)}) f {joins}")
+        # once into a table that each then only sums. That table is laid out district by
+        # district: a grouping then updates the sums of a few cells at a time, which stay in
+        # the processor's cache, instead of jumping between all of them (for 1 M forms in
+        # random order, the six groupings take a third of the time, far more than sorting
+        # the forms' answers costs). Only speed depends on this order, never a result.
+        columns = ", ".join([*keep, *_per_form_columns(props, comps, plain, packing)])
+        if dims:
+            by_district = (f"(SELECT cells_id, districts_id, f.* EXCLUDE ({', '.join(KEY_TEXT_COLUMNS)}) "
+                           f"FROM forms f {joins} WHERE f.scheme = '{m.id}' ORDER BY districts_id, cells_id)")
+            scored = f"SELECT {columns} FROM ({_scored_sql(m, by_district, props, comps, plain)})"
+        else:
+            scored = f"SELECT {columns} FROM ({_scored_sql(m, 'forms', props, comps, plain)}) f {joins}"
         con.execute(f"CREATE OR REPLACE TEMP {'TABLE' if dims else 'VIEW'} scored AS {scored}")
         aggs = _grain_aggregates(props, comps, weighted, scale, exact_doubles, packed)
         grains = []
