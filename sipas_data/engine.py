@@ -331,11 +331,11 @@ DISTRICT_KEYS = ("year", "province_code", "district_code", "service")
 AGGREGATES_PER_SCAN = 32
 
 
-def _key_table_sql(name: str, keys: tuple[str, ...], scheme: str) -> str:
-    """Numbers each distinct combination of ``keys`` among the forms: the scans group by that
-    one integer instead of several text columns (much cheaper for DuckDB's hash tables)."""
-    return (f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT row_number() OVER ()::INTEGER AS {name}_id, * "
-            f"FROM (SELECT {', '.join(keys)}, count(*) AS forms FROM forms WHERE scheme = '{scheme}' GROUP BY ALL)")
+def _key_table_sql(name: str, counted: str) -> str:
+    """Numbers the rows of ``counted`` (distinct keys with their number of forms): the scans
+    group by that one integer instead of several text columns (much cheaper for DuckDB's hash
+    tables)."""
+    return f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT row_number() OVER ()::INTEGER AS {name}_id, * FROM ({counted})"
 
 
 def _key_join_sql(name: str, keys: tuple[str, ...], source: str) -> str:
@@ -699,10 +699,13 @@ def compute_batches(con: duckdb.DuckDBPyConnection, responses: pd.DataFrame | pa
                  or (p.answer in present if p.answer else expectations_asked)]
         # The per-form work (answer tests, respondent scores) is done once, into a narrow
         # table that every grouping then only counts and sums.
-        con.execute(_key_table_sql("cells", CELL_KEYS, m.id))
+        con.execute(_key_table_sql("cells", f"SELECT {', '.join(CELL_KEYS)}, count(*) AS forms FROM forms "
+                                            f"WHERE scheme = '{m.id}' GROUP BY ALL"))
         joins = _key_join_sql("cells", CELL_KEYS, "f")
         if dims:
-            con.execute(_key_table_sql("districts", DISTRICT_KEYS, m.id))
+            # (a district's keys are a part of its cells' keys: counted from those, not the forms)
+            con.execute(_key_table_sql("districts", f"SELECT {', '.join(DISTRICT_KEYS)}, sum(forms) AS forms "
+                                                    "FROM cells GROUP BY ALL"))
             joins += " " + _key_join_sql("districts", DISTRICT_KEYS, "f")
         keep = ("cells_id", *(("districts_id",) if dims else ()), *dims, *(("weight",) if weighted else ()))
         plain = _answers_always_valid(con, props, m.id)
