@@ -146,7 +146,9 @@ def _query(sql: str) -> pd.DataFrame:
     try:
         cur = con.execute(sql)
         cols = [d[0] for d in cur.description]
-        return pd.DataFrame.from_records(cur.fetchall(), columns=cols)
+        # Plain Python objects: the registries are built row by row, and iterating over
+        # Arrow-backed string columns costs several times as much.
+        return pd.DataFrame(cur.fetchall(), columns=cols, dtype=object)
     finally:
         con.close()
 
