@@ -379,14 +379,16 @@ def _grain(con: duckdb.DuckDBPyConnection, aggs: list[str], dim: str | None, nam
         con.execute(f"DROP TABLE {t}")
 
 
-def _rollup_sql(sum_cols: list[str], levels: tuple[str, ...], weighted: bool, grain: str = "grain") -> str:
+def _rollup_sql(sum_cols: list[str], levels: tuple[str, ...], weighted: bool, grain: str = "grain",
+                squares_exact: bool = False) -> str:
     """Units at each level from the grain (the table or view ``grain``), with ``all`` services
     and each service."""
     # Counts and sums of scores add exactly as DOUBLEs (whole numbers far under 2**53), which
     # DuckDB sums much faster than integers (those it adds in 128 bits); sums of squared scores
-    # can pass 2**53 at province level and are added as integers.
-    sums = ", ".join(f"sum({c}::HUGEINT) AS {c}" if c.startswith("s2_") and not weighted else f"sum({c}::DOUBLE) AS {c}"
-                     for c in sum_cols)
+    # can pass 2**53 at province level and are then added as integers (``squares_exact``:
+    # they cannot, for the largest unit).
+    sums = ", ".join(f"sum({c}::HUGEINT) AS {c}" if c.startswith("s2_") and not (weighted or squares_exact)
+                     else f"sum({c}::DOUBLE) AS {c}" for c in sum_cols)
     parts = []
     if "commune" in levels:
         parts.append(f"""
@@ -746,7 +748,8 @@ def compute_batches(con: duckdb.DuckDBPyConnection, responses: pd.DataFrame | pa
             _grain(con, aggs, dim, grains[-1], AGGREGATES_PER_SCAN if dims else len(aggs))
         # one table per grouping, read as one: appending to a wide table costs more than summing
         con.execute("CREATE OR REPLACE TEMP VIEW grain AS " + " UNION ALL BY NAME ".join(f"FROM {g}" for g in grains))
-        rolled_up = _rollup_sql(_sum_columns(props, comps, weighted, packed), levels, weighted)
+        rolled_up = _rollup_sql(_sum_columns(props, comps, weighted, packed), levels, weighted,
+                                squares_exact=largest_unit * scale * scale < 2**53)
         unpack = _unpack_sql(packed_columns, packing) if packing else ""
         con.execute(f"CREATE OR REPLACE TEMP TABLE wide AS "
                     f"{_wide_values_sql(props, comps, weighted, rolled_up, unpack, packed)}")

@@ -193,3 +193,24 @@ def test_counts_fill_their_packed_fields_without_carrying(copies):
             row = cell(c, level, unit, f"item:{item}")
             assert (row.n, row.value) == (copies, 100.0)
         assert cell(c, level, unit, "sipas").n == copies
+
+
+def test_roll_up_adds_squared_scores_as_integers_when_a_double_might_not_hold_them(monkeypatch):
+    # Sums of squared scores roll up as DOUBLEs only when the largest unit's cannot pass
+    # 2**53; otherwise as 128-bit integers. Both paths give the same cells.
+    import sipas_data.engine as engine
+
+    usual = compute_indices(forms(), threshold=2).to_pandas()
+    rollup = engine._rollup_sql
+    seen = []
+
+    def integers_only(*args, **kwargs):
+        kwargs["squares_exact"] = False
+        sql = rollup(*args, **kwargs)
+        seen.append("::HUGEINT" in sql)
+        return sql
+
+    monkeypatch.setattr(engine, "_rollup_sql", integers_only)
+    fallback = compute_indices(forms(), threshold=2).to_pandas()
+    assert seen and all(seen)
+    pd.testing.assert_frame_equal(usual, fallback)
