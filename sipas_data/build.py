@@ -119,9 +119,9 @@ def build_release(forms: pd.DataFrame | pa.Table, out: str | Path, *, official: 
     def rows():
         restatement = (lambda: load_geography().result()) if restating else None
         for batch in compute_batches(con, forms, threshold=threshold, restate=restatement):
-            # The pooled cells are computed. While they are written (the Parquet writer is the
-            # bottleneck then, and this thread mostly waits for it), the crosswalk and the unit
-            # registries load on a thread of their own.
+            # The pooled cells are computed. While they are published and written, the crosswalk
+            # (for the restated series, which follows) and the unit registries (for the units
+            # table, last) load on a thread of their own: neither is waited for at the end.
             load_geography()
             yield batch
         for frame in official:

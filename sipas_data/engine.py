@@ -498,13 +498,13 @@ def _indicator_columns(kind: str, stem: str, weighted: bool, scale: int, limit: 
     inner = [f"{n}::BIGINT AS n{suffix}"]
     if kind == "proportion":
         p = f"(h_{stem}::DOUBLE / {w})"
-        # Wilson score interval: (centre -/+ spread) / scale
+        # Wilson score interval: (centre -/+ spread) / divisor
         inner += [f"{p} AS p{suffix}", f"({p} + {z2} / (2.0 * {n})) AS centre{suffix}",
                   f"{z} * sqrt({p} * (1 - {p}) / {n} + {z2} / (4.0 * {n} * {n})) AS spread{suffix}",
-                  f"(1 + {z2} / {n}) AS scale{suffix}"]
+                  f"(1 + {z2} / {n}) AS divisor{suffix}"]
         value = f"100.0 * p{suffix}"
-        low = f"greatest(0.0, 100.0 * (centre{suffix} - spread{suffix}) / scale{suffix})"
-        high = f"least(100.0, 100.0 * (centre{suffix} + spread{suffix}) / scale{suffix})"
+        low = f"greatest(0.0, 100.0 * (centre{suffix} - spread{suffix}) / divisor{suffix})"
+        high = f"least(100.0, 100.0 * (centre{suffix} + spread{suffix}) / divisor{suffix})"
     else:
         mu = f"(s1_{stem}::DOUBLE / {scale} / {w})"
         # linearised: the standard error of the (weighted) mean respondent score

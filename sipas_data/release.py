@@ -105,7 +105,7 @@ def _write_parquet(path: Path, batches: Iterable[pa.Table]) -> None:
             # the bytes (the writer works about 15 % less, and the file is a little smaller).
             with pq.ParquetWriter(path, PUBLISH_SCHEMA, compression="zstd", store_schema=False,
                                   use_dictionary=TEXT_COLUMNS, write_statistics=FILTER_COLUMNS,
-                                  column_encoding=dict.fromkeys(PACKED_COLUMNS, "DELTA_BINARY_PACKED")) as out:
+                                  column_encoding=dict.fromkeys(DELTA_COLUMNS, "DELTA_BINARY_PACKED")) as out:
                 while (batch := pending.get()) is not None:
                     out.write_table(batch.cast(PUBLISH_SCHEMA), row_group_size=ROW_GROUP_SIZE)
         except BaseException as exc:  # noqa: BLE001 - handed to the caller below
@@ -211,7 +211,7 @@ def write_release(out: str | Path, indices: "pa.Table | Iterable[pa.Table]",
 
 # The columns :func:`slice_filters` filters on: their Parquet statistics let a read skip row groups.
 FILTER_COLUMNS = ["basis", "year", "level", "parent_code", "unit_code", "service", "indicator", "breakdown", "source"]
-PACKED_COLUMNS = ["n", "rank"]
+DELTA_COLUMNS = ["n", "rank"]
 TEXT_COLUMNS = ["scheme", "level", "unit_code", "parent_code", "service", "breakdown", "group", "indicator",
                 "source", "basis", "note"]
 
