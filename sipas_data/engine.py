@@ -151,7 +151,6 @@ def _scored_sql(m: Methodology, source: str, props, comps, plain: set[str]) -> s
     this projection is most of the per-form work (DOUBLE counters take a third less time).
     Every value stays a whole number under 2**53, so DOUBLE arithmetic is exact here: an
     element's hits times the scale, and the quotient, which is whole by the choice of scale."""
-    by_stem = {p.column: p for p in props}
     scale = score_scale(comps)
     score_type = "INTEGER" if scale < 2**31 else "BIGINT"  # a score is at most the scale
     widest = max((len(c.parts) for c in comps if c.parts[0].startswith("it_")), default=1)
@@ -159,9 +158,8 @@ def _scored_sql(m: Methodology, source: str, props, comps, plain: set[str]) -> s
     el_cols, aspect_cols = [], []
     for c in comps:
         if c.parts[0].startswith("it_"):
-            parts = [by_stem[s] for s in c.parts]
-            hits = " + ".join(f"f_h_{p.column}" for p in parts)
-            valids = " + ".join(f"f_n_{p.column}" for p in parts)
+            hits = " + ".join(f"f_h_{stem}" for stem in c.parts)
+            valids = " + ".join(f"f_n_{stem}" for stem in c.parts)
             el_cols.append(f"((({hits}) * {scale}) // nullif({valids}, 0))::{score_type} AS sc_{c.column}")
         elif c.column != "sipas":
             aspect_cols.append(f"{_int_mean_sql([f'sc_{s}' for s in c.parts])}::{score_type} AS sc_{c.column}")
@@ -326,7 +324,6 @@ def _sum_columns(props, comps, weighted: bool, packed: list[str]) -> list[str]:
 
 
 CELL_KEYS = ("year", "province_code", "district_code", "commune_code", "agency_level", "service")
-KEY_TEXT_COLUMNS = CELL_KEYS  # the per-form table carries the ids of these, not the text
 DISTRICT_KEYS = ("year", "province_code", "district_code", "service")
 # Aggregates per scan of the per-form table: an unweighted survey's (about 70, the counts
 # packed) in one scan, which is fastest (core cells 5.2 -> 4.75 s for 1 M forms, median of 4
@@ -618,6 +615,7 @@ class _KeptGrain:
     plain: set[str]
     weighted: bool
     packing: Packing | None
+    packed_columns: list      # the grain's packed layout (see _packed_columns)
     limit: int
 
 
@@ -644,10 +642,9 @@ def _restated(con: duckdb.DuckDBPyConnection, restate: Restatement, kept: _KeptG
         return
     clock = time.perf_counter
     start = clock()
-    counters = _counters(kept.items, kept.plain)
-    counts = [name for name, _ in counters] if kept.packing else []
+    counts = [name for name, _ in _counters(kept.items, kept.plain)] if kept.packing else []
     sums = _sum_columns(kept.items, kept.comps, kept.weighted, counts)
-    unpacked = [_unpack_sql(_packed_columns(counters, kept.packing), kept.packing)] if kept.packing else []
+    unpacked = [_unpack_sql(kept.packed_columns, kept.packing)] if kept.packing else []
     con.execute("CREATE OR REPLACE TEMP VIEW grain_restated AS " + _restated_grain_sql(
         restate, kept.table, [*unpacked, *(c for c in sums if c not in counts)]))
     con.execute("CREATE OR REPLACE TEMP TABLE wide_restated AS " + _wide_values_sql(
@@ -735,7 +732,7 @@ def compute_batches(con: duckdb.DuckDBPyConnection, responses: pd.DataFrame | pa
         # the forms' answers costs). Only speed depends on this order, never a result.
         columns = ", ".join([*keep, *_per_form_columns(props, comps, plain, packing)])
         if dims:
-            by_district = (f"(SELECT cells_id, districts_id, f.* EXCLUDE ({', '.join(KEY_TEXT_COLUMNS)}) "
+            by_district = (f"(SELECT cells_id, districts_id, f.* EXCLUDE ({', '.join(CELL_KEYS)}) "
                            f"FROM forms f {joins} WHERE f.scheme = '{m.id}' ORDER BY districts_id, cells_id)")
             scored = f"SELECT {columns} FROM ({_scored_sql(m, by_district, props, comps, plain)})"
         else:
@@ -757,7 +754,7 @@ def compute_batches(con: duckdb.DuckDBPyConnection, responses: pd.DataFrame | pa
         con.execute("DROP VIEW grain")
         if restate is not None:  # the overall grain stays for the restated series
             kept.append(_KeptGrain(f"grain_kept_{len(kept)}", m.id, [p for p in props if p.column.startswith("it_")],
-                                   comps, plain, weighted, packing, limit))
+                                   comps, plain, weighted, packing, packed_columns, limit))
             con.execute(f"ALTER TABLE grain_all RENAME TO {kept[-1].table}")
         con.execute(f"DROP {'TABLE' if dims else 'VIEW'} scored")
         for temp in (*grains, "cells", "districts"):

@@ -104,7 +104,8 @@ def _write_parquet(path: Path, batches: Iterable[pa.Table]) -> None:
             # and ranks are small whole numbers: bit-packed deltas hand zstd a fraction of
             # the bytes (the writer works about 15 % less, and the file is a little smaller).
             with pq.ParquetWriter(path, PUBLISH_SCHEMA, compression="zstd", store_schema=False,
-                                  use_dictionary=TEXT_COLUMNS, write_statistics=FILTER_COLUMNS,
+                                  use_dictionary=[f.name for f in PUBLISH_SCHEMA if pa.types.is_dictionary(f.type)],
+                                  write_statistics=FILTER_COLUMNS,
                                   column_encoding=dict.fromkeys(DELTA_COLUMNS, "DELTA_BINARY_PACKED")) as out:
                 while (batch := pending.get()) is not None:
                     out.write_table(batch.cast(PUBLISH_SCHEMA), row_group_size=ROW_GROUP_SIZE)
@@ -212,8 +213,6 @@ def write_release(out: str | Path, indices: "pa.Table | Iterable[pa.Table]",
 # The columns :func:`slice_filters` filters on: their Parquet statistics let a read skip row groups.
 FILTER_COLUMNS = ["basis", "year", "level", "parent_code", "unit_code", "service", "indicator", "breakdown", "source"]
 DELTA_COLUMNS = ["n", "rank"]
-TEXT_COLUMNS = ["scheme", "level", "unit_code", "parent_code", "service", "breakdown", "group", "indicator",
-                "source", "basis", "note"]
 
 
 def slice_filters(*, year=None, level=None, parent=None, unit=None, service=None, indicator=None,
