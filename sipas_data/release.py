@@ -14,9 +14,17 @@ It is written to a hidden temporary folder beside its final place and moved into
 rename, so a reader never sees half a release. Replacing an existing release takes two renames
 (old out of the way, new in); if the process dies between them, the next listing restores the
 old one. Folders whose name starts with a dot are never listed.
+
+Published data is public: a release's folders are made 0755 and its files 0644 whatever the
+writer's umask, so the account that serves the app can read what the publishing account wrote.
+A build holds an exclusive lock on ``<root>/.<id>.lock`` while it writes ``<id>``; a second build
+of the same id fails at once. Temporary folders left by an interrupted build are removed once no
+build holds their lock (see :func:`remove_stale`).
 """
 from __future__ import annotations
 
+import errno
+import fcntl
 import hashlib
 import json
 import os
@@ -24,6 +32,7 @@ import queue
 import shutil
 import tempfile
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -47,6 +56,11 @@ UNITS = "units.parquet"
 # rows: 13 % less writing than 32,768 for a 10-million-row release, and slices read no slower).
 ROW_GROUP_SIZE = 65_536
 RELEASE_ID_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789-_.")
+DIR_MODE = 0o755   # published folders and files are world-readable, whatever the umask
+FILE_MODE = 0o644
+# A temporary or replaced folder whose build lock is free is removed once it is this old (seconds);
+# the build of the same id removes its own leftovers at once, since it holds their lock.
+STALE_AFTER = 3600
 
 
 class ReleaseError(RuntimeError):
@@ -134,6 +148,93 @@ def _write_parquet(path: Path, batches: Iterable[pa.Table]) -> None:
         raise failed[0]
 
 
+def _lock(root: Path, release_id: str) -> int | None:
+    """Take the build lock of ``release_id`` in ``root`` without waiting: an open descriptor that
+    holds it (close it to release), or None when another process holds it. Raises OSError when
+    the lock file can be neither created nor opened (a reading account, before any build)."""
+    path = root / f".{release_id}.lock"
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, FILE_MODE)
+    except PermissionError:
+        fd = os.open(path, os.O_RDONLY)  # flock needs no write access
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as exc:
+        os.close(fd)
+        if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+            return None
+        raise
+    try:
+        os.fchmod(fd, FILE_MODE)  # so the serving account can tell whether a build is running
+    except OSError:
+        pass
+    return fd
+
+
+def _leftover_id(name: str) -> str | None:
+    """The release id of a ``.tmp-<id>-<random>`` or ``.old-<id>-<random>`` folder name."""
+    for prefix in (".tmp-", ".old-"):
+        if name.startswith(prefix) and "-" in name[len(prefix):]:
+            release_id = name[len(prefix):].rsplit("-", 1)[0]
+            return release_id if valid_release_id(release_id) else None
+    return None
+
+
+def remove_stale(root: str | Path, *, only: str | None = None, held: int | None = None,
+                 older_than: float = STALE_AFTER) -> list[str]:
+    """Remove temporary folders (``.tmp-<id>-*``) that interrupted builds left in ``root``, and
+    replaced releases (``.old-<id>-*``) whose id is in place again; return their names.
+
+    A folder goes only when no build holds its id's lock and it is older than ``older_than``
+    seconds, or at once when the caller holds that lock (``held``, with ``only`` its id; a build
+    clears its own leftovers). Errors (a reading account may not delete) are ignored."""
+    root = Path(root)
+    removed = []
+    try:
+        names = sorted(p.name for p in root.iterdir() if p.name.startswith((".tmp-", ".old-")))
+    except OSError:
+        return removed
+    now = time.time()
+    for name in names:
+        release_id = _leftover_id(name)
+        if release_id is None or (only is not None and release_id != only):
+            continue
+        path = root / name
+        try:
+            st = path.lstat()
+        except OSError:
+            continue
+        if name.startswith(".old-") and not (root / release_id / MANIFEST).exists():
+            continue  # the only copy of its release: _recover puts it back
+        mine = held is not None and release_id == only
+        if not mine and now - st.st_mtime < older_than:
+            continue
+        fd = None
+        if not mine:
+            try:
+                fd = _lock(root, release_id)
+            except OSError:
+                continue
+            if fd is None:
+                continue  # a build of this id is running
+        try:
+            shutil.rmtree(path)
+            removed.append(name)
+        except OSError:
+            pass
+        finally:
+            if fd is not None:
+                os.close(fd)
+    return removed
+
+
+def _publishable(folder: Path) -> None:
+    """Give ``folder`` and everything in it the published modes (0755 folders, 0644 files)."""
+    os.chmod(folder, DIR_MODE)
+    for p in folder.rglob("*"):
+        os.chmod(p, DIR_MODE if p.is_dir() else FILE_MODE)
+
+
 def write_release(out: str | Path, indices: "pa.Table | Iterable[pa.Table]",
                   units: "pd.DataFrame | Callable[[], pd.DataFrame]", *,
                   methodologies: list[Methodology], title: str, publisher: str,
@@ -144,12 +245,35 @@ def write_release(out: str | Path, indices: "pa.Table | Iterable[pa.Table]",
 
     ``indices`` is an Arrow table, or an iterable of Arrow tables written one after another as
     they come (the build's path: the long table is never held in memory whole). ``units`` is a
-    table, or a function called once the indices are written (so it can name what they used)."""
+    table, or a function called once the indices are written (so it can name what they used).
+
+    The build holds an exclusive lock (``<root>/.<id>.lock``) from start to end. A second build of
+    the same id meanwhile does not wait: it fails at once with a ReleaseError ("another build is
+    writing releases/<id>; ..."), so two builds never both report success while one silently
+    replaces the other. Leftovers of interrupted builds of this id are removed first.
+    Folders are written 0755 and files 0644 whatever the umask (published data is public)."""
     out = Path(out)
     release_id = out.name
     if not valid_release_id(release_id):
         raise ReleaseError(f"release id '{release_id}' should use only letters, digits, '-', '_' and '.'")
-    out.parent.mkdir(parents=True, exist_ok=True)
+    if not out.parent.is_dir():
+        out.parent.mkdir(parents=True, exist_ok=True)
+        os.chmod(out.parent, DIR_MODE)
+    lock = _lock(out.parent, release_id)
+    if lock is None:
+        raise ReleaseError(f"another build is writing {out.parent.name}/{release_id}; "
+                           "try again when it has finished")
+    try:
+        remove_stale(out.parent, only=release_id, held=lock)
+        return _write_locked(out, release_id, indices, units, methodologies=methodologies, title=title,
+                             publisher=publisher, inputs=inputs, counts=counts, demo=demo,
+                             threshold=threshold, created=created, _fail_after_files=_fail_after_files)
+    finally:
+        os.close(lock)
+
+
+def _write_locked(out: Path, release_id: str, indices, units, *, methodologies, title, publisher, inputs,
+                  counts, demo, threshold, created, _fail_after_files) -> Path:
     tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{release_id}-", dir=out.parent))
     try:
         batches = [indices] if isinstance(indices, pa.Table) else indices
@@ -191,6 +315,7 @@ def write_release(out: str | Path, indices: "pa.Table | Iterable[pa.Table]",
             "files": files,
         }
         (tmp / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
+        _publishable(tmp)  # mkdtemp made it 0700: unreadable by the account that serves the app
         for p in tmp.rglob("*"):
             if p.is_file():
                 with open(p, "rb") as f:
@@ -234,15 +359,27 @@ def slice_filters(*, year=None, level=None, parent=None, unit=None, service=None
 
 
 def _recover(root: Path) -> None:
-    """Put back a release whose replacement was interrupted between its two renames."""
+    """Put back a release whose replacement was interrupted between its two renames (never while
+    a build of that id runs: it is between them on purpose)."""
     for old in root.glob(".old-*"):
-        release_id = old.name[len(".old-"):].rsplit("-", 1)[0]
+        release_id = _leftover_id(old.name)
+        if release_id is None:
+            continue
         target = root / release_id
         if not target.exists() and (old / MANIFEST).exists():
             try:
-                os.rename(old, target)
+                fd = _lock(root, release_id)
+            except OSError:
+                continue
+            if fd is None:
+                continue
+            try:
+                if not target.exists():
+                    os.rename(old, target)
             except OSError:
                 pass
+            finally:
+                os.close(fd)
 
 
 @dataclass(frozen=True)
@@ -270,11 +407,13 @@ def read_manifest(path: Path) -> dict:
 
 
 def list_releases(root: str | Path | None = None) -> list[ReleaseInfo]:
-    """Complete releases under ``root``, newest first. Incomplete folders are skipped."""
+    """Complete releases under ``root``, newest first. Incomplete folders are skipped; leftovers of
+    interrupted builds are put back or removed on the way (see :func:`remove_stale`)."""
     root = Path(root) if root else default_root()
     if not root.is_dir():
         return []
     _recover(root)
+    remove_stale(root)
     out = []
     for path in root.iterdir():
         if not path.is_dir() or not valid_release_id(path.name):
