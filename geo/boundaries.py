@@ -608,8 +608,9 @@ def install(path, vintage: str, level: str, *, code_column: str | None = None,
         new = new.sort_values("code").reset_index(drop=True)
 
         # -- coverage and completeness
-        # provinces present in the file: what a re-install replaces
-        present = {p for p in new["province_code"] if p}
+        # provinces present in the file: what a re-install replaces (an unknown code with no
+        # parent column in the file has no province: missing, NaN once in the frame)
+        present = {p for p in new["province_code"] if isinstance(p, str) and p}
         # provinces whose units must all have geometry: the file's, or the country for provinces
         covered = set(reg["code"]) if level == "province" else present
         report.provinces = sorted(present)
@@ -628,7 +629,7 @@ def install(path, vintage: str, level: str, *, code_column: str | None = None,
         merged = new
         if (layer_dir / "raw.parquet").exists():
             old = gpd.read_parquet(layer_dir / "raw.parquet")
-            old = old[~old["province_code"].isin(present)]
+            old = old[~old["province_code"].isin(present) & ~old["code"].isin(set(new["code"]))]
             if len(old):
                 merged = pd.concat([old, new], ignore_index=True)
                 merged = gpd.GeoDataFrame(merged, geometry="geometry", crs=4326)
@@ -652,7 +653,7 @@ def install(path, vintage: str, level: str, *, code_column: str | None = None,
 
         meta = {
             "vintage": report.vintage, "level": level,
-            "provinces": sorted({p for p in merged["province_code"] if p}),
+            "provinces": sorted({p for p in merged["province_code"] if isinstance(p, str) and p}),
             "features": len(merged), "known": int(merged["known"].sum()),
             "tolerances": TOLERANCES[level], "grid": GRID,
             "sources": _old_sources(layer_dir) + [{"file": path.name, "provinces": report.provinces,
