@@ -28,7 +28,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import duckdb
 import numpy as np
@@ -36,6 +36,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .disclosure import AdditiveSets, additive_sets, cell_sets, complementary_suppression
 from .methodology import PROFILE_DIMENSIONS, Methodology, get_methodology
 from .schema import COUNTRY_CODE, INDEX_COLUMNS
 
@@ -284,6 +285,7 @@ def _grain_aggregates(props, comps, weighted: bool, scale: int, exact_doubles: b
     integers). Weighted sums are floating point."""
     aggs = [f"sum({name}) AS {name}" for name in packed]
     if weighted:
+        aggs.append(f"max(weight) AS {LARGEST_WEIGHT}")
         for p in props:
             x = f"x_{p.column}"
             aggs += [f"count({x}) AS n_{p.column}",
@@ -316,12 +318,19 @@ def _unpack_sql(packed_columns, packing: Packing) -> str:
 def _sum_columns(props, comps, weighted: bool, packed: list[str]) -> list[str]:
     cols = list(packed)
     if weighted:
+        cols.append(LARGEST_WEIGHT)
         for p in props:
             cols += [f"n_{p.column}", f"h_{p.column}", f"w_{p.column}"]
     for c in comps:
         cols += [f"n_{c.column}", f"s1_{c.column}", f"s2_{c.column}"] + ([f"w_{c.column}"] if weighted else [])
     return cols
 
+
+# A weighted cell where one form carries more than this share of the weight is withheld: one
+# respondent would carry the cell (the share of the largest weight among all of the cell's forms
+# against the weight of those that answered: never less strict than the answering forms alone).
+DOMINANT_WEIGHT_SHARE = 0.5
+LARGEST_WEIGHT = "w_largest"  # the column of a weighted cell's largest form weight
 
 CELL_KEYS = ("year", "province_code", "district_code", "commune_code", "agency_level", "service")
 DISTRICT_KEYS = ("year", "province_code", "district_code", "service")
@@ -384,7 +393,8 @@ def _rollup_sql(sum_cols: list[str], levels: tuple[str, ...], weighted: bool, gr
     # DuckDB sums much faster than integers (those it adds in 128 bits); sums of squared scores
     # can pass 2**53 at province level and are then added as integers (``squares_exact``:
     # they cannot, for the largest unit).
-    sums = ", ".join(f"sum({c}::HUGEINT) AS {c}" if c.startswith("s2_") and not (weighted or squares_exact)
+    sums = ", ".join(f"max({c}) AS {c}" if c == LARGEST_WEIGHT
+                     else f"sum({c}::HUGEINT) AS {c}" if c.startswith("s2_") and not (weighted or squares_exact)
                      else f"sum({c}::DOUBLE) AS {c}" for c in sum_cols)
     parts = []
     if "commune" in levels:
@@ -520,16 +530,53 @@ def _indicator_columns(kind: str, stem: str, weighted: bool, scale: int, limit: 
 INDICATORS_PER_QUERY = 8  # fewer, wider queries: each costs DuckDB a few milliseconds to set up
 
 
+def _part_columns(kinds, parts: dict[str, tuple[str, ...]]) -> list[tuple[int, list[int]]]:
+    """Each composite's column among ``kinds`` with the columns of those of its parts that are
+    published beside it (see :func:`sipas_data.disclosure.complementary_suppression`)."""
+    where = {stem: i for i, (_, _, stem) in enumerate(kinds)}
+    return [(where[stem], [where[p] for p in part_stems if p in where])
+            for stem, part_stems in parts.items() if stem in where]
+
+
 def _publish(con: duckdb.DuckDBPyConnection, wide: str, kinds, *, weighted: bool, scale: int, limit: int,
-             scheme: str, basis: str) -> Iterator[pa.Table]:
+             scheme: str, basis: str, parts: dict[str, tuple[str, ...]],
+             protect: Callable[[pd.DataFrame, np.ndarray, list, np.ndarray | None], np.ndarray] | None = None,
+             keep: Callable[[pd.DataFrame, np.ndarray, np.ndarray], None] | None = None) -> Iterator[pa.Table]:
     """The published rows of the table ``wide``, one Arrow table per indicator, in its order. DuckDB
     computes the numbers; the unit keys are read once and shared by every indicator; ranks
     come from :func:`sibling_ranks`. Cells no form answered (n = 0) are not published; cells
-    under the threshold are published suppressed: no value, no interval, no rank."""
+    under the threshold, and those complementary suppression withholds so that none of them
+    can be worked out from the rest (:mod:`sipas_data.disclosure`), are published suppressed:
+    no value, no interval, no rank, no n.
+
+    A weighted cell where one form carries most of the weight (:data:`DOMINANT_WEIGHT_SHARE`)
+    is withheld like a small one.
+
+    ``parts`` maps a composite's stem to its parts' stems. ``protect`` decides the withheld
+    cells from the keys (a frame), the counts (cells x indicators), the composites' part
+    columns and the cells withheld for a dominant weight (default: the additive sets among
+    these cells); ``keep`` is handed the keys, counts
+    and withheld cells once decided (the restated series is protected against them)."""
     keys = con.sql("SELECT year::SMALLINT AS year, level, unit_code, parent_code, service, breakdown, grp "
                    f"FROM {wide}").to_arrow_table()
     rows = keys.num_rows
     siblings = _sibling_sets(keys)
+    counts = con.sql(f"SELECT {', '.join(f'coalesce(n_{stem}, 0)::BIGINT' for _, _, stem in kinds)} FROM {wide}"
+                     ).fetchnumpy() if rows else {}
+    counts = np.column_stack(list(counts.values())) if rows else np.zeros((0, len(kinds)), dtype=np.int64)
+    dominated = None
+    if weighted and rows:
+        shares = con.sql(f"SELECT {', '.join(f'coalesce({LARGEST_WEIGHT} / nullif(w_{stem}, 0), 0) AS s{i}' for i, (_, _, stem) in enumerate(kinds))} "
+                         f"FROM {wide}").fetchnumpy()
+        dominated = np.column_stack(list(shares.values())) > DOMINANT_WEIGHT_SHARE
+    key_frame = keys.to_pandas()
+    part_columns = _part_columns(kinds, parts)
+    if protect is None:
+        withheld = complementary_suppression(counts, cell_sets(key_frame), limit, part_columns, primary=dominated)
+    else:
+        withheld = protect(key_frame, counts, part_columns, dominated)
+    if keep is not None:
+        keep(key_frame, counts, withheld)
     # Text columns go out dictionary-encoded (see PUBLISH_SCHEMA): the keys once for every
     # indicator, and a constant as one value that every row points to.
     keys = pa.table({name: pc.dictionary_encode(column) if column.type == pa.string() else column
@@ -548,17 +595,20 @@ def _publish(con: duckdb.DuckDBPyConnection, wide: str, kinds, *, weighted: bool
         nums = con.sql(f"SELECT {', '.join(outer)} FROM (SELECT {', '.join(inner)} FROM {wide})").to_arrow_table()
         for i, (_, indicator, _) in enumerate(chunk):
             n = nums.column(f"n_{i}").to_numpy()
-            shown = n >= limit
+            shown = (n > 0) & ~withheld[:, first_kind + i]
+            hidden = pa.array(~shown)
             value = nums.column(f"value_{i}").to_numpy(zero_copy_only=False).astype(float)  # nulls -> NaN
             rank = sibling_ranks(siblings, shown & ~np.isnan(value), value)
+            withhold = (lambda column: column) if shown.all() else (  # noqa: E731
+                lambda column: pc.if_else(hidden, pa.scalar(None, column.type), column))
             columns = {
                 "year": keys.column("year"), "scheme": fixed["scheme"], "level": keys.column("level"),
                 "unit_code": keys.column("unit_code"), "parent_code": keys.column("parent_code"),
                 "service": keys.column("service"), "breakdown": keys.column("breakdown"),
                 "group": keys.column("grp"), "indicator": constant(indicator),
-                "value": nums.column(f"value_{i}"), "n": nums.column(f"n_{i}"),
-                "ci_low": nums.column(f"ci_low_{i}"), "ci_high": nums.column(f"ci_high_{i}"),
-                "suppressed": pa.array(~shown), "rank": pa.array(rank, pa.int32(), mask=rank == 0),
+                "value": withhold(nums.column(f"value_{i}")), "n": withhold(nums.column(f"n_{i}")),
+                "ci_low": withhold(nums.column(f"ci_low_{i}")), "ci_high": withhold(nums.column(f"ci_high_{i}")),
+                "suppressed": hidden, "rank": pa.array(rank, pa.int32(), mask=rank == 0),
                 "source": fixed["source"], "basis": fixed["basis"], "note": fixed["note"],
             }
             table = pa.Table.from_arrays([columns[f.name] for f in PUBLISH_SCHEMA], schema=PUBLISH_SCHEMA)
@@ -617,6 +667,51 @@ class _KeptGrain:
     packing: Packing | None
     packed_columns: list      # the grain's packed layout (see _packed_columns)
     limit: int
+    # the earlier years' own cells as published (keys, counts and withheld cells of the
+    # composites): the restated series must not open what they withhold
+    published: list | None = None
+
+
+def _own_units_for_restated(keys: pd.DataFrame, counts: np.ndarray, withheld: np.ndarray, kinds) -> tuple:
+    """The pooled cells a restated cell can be the sum of (overall, provinces and communes), with
+    the composites' counts and withheld flags: (keys, {stem: (counts, withheld)})."""
+    rows = np.flatnonzero((keys["breakdown"] == "all").to_numpy() & keys["level"].isin(RESTATED_LEVELS).to_numpy())
+    cols = {stem: i for i, (kind, _, stem) in enumerate(kinds) if kind == "composite"}
+    return (keys.iloc[rows][["year", "level", "unit_code", "service"]].reset_index(drop=True),
+            {stem: (counts[rows, i], withheld[rows, i]) for stem, i in cols.items()})
+
+
+def _restated_protection(restate: Restatement, own: tuple, kinds, limit: int) -> Callable:
+    """Complementary suppression of the restated series: its own additive sets, and each
+    restated cell as the sum of the old units' published cells it was formed from (those are
+    frozen: already published, their withheld cells stay withheld and nothing else changes)."""
+    own_keys, own_cols = own
+    mapping = pd.concat([
+        restate.communes.set_axis(["old", "new"], axis=1).assign(level="commune"),
+        restate.provinces.set_axis(["old", "new"], axis=1).assign(level="province"),
+    ]).dropna()
+    earlier = own_keys[own_keys["year"] < restate.before_year].reset_index(names="own_row")
+    old = earlier.merge(mapping, left_on=["level", "unit_code"], right_on=["level", "old"], how="inner")
+    own_rows = old["own_row"].to_numpy()
+    stems = [stem for _, _, stem in kinds]
+    zeros = np.zeros(len(old), dtype=np.int64)
+    old_n = np.column_stack([own_cols[s][0][own_rows] if s in own_cols else zeros for s in stems])
+    old_out = np.column_stack([own_cols[s][1][own_rows] if s in own_cols else zeros.astype(bool) for s in stems])
+
+    def protect(keys: pd.DataFrame, counts: np.ndarray, part_columns, dominated) -> np.ndarray:
+        first = len(keys)
+        on = ["year", "level", "unit_code", "service"]
+        restated = keys[on].assign(row=np.arange(first))
+        formed_of = old[["year", "level", "service"]].assign(unit_code=old["new"], row=first + np.arange(len(old)))
+        formed_of["year"] = formed_of["year"].astype(restated["year"].dtype)
+        sets = AdditiveSets.concat(cell_sets(keys), additive_sets(formed_of, restated, on=on))
+        return complementary_suppression(
+            np.vstack([counts, old_n]), sets, limit, part_columns,
+            primary=None if dominated is None else np.vstack([dominated, np.zeros(old_n.shape, dtype=bool)]),
+            withheld=np.vstack([np.zeros(counts.shape, dtype=bool), old_out]),
+            frozen=np.r_[np.zeros(first, dtype=bool), np.ones(len(old), dtype=bool)])[:first]
+
+    return protect
 
 
 def _restated_grain_sql(restate: Restatement, grain: str, sums: list[str]) -> str:
@@ -651,9 +746,12 @@ def _restated(con: duckdb.DuckDBPyConnection, restate: Restatement, kept: _KeptG
         kept.items, kept.comps, kept.weighted, _rollup_sql(sums, RESTATED_LEVELS, kept.weighted, "grain_restated")))
     con.execute("DROP VIEW grain_restated")
     timings["core"] = timings.get("core", 0.0) + clock() - start
-    yield from _timed_publish(con, "wide_restated", [("composite", c.indicator, c.column) for c in kept.comps],
+    kinds = [("composite", c.indicator, c.column) for c in kept.comps]
+    yield from _timed_publish(con, "wide_restated", kinds,
                               timings, weighted=kept.weighted, scale=1 if kept.weighted else score_scale(kept.comps),
-                              limit=kept.limit, scheme=kept.scheme, basis="restated")
+                              limit=kept.limit, scheme=kept.scheme, basis="restated",
+                              parts={c.column: c.parts for c in kept.comps},
+                              protect=_restated_protection(restate, kept.published[0], kinds, kept.limit))
     con.execute("DROP TABLE wide_restated")
 
 
@@ -763,8 +861,15 @@ def compute_batches(con: duckdb.DuckDBPyConnection, responses: pd.DataFrame | pa
         timings["core"] = timings.get("core", 0.0) + middle - start
         kinds = [("proportion", p.indicator, p.column) for p in props] + [("composite", c.indicator, c.column)
                                                                            for c in comps]
+        keep = None
+        if restate is not None:
+            kept[-1] = replace(kept[-1], published=[])
+            keep = kept[-1].published.append
         yield from _timed_publish(con, "wide", kinds, timings, weighted=weighted, scale=1 if weighted else scale,
-                                  limit=limit, scheme=m.id, basis="pooled")
+                                  limit=limit, scheme=m.id, basis="pooled",
+                                  parts={c.column: c.parts for c in comps},
+                                  keep=(lambda k, n, w, keep=keep: keep(_own_units_for_restated(k, n, w, kinds)))
+                                  if keep else None)
         con.execute("DROP TABLE IF EXISTS wide")
     if isinstance(responses, duckdb.DuckDBPyRelation):
         con.execute("DROP VIEW forms_in")

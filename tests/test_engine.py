@@ -12,6 +12,13 @@ TOL = 1e-9
 
 @pytest.fixture(scope="module")
 def cells() -> pd.DataFrame:
+    """Every cell published: the arithmetic is checked where nothing is withheld."""
+    return compute_indices(forms(), threshold=1).to_pandas()
+
+
+@pytest.fixture(scope="module")
+def protected() -> pd.DataFrame:
+    """Cells under 2 answers withheld, and those that would give them away."""
     return compute_indices(forms(), threshold=2).to_pandas()
 
 
@@ -81,25 +88,25 @@ def test_district_is_computed_from_its_respondents_not_its_communes(cells):
     assert abs(sipas.value - commune_mean) > 1  # averaging communes would give another number
 
 
-def test_services_split_the_commune(cells):
+def test_services_split_the_commune(cells, protected):
     birth = cell(cells, "commune", C1, "item:access_2", service="birth")  # F1 (5) and F2 (2)
     assert birth.value == pytest.approx(50, abs=TOL) and birth.n == 2
-    idcard = cell(cells, "district", "866", "item:civil_servants_1", service="id_card")
-    assert idcard.n == 1 and idcard.suppressed and pd.isna(idcard.value)  # one form (F6) < 2
-    unsuppressed = compute_indices(forms(), threshold=1).to_pandas()
-    assert cell(unsuppressed, "district", "866", "item:civil_servants_1", service="id_card").value == 0
+    assert cell(cells, "district", "866", "item:civil_servants_1", service="id_card").value == 0  # F6
+    idcard = cell(protected, "district", "866", "item:civil_servants_1", service="id_card")
+    assert idcard.suppressed and pd.isna(idcard.value) and pd.isna(idcard.n)  # one form (F6) < 2
 
 
-def test_suppressed_cell_has_no_value_and_no_rank(cells):
-    c3 = cell(cells, "commune", C3, "sipas")  # one form, threshold 2
-    assert c3.suppressed and c3.n == 1
-    assert pd.isna(c3.value) and pd.isna(c3.ci_low) and pd.isna(c3["rank"])
+def test_suppressed_cell_has_no_value_no_interval_no_rank_and_no_n(protected):
+    c3 = cell(protected, "commune", C3, "sipas")  # one form, threshold 2
+    assert c3.suppressed
+    assert pd.isna(c3.value) and pd.isna(c3.ci_low) and pd.isna(c3.ci_high) and pd.isna(c3["rank"])
+    assert pd.isna(c3.n)
 
 
 def test_rank_ties_share_the_lower_rank(cells):
-    ranks = {u: cell(cells, "commune", u, "sipas")["rank"] for u in (C1, C2, C4)}
-    # C1 66.83; C2 and C4 both 50 exactly (one satisfied, one not, on every item)
-    assert ranks == {C1: 1, C2: 2, C4: 2}
+    ranks = {u: cell(cells, "commune", u, "sipas")["rank"] for u in (C1, C2, C3, C4)}
+    # C3 100 (one form, all 4s); C1 66.83; C2 and C4 both 50 exactly (one satisfied, one not)
+    assert ranks == {C3: 1, C1: 2, C2: 3, C4: 3}
 
 
 def test_profile_breakdown_only_at_district_and_province(cells):
@@ -139,10 +146,21 @@ def test_weights_of_one_and_uniform_weights_agree():
 
 def test_weights_change_the_value_as_a_weighted_share():
     df = forms()
-    df.loc[df.form_id == "F5", "weight"] = 3.0  # C2: F4 (all 3, weight 1), F5 (all 4, weight 3)
+    df.loc[df.form_id == "F5", "weight"] = 3.0
     c = compute_indices(df, threshold=2).to_pandas()
-    assert cell(c, "commune", C2, "item:results_1").value == pytest.approx(75, abs=TOL)
-    assert cell(c, "commune", C2, "item:results_1").n == 2  # n stays the count of answers
+    # district 866: satisfied F1 F3 F5 F6 F7 F8, weights 1 + 1 + 3 + 1 + 1 + 1 = 8 of 11
+    assert cell(c, "district", "866", "item:results_1").value == pytest.approx(100 * 8 / 11, abs=TOL)
+    assert cell(c, "district", "866", "item:results_1").n == 9  # n stays the count of answers
+
+
+def test_a_cell_one_form_carries_is_withheld():
+    df = forms()
+    df.loc[df.form_id == "F5", "weight"] = 3.0  # C2: F4 (weight 1) and F5 (weight 3): F5 carries 3/4
+    c = compute_indices(df, threshold=2).to_pandas()
+    carried = cell(c, "commune", C2, "item:results_1")
+    assert carried.suppressed and pd.isna(carried.value) and pd.isna(carried.n)
+    df.loc[df.form_id == "F5", "weight"] = 1.0  # the same two forms unweighted: published
+    assert not cell(compute_indices(df, threshold=2).to_pandas(), "commune", C2, "item:results_1").suppressed
 
 
 def test_expectations_2017_share_of_respondents_ticking():

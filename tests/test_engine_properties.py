@@ -56,9 +56,13 @@ def test_values_in_range_and_sipas_is_mean_of_parts(df, threshold):
     shown = cells[~cells.suppressed]
     assert shown.value.between(0, 100).all()
     assert (shown.ci_low <= shown.value + 1e-9).all() and (shown.value <= shown.ci_high + 1e-9).all()
-    assert cells[cells.suppressed].value.isna().all() and (cells[cells.suppressed].n < threshold).all()
+    hidden = cells[cells.suppressed]
+    assert hidden[["value", "n", "ci_low", "ci_high", "rank"]].isna().all().all()
     # SIPAS is the mean of its parts, computed before suppression: check on an unsuppressed run
     raw = compute_indices(df, threshold=1).to_pandas()
+    keys = ["level", "unit_code", "service", "breakdown", "group", "indicator"]
+    small = raw[raw.n < threshold][keys].merge(cells[keys + ["suppressed"]], on=keys)
+    assert len(small) == (raw.n < threshold).sum() and small.suppressed.all()  # every small cell withheld
     m = M17 if df.year.iloc[0] < 2022 else M22
     parts = [f"element:{e.id}" for e in m.elements] if not m.aspects else [f"aspect:{a.id}" for a in m.aspects]
     keys = ["level", "unit_code", "service", "breakdown", "group"]

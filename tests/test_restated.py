@@ -46,20 +46,31 @@ N1_SIPAS = ((N1_ACCESS_1 + 3 * N1_ITEM) / 4 + (N1_BLANK_F3 + 4 * N1_ITEM) / 5 + 
 
 @pytest.fixture(scope="module")
 def restated():
-    return restated_cells(forms())
+    """Every restated cell published: the arithmetic is checked where nothing is withheld."""
+    return restated_cells(forms(), threshold=1)
 
 
 def test_merged_communes_pool_their_respondents(restated):
     sipas = cell(restated, "commune", N1, "sipas")
     assert sipas.value == pytest.approx(float(100 * N1_SIPAS), abs=TOL) and sipas.n == 5
-    assert sipas.parent_code == "82" and sipas["rank"] == 1
-    small = cell(restated, "commune", N2, "sipas")  # F7 alone, under the threshold of 2
-    assert small.n == 1 and small.suppressed and pd.isna(small.value)
+    assert sipas.parent_code == "82" and sipas["rank"] == 2  # N2 (F7 alone, all 4s) is 100
+    small = cell(restated_cells(forms(), threshold=2), "commune", N2, "sipas")  # F7 alone, under 2
+    assert small.suppressed and pd.isna(small.value) and pd.isna(small.n)
+
+
+def test_a_restated_unit_never_gives_away_an_old_unit_it_was_formed_from():
+    # Threshold 3: old C1 (3 forms) is published, old C2 (2 forms) withheld. N1 = C1 + C2
+    # published would give C2 away as N1 minus C1, so N1 is withheld too.
+    pooled = compute_indices(forms(), threshold=3).to_pandas()
+    old = pooled[(pooled.level == "commune") & (pooled.indicator == "sipas") & (pooled.service == "all")]
+    assert not old[old.unit_code == C1].suppressed.iloc[0] and old[old.unit_code == C2].suppressed.iloc[0]
+    new = cell(restated_cells(forms(), threshold=3), "commune", N1, "sipas")
+    assert new.suppressed and pd.isna(new.value) and pd.isna(new.n)
 
 
 def test_new_province_counts_every_form_and_no_district_remains(restated):
     # all nine forms: the district-level F6 and C4's forms (no new commune) count toward 82
-    pooled_district = compute_indices(forms(), threshold=2).to_pandas()
+    pooled_district = compute_indices(forms(), threshold=1).to_pandas()
     district = pooled_district[(pooled_district.level == "district") & (pooled_district.indicator == "sipas")
                                & (pooled_district.service == "all") & (pooled_district.breakdown == "all")].iloc[0]
     province = cell(restated, "province", "82", "sipas")

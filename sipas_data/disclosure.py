@@ -1,0 +1,283 @@
+"""Disclosure control: which published cells must be withheld so that no suppressed cell can be
+worked out from the others.
+
+Primary suppression withholds every cell with fewer valid answers than the threshold. That alone
+is not enough: the published cells add up. A district's ``all`` cell is the sum of its gender
+groups, so with one group withheld, the ``all`` cell minus the visible groups gives that group's
+satisfied count exactly. Complementary (secondary) suppression closes those gaps, as the UK GP
+Patient Survey and statistical offices do.
+
+**The sets of cells that add up** (per indicator; counts are additive, so is every index that is a
+share or a mean of respondent scores):
+
+* the groups of one breakdown (gender, age group, ...) add up to the unit's ``all`` cell;
+* the children of a unit (communes of a district, districts of a province, communes of a 2025
+  province) add up to the unit, plus what only the unit holds (district-agency forms);
+* the services of a unit add up to its ``all`` services cell;
+* for the restated series, a 2025 unit of an earlier year is the sum of the old units it was
+  formed from, which are published themselves;
+* across indicators: an element is the mean of its items' indices, an aspect of its elements,
+  SIPAS of its parts, so one withheld part of a published composite is its mean times the number
+  of parts minus the others.
+
+What a set does not publish (forms without a group, a district's own agency forms) is its
+*remainder*: an unknown too, and a small one is as sensitive as a small cell.
+
+**The rule** (applied until nothing changes, since one withheld cell can open another set): in
+every set, the unknowns (withheld members, and the remainder when it holds any form) are never
+exactly one, unless that one is a remainder of at least the threshold (it is published nowhere,
+and recovering it discloses nothing); and while the set's total is published, the unknowns
+together hold at least the threshold's number of answers, so that what differencing recovers is
+itself a publishable aggregate. When a set breaks the rule, the published member with the fewest
+answers is withheld too ("the next-smallest sibling"); if it has none, the total is. For a
+composite, one withheld part is joined by the next-smallest part.
+
+**What a withheld cell publishes:** nothing that leads back to it: no value, interval, rank, and
+no ``n`` (the published ``n`` of its set still tells how many answers the withheld cells hold
+together, never one cell's own).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+
+@dataclass(frozen=True)
+class AdditiveSets:
+    """Sets of cells that add up: set ``s`` has the total ``parent[s]`` (a row) and the members
+    ``member_row[member_set == s]``; the rows index one table of cells."""
+    parent: np.ndarray      # int64, one row per set
+    member_set: np.ndarray  # int64, one per membership
+    member_row: np.ndarray  # int64, one per membership
+
+    @staticmethod
+    def concat(*parts: AdditiveSets) -> AdditiveSets:
+        parents, sets, rows, offset = [], [], [], 0
+        for p in parts:
+            parents.append(p.parent)
+            sets.append(p.member_set + offset)
+            rows.append(p.member_row)
+            offset += len(p.parent)
+        as_int = lambda xs: np.concatenate(xs).astype(np.int64) if xs else np.zeros(0, np.int64)  # noqa: E731
+        return AdditiveSets(as_int(parents), as_int(sets), as_int(rows))
+
+
+def additive_sets(children: pd.DataFrame, parents: pd.DataFrame, on: list[str], by: list[str] = ()) -> AdditiveSets:
+    """Sets whose members are the rows of ``children`` (column ``row``) and whose total is the
+    row of ``parents`` matching them ``on`` those keys; members of one total are split further
+    ``by`` those columns of the children (e.g. the breakdown)."""
+    joined = children.merge(parents.rename(columns={"row": "parent_row"}), on=on, how="inner")
+    if joined.empty:
+        return AdditiveSets(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64))
+    set_id = joined.groupby(["parent_row", *by], sort=False).ngroup().to_numpy()
+    parent = np.zeros(set_id.max() + 1, dtype=np.int64)
+    parent[set_id] = joined["parent_row"].to_numpy()
+    return AdditiveSets(parent, set_id.astype(np.int64), joined["row"].to_numpy().astype(np.int64))
+
+
+def cell_sets(keys: pd.DataFrame) -> AdditiveSets:
+    """The additive sets among published cells ``keys`` (columns year, level, unit_code,
+    parent_code, service, breakdown, grp; one row per cell, in the order of the rows they
+    index). Unit codes are unique across levels (2, 3 and 5 digits), so a parent is found by
+    its code."""
+    k = keys[["year", "level", "unit_code", "parent_code", "service", "breakdown", "grp"]].reset_index(drop=True)
+    k = k.assign(row=np.arange(len(k)))
+    unit = ["year", "unit_code", "service"]
+    totals = k[k["breakdown"] == "all"]
+    by_group = additive_sets(k[k["breakdown"] != "all"][[*unit, "breakdown", "row"]],
+                     totals[[*unit, "row"]], on=unit, by=["breakdown"])
+    children = k[["year", "parent_code", "service", "breakdown", "grp", "row"]].rename(columns={"parent_code": "unit_code"})
+    by_place = additive_sets(children, k[["year", "unit_code", "service", "breakdown", "grp", "row"]],
+                     on=["year", "unit_code", "service", "breakdown", "grp"], by=[])
+    cells = ["year", "unit_code", "breakdown", "grp"]
+    by_service = additive_sets(k[k["service"] != "all"][[*cells, "row"]], k[k["service"] == "all"][[*cells, "row"]],
+                       on=cells, by=[])
+    return AdditiveSets.concat(by_group, by_place, by_service)
+
+
+def _bad_sets(n: np.ndarray, withheld: np.ndarray, sets: AdditiveSets, limit: int) -> np.ndarray:
+    """The sets that break the rule (module docstring), for one indicator's counts ``n``."""
+    count = len(sets.parent)
+    child_n = n[sets.member_row]
+    child_out = withheld[sets.member_row] & (child_n > 0)
+    unknown_children = np.bincount(sets.member_set, weights=child_out, minlength=count)
+    unknown_n = np.bincount(sets.member_set, weights=child_n * child_out, minlength=count)
+    total_n = n[sets.parent].astype(float)
+    remainder = np.maximum(total_n - np.bincount(sets.member_set, weights=child_n, minlength=count), 0)
+    has_remainder = remainder > 0
+    total_out = withheld[sets.parent]
+    unknowns = unknown_children + total_out + has_remainder
+    harmless_remainder = has_remainder & (unknown_children == 0) & ~total_out & (remainder >= limit)
+    single = (unknowns == 1) & ~harmless_remainder
+    too_small = ~total_out & (unknowns >= 2) & (unknown_n + remainder < limit)
+    return np.flatnonzero((total_n > 0) & (single | too_small))
+
+
+def _withhold_more(n: np.ndarray, withheld: np.ndarray, sets: AdditiveSets, bad: np.ndarray,
+                   frozen: np.ndarray) -> np.ndarray:
+    """Rows to withhold next for the ``bad`` sets: each set's published member with the fewest
+    answers (ties: the first), else its total."""
+    is_bad = np.zeros(len(sets.parent), dtype=bool)
+    is_bad[bad] = True
+    rows, sets_of = sets.member_row, sets.member_set
+    open_member = is_bad[sets_of] & ~withheld[rows] & (n[rows] > 0) & ~frozen[rows]
+    cand_set, cand_row = sets_of[open_member], rows[open_member]
+    order = np.lexsort((cand_row, n[cand_row], cand_set))
+    cand_set, cand_row = cand_set[order], cand_row[order]
+    first = np.r_[True, cand_set[1:] != cand_set[:-1]] if len(cand_set) else np.zeros(0, dtype=bool)
+    chosen = cand_row[first]
+    without = np.setdiff1d(bad, cand_set[first], assume_unique=False)
+    totals = sets.parent[without]
+    totals = totals[~withheld[totals] & ~frozen[totals]]
+    return np.unique(np.concatenate([chosen, totals]))
+
+
+def _withhold_parts(n: np.ndarray, withheld: np.ndarray, parts: list[tuple[int, list[int]]],
+                    frozen: np.ndarray) -> bool:
+    """Composites (column, part columns): where a published composite has exactly one withheld
+    part, withhold its next-smallest part (else the composite). Changes ``withheld`` in place;
+    True when it changed."""
+    changed = False
+    for composite, cols in parts:
+        cols = list(cols)
+        if not cols:
+            continue
+        pn = n[:, cols]
+        answered = pn > 0
+        out = withheld[:, cols] & answered
+        lone = (n[:, composite] > 0) & ~withheld[:, composite] & (out.sum(axis=1) == 1) & ~frozen
+        if not lone.any():
+            continue
+        rows = np.flatnonzero(lone)
+        open_n = np.where(answered[rows] & ~out[rows], pn[rows], np.iinfo(np.int64).max)
+        pick = open_n.argmin(axis=1)
+        has_open = open_n[np.arange(len(rows)), pick] < np.iinfo(np.int64).max
+        withheld[rows[has_open], np.asarray(cols)[pick[has_open]]] = True
+        withheld[rows[~has_open], composite] = True
+        changed = True
+    return changed
+
+
+def complementary_suppression(n: np.ndarray, sets: AdditiveSets, limit: int,
+                              parts: list[tuple[int, list[int]]] = (),
+                              primary: np.ndarray | None = None,
+                              withheld: np.ndarray | None = None,
+                              frozen: np.ndarray | None = None) -> np.ndarray:
+    """Which cells are withheld: ``n`` holds the valid answers of each cell (rows) for each
+    indicator (columns; 0 = nobody answered, not published); ``sets`` are the additive sets
+    among the rows (the same for every indicator); ``parts`` pairs a composite's column with
+    its parts' columns. Cells under ``limit``, and those ``primary`` marks (a weight that
+    carries the cell), are withheld, then others by the rule in the module docstring. ``withheld`` may give rows already decided, with ``frozen``
+    marking them: those are published elsewhere and never changed here (the earlier years' own
+    units, when the restated series is protected). Returns a boolean array shaped like ``n``."""
+    n = np.asarray(n, dtype=np.int64)
+    if n.ndim == 1:
+        column = lambda a: None if a is None else np.asarray(a)[:, None]  # noqa: E731
+        return complementary_suppression(n[:, None], sets, limit, parts, column(primary), column(withheld),
+                                         frozen)[:, 0]
+    frozen = np.zeros(n.shape[0], dtype=bool) if frozen is None else np.asarray(frozen, dtype=bool)
+    out = (n > 0) & (n < limit)
+    if primary is not None:
+        out |= (n > 0) & np.asarray(primary, dtype=bool)
+    if withheld is not None:
+        out[frozen] = np.asarray(withheld, dtype=bool)[frozen]
+    changed = True
+    while changed:
+        changed = False
+        for col in range(n.shape[1]):
+            counts, column = n[:, col], out[:, col]
+            while True:
+                bad = _bad_sets(counts, column, sets, limit)
+                more = _withhold_more(counts, column, sets, bad, frozen) if len(bad) else bad
+                more = more[~column[more]] if len(more) else more
+                if not len(more):
+                    break
+                column[more] = True
+                changed = True
+            out[:, col] = column
+        changed |= _withhold_parts(n, out, list(parts), frozen)
+    return out
+
+
+# --- The attacks, for audits and tests ---------------------------------------------------------
+
+_CELL = ["year", "scheme", "level", "unit_code", "service", "breakdown", "group", "indicator", "basis"]
+
+
+def _claims(published: pd.DataFrame, children: pd.DataFrame, parent_on: dict[str, str], attack: str) -> pd.DataFrame:
+    """Differencing over sets of ``children`` whose total is the published cell found by
+    ``parent_on`` (child column -> parent column): where exactly one child is withheld, the
+    total minus the visible children is claimed as that child's count and value."""
+    totals = published[~published["suppressed"]]
+    left = list(parent_on)
+    right = list(parent_on.values())
+    shown = ~children["suppressed"].astype(bool)
+    kids = children.assign(_n=children["n"].where(shown).fillna(0),
+                           _score=(children["value"] * children["n"]).where(shown).fillna(0),
+                           _out=(~shown).astype(int))
+    sums = kids.groupby(left, dropna=False, sort=False).agg(
+        visible_n=("_n", "sum"), visible_score=("_score", "sum"), withheld=("_out", "sum")).reset_index()
+    sums = sums[sums["withheld"] == 1]
+    sets = sums.merge(totals[[*right, "n", "value"]].rename(columns=dict(zip(right, left))), on=left, how="inner")
+    sets = sets.assign(claimed_n=sets["n"] - sets["visible_n"],
+                       claimed_value=(sets["value"] * sets["n"] - sets["visible_score"]) / (sets["n"] - sets["visible_n"]))
+    lone = kids[kids["suppressed"].astype(bool)].merge(sets[[*left, "claimed_n", "claimed_value"]], on=left, how="inner")
+    return lone[[*_CELL, "claimed_n", "claimed_value"]].assign(attack=attack)
+
+
+def differencing_claims(indices: pd.DataFrame) -> pd.DataFrame:
+    """What an attacker claims to recover from a published table by differencing: for every set
+    of cells that add up (the groups of a breakdown, the children of a unit, the services of a
+    unit) with exactly one withheld member, the total minus the rest. Returns one row per claimed cell (its keys,
+    ``claimed_n``, ``claimed_value``, ``attack``). A claim is a recovery when it is true."""
+    d = indices[indices["source"] == "computed"].copy()
+    d["suppressed"] = d["suppressed"].astype(bool)
+    same = ["year", "scheme", "indicator", "basis"]
+    by_group = _group_claims(d, same)
+    by_place = _claims(d, d, {**{c: c for c in [*same, "service", "breakdown", "group"]}, "parent_code": "unit_code"}, "place")
+    by_service = _claims(d.assign(total_service="all"), d[d["service"] != "all"].assign(total_service="all"),
+                         {**{c: c for c in [*same, "level", "unit_code", "breakdown", "group"]}, "total_service": "service"},
+                         "service")
+    return pd.concat([by_group, by_place, by_service], ignore_index=True)
+
+
+def _group_claims(d: pd.DataFrame, same: list[str]) -> pd.DataFrame:
+    keys = [*same, "level", "unit_code", "service"]
+    totals = d[d["breakdown"] == "all"].assign(dimension=None)
+    frames = []
+    for dimension, groups in d[d["breakdown"] != "all"].groupby("breakdown"):
+        frames.append(_claims(totals.assign(dimension=dimension), groups.assign(dimension=dimension),
+                              {**{c: c for c in keys}, "dimension": "dimension"}, "breakdown"))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=[*_CELL, "claimed_n", "claimed_value", "attack"])
+
+
+def parts_claims(indices: pd.DataFrame, parts: dict[str, list[str]]) -> pd.DataFrame:
+    """Claims from composites: a published composite with exactly one withheld part (among the
+    parts published for that cell) gives that part as the composite times the number of
+    answered parts minus the others. ``parts`` maps a composite indicator to its parts'."""
+    d = indices[indices["source"] == "computed"]
+    cell = ["year", "scheme", "level", "unit_code", "service", "breakdown", "group", "basis"]
+    frames = []
+    for composite, names in parts.items():
+        top = d[(d["indicator"] == composite) & ~d["suppressed"].astype(bool)][[*cell, "value"]]
+        kids = d[d["indicator"].isin(names)].assign(_v=lambda x: x["value"].fillna(0),
+                                                    _out=lambda x: x["suppressed"].astype(int))
+        agg = kids.groupby(cell, dropna=False).agg(k=("_out", "size"), out=("_out", "sum"), rest=("_v", "sum")).reset_index()
+        agg = agg[agg["out"] == 1].merge(top, on=cell)
+        agg = agg.assign(claimed_value=agg["value"] * agg["k"] - agg["rest"])
+        lone = kids[kids["suppressed"].astype(bool)].merge(agg[[*cell, "claimed_value"]], on=cell)
+        frames.append(lone[[*_CELL, "claimed_value"]].assign(claimed_n=pd.NA, attack="parts"))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=[*_CELL, "claimed_n", "claimed_value", "attack"])
+
+
+def recovered(claims: pd.DataFrame, truth: pd.DataFrame, tolerance: float = 1e-6) -> pd.DataFrame:
+    """The claims that are true: the claimed value (and count, where claimed) equal the withheld
+    cell's real ones in ``truth`` (the same cells computed with nothing withheld)."""
+    real = truth[[*_CELL, "n", "value"]].rename(columns={"n": "true_n", "value": "true_value"})
+    j = claims.merge(real, on=_CELL, how="inner")
+    same_value = (j["claimed_value"] - j["true_value"]).abs() <= tolerance
+    claimed_n = pd.to_numeric(j["claimed_n"], errors="coerce")
+    same_n = claimed_n.isna() | (claimed_n == pd.to_numeric(j["true_n"]))
+    return j[same_value & same_n]
