@@ -54,7 +54,11 @@ Decisions (the rules a row is checked against)
   sipas-2022 (rated) 1..3 or the level's label (Rất nhiều/Nhiều/Ít), empty/0/KTL/several ticked
   -> null, anything else rejected. Perceptions: an option's code, id or label -> its integer code.
 * Profile answers: the option id, its numeric code or its Vietnamese/English label -> the id.
-* ``weight`` blank -> 1.0; otherwise a number > 0 (decimal comma accepted).
+* ``weight`` blank -> 1.0; otherwise a finite number > 0 (decimal comma accepted) between
+  :data:`MIN_WEIGHT` and :data:`MAX_WEIGHT`, and within a factor :data:`MAX_WEIGHT_RATIO` of the
+  median weight of its file (blank weights count as 1). A weight outside is rejected as a typing
+  or unit mistake: one such form would outweigh all the others, and weights near the float limit
+  overflow the sums the indices are computed from.
 * ``collected_on``: yyyy-mm-dd or dd/mm/yyyy (also with - or .), or a spreadsheet date; stored as
   an ISO date string.
 
@@ -69,7 +73,9 @@ import csv
 import datetime as _dt
 import hashlib
 import io
+import os
 import re
+import secrets
 import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
@@ -82,7 +88,8 @@ from . import schema
 from .methodology import PROFILE_DIMENSIONS, Methodology, builtin_methodologies, scheme_for_year
 
 __all__ = [
-    "ImportFileError", "ImportResult", "read_forms", "write_rejects", "default_rejects_path",
+    "ImportFileError", "ImportResult", "read_forms", "write_rejects", "write_csv_atomic",
+    "default_rejects_path",
     "BASE_ALIASES", "ELEMENT_ALIASES", "canonical_header",
 ]
 
@@ -288,8 +295,31 @@ def write_rejects(result: ImportResult, path: str | Path) -> Path:
         rej = rej.drop(columns="file")
     front = [c for c in rej.columns if c not in ("file", "row", "errors")]
     rej = rej[front + [c for c in ("file", "row", "errors") if c in rej.columns]]
-    rej.to_csv(path, index=False, encoding="utf-8-sig")
+    write_csv_atomic(rej, path)
     result.rejects_path = path
+    return path
+
+
+def write_csv_atomic(frame: pd.DataFrame, path: str | Path) -> Path:
+    """Write ``frame`` as UTF-8-with-BOM CSV to ``path`` whole or not at all: into a temporary
+    file in the same folder, flushed to disk, then renamed over ``path``. A failed write (a full
+    disk) leaves the previous file, or none, and no temporary file; the OSError is raised."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    # os.open rather than mkstemp: the file gets the usual permissions (0666 less the umask)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8-sig", newline="") as f:
+            frame.to_csv(f, index=False)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
     return path
 
 
@@ -524,6 +554,18 @@ def _parse_date(s: str):
     return None, f"collected_on: '{s}' is not a date (expected dd/mm/yyyy or yyyy-mm-dd)"
 
 
+# Plausible weights. A survey weight is a design or post-stratification factor (normalised to
+# about 1, or residents per form): within one survey file the weights differ by far less than a
+# factor of 1000. A weight more than MAX_WEIGHT_RATIO times the file's median weight, or less than
+# the median divided by it, would alone outweigh (or vanish beside) every other form: it is a
+# typing or unit mistake (1e15 for 1.5). The absolute bounds keep the engine's weighted sums and
+# sums of squares finite and non-zero even when every weight of a file is absurd alike (all 1e200,
+# ratio 1); a weight of 1e308 once passed and overflowed the ranking.
+MIN_WEIGHT = 1e-6
+MAX_WEIGHT = 1e6
+MAX_WEIGHT_RATIO = 1000
+
+
 def _parse_weight(s: str):
     s = s.strip()
     if not s:
@@ -534,7 +576,30 @@ def _parse_weight(s: str):
         f = float("nan")
     if not np.isfinite(f) or f <= 0:
         return None, f"weight: '{s}' is not a number greater than 0 (leave empty for 1)"
+    if not MIN_WEIGHT <= f <= MAX_WEIGHT:
+        return None, (f"weight: {s} is not a plausible weight (expected a number from {MIN_WEIGHT:g} "
+                      f"to {MAX_WEIGHT:g}; leave empty for 1)")
     return f, None
+
+
+def _weight_outliers(text: np.ndarray, w: np.ndarray):
+    """Rows whose weight is more than a factor MAX_WEIGHT_RATIO away from the file's median
+    weight, and their messages (None, None when there are none)."""
+    valid = np.isfinite(w)
+    if not valid.any():
+        return None, None
+    median = float(np.median(w[valid]))
+    lo, hi = median / MAX_WEIGHT_RATIO, median * MAX_WEIGHT_RATIO
+    with np.errstate(invalid="ignore"):
+        mask = valid & ((w < lo) | (w > hi))
+    if not mask.any():
+        return None, None
+    msg = np.full(len(w), None, dtype=object)
+    msg[mask] = [f"weight: {t} is {'more than ' if x > hi else 'less than 1/'}{MAX_WEIGHT_RATIO} "
+                 f"{'times ' if x > hi else 'of '}the median weight of the file ({median:g}); "
+                 f"expected a weight from {lo:g} to {hi:g}"
+                 for t, x in zip(text[mask], w[mask])]
+    return mask, msg
 
 
 _LEVEL_TOKENS = {"district": "district", "huyen": "district", "cap huyen": "district",
@@ -814,8 +879,12 @@ def _check_file(raw: pd.DataFrame, name: str) -> tuple[pd.DataFrame, _Errors, li
         vals, perr = _apply(col(dim), _option_parser(dim, tokens, "; ".join(shown)))
         err.add_parsed("value", perr)
         out[dim] = vals
-    w, werr = _apply(col("weight"), _parse_weight)
+    w_text = col("weight")
+    w, werr = _apply(w_text, _parse_weight)
     err.add_parsed("value", werr)
+    far, far_msg = _weight_outliers(w_text.to_numpy(dtype=object), np.asarray(w, dtype=float))
+    if far is not None:
+        err.add("value", far, far_msg)
     out["weight"] = w
     d, derr = _apply(col("collected_on"), _parse_date)
     err.add_parsed("value", derr)

@@ -185,6 +185,39 @@ def test_bad_profile_weight_date(tmp_path):
     assert ok["gender"] == "female" and ok["weight"] == 1.5 and ok["collected_on"] == "2024-09-05"
 
 
+@pytest.mark.parametrize("weight, message", [
+    ("1e308", "weight: 1e308 is not a plausible weight (expected a number from 1e-06 to 1e+06"),
+    ("1e15", "weight: 1e15 is not a plausible weight"),
+    ("inf", "weight: 'inf' is not a number greater than 0"),
+    ("nan", "weight: 'nan' is not a number greater than 0"),
+    ("0", "weight: '0' is not a number greater than 0"),
+    ("1e-9", "weight: 1e-9 is not a plausible weight"),
+    ("1500", "weight: 1500 is more than 1000 times the median weight of the file (1); "
+             "expected a weight from 0.001 to 1000"),
+    ("0,0005", "weight: 0,0005 is less than 1/1000 of the median weight of the file (1); "
+               "expected a weight from 0.001 to 1000"),
+])
+def test_implausible_weights_are_rejected(tmp_path, weight, message):
+    rows = [form(form_id="A"), form(form_id="B", weight="1"), form(form_id="C", weight="1,0"),
+            form(form_id="W", weight=weight)]
+    row, errors = only_error(import_rows(tmp_path, rows))
+    assert row == 5 and errors.startswith(message), errors
+
+
+def test_plausible_weights_are_relative_to_the_file(tmp_path):
+    from sipas_data.importer import MAX_WEIGHT, MAX_WEIGHT_RATIO
+
+    assert (MAX_WEIGHT, MAX_WEIGHT_RATIO) == (1e6, 1000)
+    # expansion weights (residents per form) are large but alike: all accepted
+    rows = [form(form_id=f"E{i}", weight=str(w)) for i, w in enumerate([2500, 4000, 800, 120_000])]
+    res = import_rows(tmp_path, rows)
+    assert res.ok and res.accepted["weight"].tolist() == [2500, 4000, 800, 120_000]
+    # one weight far below the others in another file is judged against that file's median
+    rows = [form(form_id=f"E{i}", weight=str(w)) for i, w in enumerate([2500, 4000, 800, 1])]
+    row, errors = only_error(import_rows(tmp_path, rows, name="other.csv"))
+    assert row == 5 and errors.startswith("weight: 1 is less than 1/1000 of the median weight of the file (1650)")
+
+
 # --- values, headers, encodings ---------------------------------------------------------------
 
 def test_invalid_answers_are_null_not_rejected(tmp_path):
@@ -363,6 +396,35 @@ def test_fix_rejects_and_reimport(tmp_path):
     assert again.unused_columns == {"bad-rows.rejects.csv": []}
     both = read_forms([src, out])
     assert both.accepted["form_id"].tolist() == ["A1", "A2"]
+
+
+def test_rejects_file_is_whole_or_the_old_one(tmp_path, monkeypatch):
+    """A write that fails midway (a full disk) leaves the previous rejects file, or none, and no
+    temporary file beside it."""
+    import errno
+
+    res = read_forms(FIXTURES / "bad-rows.csv")
+    out = tmp_path / "bad-rows.rejects.csv"
+    write_rejects(res, out)
+    before = out.read_bytes()
+    real = pd.DataFrame.to_csv
+
+    def half_then_full(self, f=None, *args, **kwargs):
+        text = real(self, None, *args, **kwargs)
+        f.write(text[: len(text) // 2])
+        f.flush()
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", half_then_full)
+    with pytest.raises(OSError, match="No space left"):
+        write_rejects(res, out)
+    assert out.read_bytes() == before
+    with pytest.raises(OSError):
+        write_rejects(res, tmp_path / "new.rejects.csv")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad-rows.rejects.csv"]
+    monkeypatch.undo()
+    write_rejects(res, out)   # and a write that succeeds replaces it whole
+    assert out.read_bytes() == before
 
 
 def test_importing_the_same_file_twice_changes_nothing(tmp_path):
