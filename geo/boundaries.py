@@ -697,12 +697,20 @@ def _old_sources(layer_dir: Path) -> list:
 
 
 def _write_atomic(layer_dir: Path, layers: dict, meta: dict) -> None:
+    # Installed layers are published data, read by the account that serves the app: folders
+    # 0755 and files 0644 whatever the umask (mkdtemp makes its folder 0700).
+    made = [p for p in (layer_dir.parent.parent, layer_dir.parent) if not p.exists()]
     layer_dir.parent.mkdir(parents=True, exist_ok=True)
+    for p in made:
+        os.chmod(p, 0o755)
     tmp = Path(tempfile.mkdtemp(prefix=f".{layer_dir.name}-", dir=layer_dir.parent))
     try:
         for name, gdf in layers.items():
             gdf.to_parquet(tmp / f"{name}.parquet", index=False, compression="zstd")
         (tmp / "meta.json").write_text(json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8")
+        for p in tmp.iterdir():
+            os.chmod(p, 0o644)
+        os.chmod(tmp, 0o755)
         old = None
         if layer_dir.exists():
             old = layer_dir.parent / f".{layer_dir.name}-old-{uuid.uuid4().hex[:8]}"

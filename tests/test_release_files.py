@@ -1,6 +1,7 @@
 """Release files on disk: world-readable modes whatever the umask, one build per release id at a
 time (a lock), and the leftovers of interrupted builds removed once nobody writes them."""
 import contextlib
+import json
 import os
 import stat
 import subprocess
@@ -8,7 +9,9 @@ import sys
 import time
 from pathlib import Path
 
+import geopandas as gpd
 import pytest
+from shapely.geometry import box
 
 from handworked import forms
 from sipas_data.build import build_release
@@ -83,6 +86,19 @@ def test_a_release_is_world_readable_whatever_the_umask(tmp_path, strict_umask):
     path = _build(root / "r1", created="2099-01-01T00:00:00+00:00")
     assert_published_modes(path)
     assert open_release("r1", root, verify=True).created.startswith("2099")
+
+
+def test_installed_boundary_layers_are_world_readable_whatever_the_umask(tmp_path, strict_umask):
+    from geo import boundaries as B
+
+    layer = gpd.GeoDataFrame({"code": ["87"], "geometry": [box(105, 10, 106, 11)]}, crs=4326)
+    layer_dir = tmp_path / "geo_data" / "2019" / "province"
+    B._write_atomic(layer_dir, {"low": layer, "high": layer}, {"vintage": "2019", "level": "province"})
+    assert json.loads((layer_dir / "meta.json").read_text(encoding="utf-8"))["level"] == "province"
+    assert_published_modes(layer_dir)
+    assert stat.S_IMODE(layer_dir.parent.stat().st_mode) == 0o755
+    B._write_atomic(layer_dir, {"low": layer}, {"vintage": "2019", "level": "province"})  # reinstall
+    assert_published_modes(layer_dir)
 
 
 # ---------------------------------------------------------------------------------------------
