@@ -8,6 +8,7 @@ inside a guard that shows a friendly message instead of a traceback.
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -325,13 +326,15 @@ def downloads(ctx: Ctx, frame: pd.DataFrame, name: str, key: str) -> None:
 
 def _text_twin(fig, lang: str, key: str) -> None:
     """Every chart's text alternative: a caption naming it and its numbers as a real HTML table
-    (st.table: readable by screen readers; maps have their own table twin on the page)."""
+    (st.table: readable by screen readers; maps have their own table twin on the page). st.table
+    renders every cell, header and index as Markdown, so all of them are made inert (see
+    _plain_table): a name from the data is shown as the plain text it is."""
     from ui import a11y
     # figures are shared between reruns (ui.figures.framed): their text twin is made once, with them
     twin = getattr(fig, "_sipas_twin", None)
     if twin is None or twin[0] != lang:
         is_map = any(tr.type.startswith("choropleth") for tr in fig.data)
-        twin = (lang, fmt.md(a11y.alt_text(fig, lang)), None if is_map else a11y.figure_table(fig, lang))
+        twin = (lang, fmt.md(a11y.alt_text(fig, lang)), None if is_map else _plain_table(a11y.figure_table(fig, lang)))
         fig._sipas_twin = twin
     _, alt, table = twin
     st.caption(alt)
@@ -339,7 +342,29 @@ def _text_twin(fig, lang: str, key: str) -> None:
         return
     if len(table):
         with st.expander(t("chart_table", lang), icon=":material/table_rows:"):
-            st.table(table.set_index(table.columns[0]) if len(table.columns) == 3 else table)
+            st.table(table)
+
+
+# Markdown still makes links and icons of escaped text: GFM's autolink literals (http://, www.,
+# e-mail addresses) and Streamlit's :material/…: icons are found in the text after the escapes are
+# resolved. A word joiner (U+2060: invisible, not read out) after each ":" and "@" and before the
+# "." of "www." breaks those patterns.
+_WORD_JOINER = "\u2060"
+_WWW = re.compile(r"(?i)(www)\.")
+
+
+def _table_text(value) -> str:
+    text = "" if value is None else str(value)
+    text = text.replace(":", ":" + _WORD_JOINER).replace("@", "@" + _WORD_JOINER)
+    return fmt.md(_WWW.sub(r"\1" + _WORD_JOINER + ".", text))
+
+
+def _plain_table(table: pd.DataFrame) -> pd.DataFrame:
+    """The twin for st.table: every cell and column name shown as the plain text it is (escaped
+    for Markdown, no autolinks or icons); with a series column, the series become the index."""
+    out = table.astype(object).map(_table_text)
+    out.columns = [_table_text(c) for c in table.columns]
+    return out.set_index(out.columns[0]) if len(out.columns) == 3 else out
 
 
 def chart(fig, key: str, primary: bool = False, **kw):
