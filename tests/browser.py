@@ -10,12 +10,19 @@ from pathlib import Path
 
 import pytest
 
+from ui.press import find_browser
+
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = "/usr/bin/chromium"
+# The Chromium the app itself would use for press images (ui.press.find_browser: $SIPAS_BROWSER,
+# else Debian's), so one setting hides it from both: SIPAS_BROWSER=/nonexistent runs the suite as
+# on a machine without a browser, and every browser test skips.
+CHROMIUM = find_browser()
+NO_CHROMIUM = ("no Chromium: Debian's chromium is not installed (apt-get install chromium chromium-driver "
+               "fonts-noto-core; .ci/run installs it) or $SIPAS_BROWSER names no program")
 # Without the background-networking flags Chromium keeps trying to reach the closed network.
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]
-NEEDS_CHROMIUM = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed")
+NEEDS_CHROMIUM = pytest.mark.skipif(CHROMIUM is None, reason=NO_CHROMIUM)
 
 
 def free_ports(n: int = 1) -> list[int]:
@@ -61,7 +68,11 @@ def app_server(releases: Path, geo_data: Path, **extra_env):
 
 @contextlib.contextmanager
 def chromium():
-    from playwright.sync_api import sync_playwright
+    """A headless Chromium driven by Playwright; the calling test (or fixture) is skipped when there
+    is none, so a test module that only borrows the fixtures skips too."""
+    if CHROMIUM is None:
+        pytest.skip(NO_CHROMIUM)
+    sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         try:
