@@ -10,7 +10,7 @@ import logging
 
 import streamlit as st
 
-from pages._common import PAGES
+from pages._common import PAGE_ICON, PAGES
 from ui.strings import t
 
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -18,7 +18,7 @@ logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name
 lang = st.query_params.get("lang", "vi")
 lang = lang if lang in ("vi", "en") else "vi"
 
-st.set_page_config(page_title="SIPAS", page_icon=":material/how_to_vote:", layout="wide",
+st.set_page_config(page_title="SIPAS", page_icon=PAGE_ICON, layout="wide",
                    initial_sidebar_state="expanded")
 
 pages = [st.Page(path, title=t("page_" + name, lang), url_path=url, icon=icon, default=(name == "overview"))

@@ -25,6 +25,10 @@ from pages import _press
 
 log = logging.getLogger("sipas.app")
 
+# The browser tab's icon. An emoji is drawn by the browser itself (an inline SVG); a Material icon
+# as favicon would be fetched from fonts.gstatic.com on every visit.
+PAGE_ICON = "🗳️"
+
 PAGES = [  # (name, file, url path, icon)
     ("overview", "pages/overview.py", "overview", ":material/dashboard:"),
     ("map", "pages/map.py", "map", ":material/map:"),
@@ -422,7 +426,7 @@ def _url_path(name: str) -> str:
 def run_page(name: str, body, filters: tuple[str, ...] = ("year", "service", "indicator")) -> None:
     lang = "vi"
     try:
-        st.set_page_config(page_title=f"SIPAS · {t('page_' + name, 'vi')}", page_icon=":material/how_to_vote:",
+        st.set_page_config(page_title=f"SIPAS · {t('page_' + name, 'vi')}", page_icon=PAGE_ICON,
                            layout="wide", initial_sidebar_state="expanded")
         params = st.query_params.to_dict()
         if not params and st.session_state.get("_view"):
@@ -430,6 +434,10 @@ def run_page(name: str, body, filters: tuple[str, ...] = ("year", "service", "in
         lang = params.get("lang") if params.get("lang") in ("vi", "en") else "vi"
         root, release, ids, fp, stale = _resolve_release(params)
         offer = _offer(root, release.id, fp, tuple(ids), _installed_boundaries())
+        if stale and stale[0] == "release_unreadable" and params.get("release") == stale[1]:
+            # the release asked for exists but cannot be read: the warning below says so; the URL's
+            # check must not add that it was "not found"
+            params = {k: v for k, v in params.items() if k != "release"}
         state, notices = parse_view(params, offer)
         lang = state.lang
         new_params = to_params(state)

@@ -1,13 +1,16 @@
 """Faults of the serving process itself: a full cache folder (no private copy can be made) serves
-the published folder and recovers by itself."""
+the published folder and recovers by itself; a release found damaged by a fresh process gives one
+notice; and no page makes the browser contact another host."""
 import errno
 import logging
 import shutil
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from apptest import open_page
 
+from browser import NEEDS_CHROMIUM, app_server, chromium
 from test_faults import copy_release, flip_bytes
 from ui import serving
 from ui.serving import ReleaseKeeper
@@ -134,3 +137,55 @@ def test_viewer_sees_the_data_while_the_cache_is_full(demo_release_root, tmp_pat
     assert {m.label: m.value for m in _run(root, monkeypatch, year="2024", unit="868").metric}["Chỉ số SIPAS"] == head
     copies = [p for p in cache.glob("sipas-serving-*/live-*/live")]
     assert copies, "a private copy was taken once there was room"
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_a_damaged_release_named_in_the_url_gives_one_notice(demo_release_root, tmp_path, monkeypatch, lang):
+    root = tmp_path / f"fresh-{lang}"  # a fresh process: the keeper never verified "newest"
+    root.mkdir()
+    copy_release(demo_release_root, root, "older", created="2020-01-01T00:00:00+00:00")
+    newest = copy_release(demo_release_root, root, "newest", created="2030-01-01T00:00:00+00:00")
+    flip_bytes(newest / "indices.parquet")
+    at = _run(root, monkeypatch, year="2024", release="newest", lang=lang)
+    assert not at.error, [e.value for e in at.error]
+    assert at.query_params["release"] == "older"
+    notices = [w.value for w in at.warning] + [i.value for i in at.info]
+    assert len(notices) == 1, notices  # today also "Release “newest” was not found"
+    assert "newest" in notices[0] and ("cannot be read" if lang == "en" else "Không đọc được") in notices[0]
+    # a release that does not exist at all is still reported as not found
+    at = _run(root, monkeypatch, year="2024", release="nonexistent", lang=lang)
+    assert any("nonexistent" in i.value for i in at.info), [i.value for i in at.info]
+
+
+# ---------------------------------------------------------------------------------------------
+# no other host
+
+def test_the_page_icon_is_drawn_locally():
+    from streamlit.commands.page_config import _get_favicon_string
+
+    from pages._common import PAGE_ICON
+    # an emoji becomes an inline SVG in the browser; a Material icon would be fetched from Google
+    assert _get_favicon_string(PAGE_ICON).startswith("emoji:")
+
+
+@pytest.fixture(scope="module")
+def server(demo_release_root, tmp_path_factory):
+    with app_server(demo_release_root, tmp_path_factory.mktemp("geo_empty")) as url:
+        yield url
+
+
+@NEEDS_CHROMIUM
+@pytest.mark.parametrize("name", ["overview", "map", "methodology"])
+def test_no_page_makes_the_browser_contact_another_host(server, name):
+    pytest.importorskip("playwright.sync_api")
+    with chromium() as browser:
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        hosts = []
+        page.on("request", lambda req: hosts.append(req.url))
+        page.goto(f"{server}/{name}?year=2024")
+        page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=60_000)
+        page.wait_for_timeout(2500)  # favicon, fonts, plotly
+        page.close()
+    elsewhere = sorted({u for u in hosts if urlsplit(u).scheme not in ("data", "blob")
+                        and urlsplit(u).hostname not in ("127.0.0.1", "localhost")})
+    assert hosts and not elsewhere, elsewhere
