@@ -281,3 +281,29 @@ def recovered(claims: pd.DataFrame, truth: pd.DataFrame, tolerance: float = 1e-6
     claimed_n = pd.to_numeric(j["claimed_n"], errors="coerce")
     same_n = claimed_n.isna() | (claimed_n == pd.to_numeric(j["true_n"]))
     return j[same_value & same_n]
+
+
+def composite_parts(schemes) -> dict[str, list[str]]:
+    """Each composite indicator's parts (indicator names), over the schemes named."""
+    from .engine import plan  # the engine uses this module: imported when asked
+    from .methodology import get_methodology
+
+    out: dict[str, set[str]] = {}
+    for scheme in schemes:
+        props, comps = plan(get_methodology(scheme))
+        name = {p.column: p.indicator for p in props} | {c.column: c.indicator for c in comps}
+        for c in comps:
+            out.setdefault(c.indicator, set()).update(name[p] for p in c.parts)
+    return {k: sorted(v) for k, v in out.items()}
+
+
+def formed_from_claims(indices: pd.DataFrame, mapping: pd.DataFrame) -> pd.DataFrame:
+    """Claims from the restated series: a published restated cell (a 2025 unit in an earlier
+    year) minus the published old units it was formed from (``mapping``: level, old, new),
+    where exactly one of those is withheld."""
+    d = indices[indices["source"] == "computed"]
+    old = d[d["basis"] == "pooled"].merge(mapping.rename(columns={"new": "total_code"}),
+                                          left_on=["level", "unit_code"], right_on=["level", "old"])
+    keys = ["year", "scheme", "level", "service", "breakdown", "group", "indicator"]
+    return _claims(d[d["basis"] == "restated"], old.drop(columns=["old"]),
+                   {**{c: c for c in keys}, "total_code": "unit_code"}, "formed_from")
