@@ -69,7 +69,11 @@ def body(ctx) -> None:
     geojson, style = _geometry(s.map, vintage, s.level, area, tuple(codes))
     if s.map == "boundaries" and style != "boundaries":
         st.info(ctx.t("notice_map"), icon=":material/info:")
-    total_n = mc.loc[mc["has_data"], "n"].sum()
+    # the area's own n (its answers, withheld units' included); nationwide, the units' sum
+    own = ctx.read(year=s.year, level=None, unit=[area], service=s.service, indicator=s.indicator,
+                   source="computed", restated=False) if area != COUNTRY else None
+    own = own[own["n"].notna()] if own is not None else None
+    total_n = own["n"].iloc[0] if own is not None and len(own) else mc.loc[mc["has_data"], "n"].sum()
     # ``key`` stands for the positional arguments: the GeoJSON by what _geometry made it from (shared, read only)
     fig = figures.framed(figures.choropleth, geojson, mc, s.indicator, ctx.lang, threshold=ctx.threshold,
                          highlight=highlight, tiles=(style == "tiles"),

@@ -5,6 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from pages._common import downloads, header, run_page
+from sipas_data.engine import DOMINANT_WEIGHT_SHARE
 from ui import fmt, views
 from ui.state import map_area, units_in_area
 from ui.strings import level_label
@@ -34,7 +35,9 @@ def _rules(ctx, m) -> list[str]:
     if iv:
         out.append(ctx.t("rule_interval", level=fmt.pct(100 * float(iv.get("level", 0.95)), lang, 0),
                          item=iv.get("item", "–"), composite=iv.get("composite", "–")))
-    out.append(ctx.t("me_threshold", t=r.get("suppression_threshold", ctx.threshold)))
+    threshold = r.get("suppression_threshold", ctx.threshold)
+    out += [ctx.t("me_threshold", t=threshold), ctx.t("me_secondary", t=threshold),
+            ctx.t("me_withheld", share=fmt.pct(100 * DOMINANT_WEIGHT_SHARE, lang, 0))]
     return out
 
 

@@ -93,9 +93,10 @@ S: dict[str, tuple[str, str]] = {
     # figure text
     "source_line": ("Nguồn: {publisher}, {title}, {created}", "Source: {publisher}, {title}, {created}"),
     "n_line": ("n = {n}", "n = {n}"),
-    "suppressed_class": ("không đủ mẫu", "too few answers"),
+    "suppressed_class": ("không công bố", "withheld"),
     "no_data_class": ("không có dữ liệu", "no data"),
-    "suppressed": ("không đủ mẫu (n < {threshold})", "too few answers (n < {threshold})"),
+    "suppressed": ("không công bố: dưới {threshold} câu trả lời, hoặc để không suy ra được ô khác",
+                   "withheld: fewer than {threshold} answers, or so that another cell cannot be worked out"),
     "hover_value": ("Giá trị", "Value"),
     "hover_ci": ("Khoảng tin cậy 95%", "95% interval"),
     "hover_rank": ("Hạng", "Rank"),
@@ -186,8 +187,24 @@ S: dict[str, tuple[str, str]] = {
     "me_view_xlsx": ("Tải XLSX của khung nhìn hiện tại", "Download XLSX of the current view"),
     "me_full": ("Tải toàn bộ bản phát hành (Parquet)", "Download the full release (Parquet)"),
     "me_elements_table": ("Yếu tố và tiêu chí", "Elements and criteria"),
-    "me_threshold": ("Ô có ít hơn {t} câu trả lời hợp lệ bị ẩn (không đủ mẫu).",
-                     "Cells with fewer than {t} valid answers are suppressed."),
+    "me_threshold": ("Ô có ít hơn {t} câu trả lời hợp lệ không được công bố (không đủ mẫu).",
+                     "Cells with fewer than {t} valid answers are withheld (too few answers)."),
+    "me_secondary": ("Để không ai suy ra được một ô bị ẩn từ các ô khác (chẳng hạn lấy tổng trừ các nhóm còn "
+                     "lại), trong mỗi tập ô cộng lại thành một tổng (các nhóm của một phân tổ, các đơn vị con "
+                     "của một đơn vị, các dịch vụ của một đơn vị, đơn vị mới và các đơn vị cũ hợp thành nó, "
+                     "chỉ số tổng hợp và các thành phần) ô nhỏ nhất kế tiếp cũng được ẩn, sao cho không ô ẩn "
+                     "nào đứng một mình và các ô ẩn cộng lại có ít nhất {t} câu trả lời. Phần của tổng không "
+                     "thuộc nhóm nào (chẳng hạn phiếu không ghi giới tính) được tính như một ô ẩn.",
+                     "So that no withheld cell can be worked out from the others (say, a total minus the other "
+                     "groups), in every set of cells that add up to a total (the groups of a breakdown, the "
+                     "units within a unit, the services of a unit, a new unit and the old units it was formed "
+                     "from, a composite index and its parts) the next-smallest cell is withheld too, so that no "
+                     "withheld cell stands alone and the withheld cells together hold at least {t} answers. "
+                     "What a total holds beyond its groups (say, forms with no gender) counts as a withheld cell."),
+    "me_withheld": ("Ô không công bố không có giá trị, khoảng tin cậy, thứ hạng hay n. Với khảo sát có trọng "
+                    "số, ô mà một phiếu chiếm hơn {share} tổng trọng số cũng không được công bố.",
+                    "A withheld cell has no value, interval, rank or n. In a weighted survey, a cell where one "
+                    "form carries more than {share} of the weight is withheld too."),
     "rule_item": ("Chỉ số tiêu chí = 100 × (số trả lời {sat}) / (số trả lời hợp lệ {valid}).",
                   "Criterion index = 100 × (answers {sat}) / (valid answers {valid})."),
     "rule_element": ("Chỉ số yếu tố = trung bình cộng các chỉ số tiêu chí.", "Element index = mean of its criterion indices."),

@@ -36,7 +36,8 @@ def map_cells(cells: pd.DataFrame, codes: list[str], names: dict[str, str]) -> p
     keep = ["code", "parent_code", "value", "n", "ci_low", "ci_high", "suppressed", "rank"]
     c = c[[k for k in keep if k in c]].drop_duplicates("code")
     out = base.merge(c, on="code", how="left")
-    out["has_data"] = out["n"].notna() | out["value"].notna()
+    # a cell of the release, published or withheld (a withheld cell has no value and no n)
+    out["has_data"] = out["suppressed"].notna() | out["n"].notna() | out["value"].notna()
     out["suppressed"] = out["suppressed"].astype("boolean").fillna(False).astype(bool)
     totals = sibling_totals(cells) if len(cells) else pd.Series(dtype=float)
     out["total"] = out["parent_code"].map(totals) if "parent_code" in out else math.nan
