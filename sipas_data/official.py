@@ -4,11 +4,23 @@ the indices table as ``source = official`` rows beside computed ones, values unc
 CSV columns: ``year, level, unit_code, indicator, value, source`` and optionally ``basis``
 (``pooled`` or ``mean_of_units``, how an authority built a higher-level figure; default
 ``published``) and ``n``. ``level`` may be ``country`` with unit code ``VN``.
-Every row is accepted or rejected with a reason naming the row and the column, as for forms.
+Every row is accepted or rejected with a reason naming the row and the column, as for forms; the
+rejected rows can be written to ``<file>.rejects.csv`` (:func:`write_official_rejects`), fixed and
+read again (its ``row`` and ``errors`` columns are ignored). Row numbers are a spreadsheet's: the
+header is row 1; blank rows are skipped and not counted.
+
+Rules: ``year`` from the first year of the earliest scheme (2017) to next year (:func:`year_range`);
+``level`` one of :data:`LEVELS`; ``unit_code`` a unit of that level in the registry vintage of the
+year (``geo.units.vintage_for_year``: "2019" up to 2024, "2025" from 2025), ``VN`` for the country;
+``indicator`` an indicator of the year's scheme; ``value`` a percentage from 0 to 100; ``source``
+required; at most one row per (year, level, unit, indicator): a repeat is rejected naming the first.
+An empty file, a row with more cells than the header, a folder or an unreadable file raise
+:class:`OfficialFileError`.
 """
 from __future__ import annotations
 
 import csv
+import datetime as _dt
 import io
 import re
 from dataclasses import dataclass, field
@@ -16,13 +28,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from .methodology import MethodologyError, scheme_for_year
+from .methodology import MethodologyError, builtin_methodologies, scheme_for_year
 from .schema import COUNTRY_CODE, INDEX_COLUMNS
 
 REQUIRED = ("year", "level", "unit_code", "indicator", "value", "source")
 LEVELS = ("country", "province", "district", "commune")
 BASES = ("published", "pooled", "mean_of_units")
 CODE_WIDTH = {"province": 2, "district": 3, "commune": 5}
+IGNORED = ("row", "errors", "file")   # written into a rejects file; ignored when it is read back
 
 
 class OfficialFileError(ValueError):
@@ -49,13 +62,74 @@ class OfficialResult:
         return text
 
 
-def _decode(raw: bytes) -> str:
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return raw.decode("utf-16")
+def year_range() -> tuple[int, int]:
+    """First and last year an official figure may carry: from the first year of the earliest
+    built-in scheme (2017, the first survey under the 2017 scheme) to next year (a figure can be
+    published for the survey under way). Anything else is a typing mistake (9999), which would
+    otherwise become the latest year every public page opens on."""
+    first = min(m.first_year for m in builtin_methodologies().values())
+    return first, _dt.date.today().year + 1
+
+
+def _decode(raw: bytes, name: str) -> str:
     try:
+        if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+            return raw.decode("utf-16")
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise OfficialFileError("the file is not UTF-8 or UTF-16 text; save it as CSV UTF-8") from None
+        raise OfficialFileError(f"{name}: the file is not UTF-8 or UTF-16 text; save it as CSV UTF-8") from None
+
+
+def _read_table(path: Path) -> tuple[pd.DataFrame, bytes]:
+    """The file's rows as text, columns named by the header (lower case), row numbers as index
+    (header = 1); blank rows dropped. Raises OfficialFileError for a file that cannot be read."""
+    name = path.name
+    if path.is_dir():
+        raise OfficialFileError(f"{name}: is a folder, not a CSV file of official figures")
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise OfficialFileError(f"{name}: no such file") from None
+    except OSError as exc:
+        raise OfficialFileError(f"{name}: cannot be read ({exc.strerror or exc})") from None
+    text = _decode(raw, name)
+    expected = f"expected a header row with {', '.join(REQUIRED)}"
+    if not text.strip():
+        raise OfficialFileError(f"{name}: the file is empty ({expected})")
+    try:
+        dialect = csv.Sniffer().sniff(text.splitlines()[0], delimiters=",;\t")
+        sep = dialect.delimiter
+    except csv.Error:
+        sep = ","
+    try:
+        grid = pd.read_csv(io.StringIO(text), sep=sep, header=None, dtype=str, keep_default_na=False,
+                           na_filter=False, skip_blank_lines=False)
+    except pd.errors.ParserError as exc:
+        msg = str(exc)
+        m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", msg)
+        if m:
+            msg = f"row {m.group(2)} has {m.group(3)} cells but the header has {m.group(1)}"
+        raise OfficialFileError(f"{name}: cannot be read as CSV ({msg})") from None
+    except pd.errors.EmptyDataError:
+        raise OfficialFileError(f"{name}: the file is empty ({expected})") from None
+    grid = grid.fillna("").astype(str)
+    header = [h.strip().lower() for h in grid.iloc[0]]
+    body = grid.iloc[1:]
+    body.index = pd.RangeIndex(2, 2 + len(body))
+    keep, names = [], []
+    for i, h in enumerate(header):
+        if not h:
+            if not (body.iloc[:, i].str.strip() != "").any():
+                continue           # a spreadsheet's empty trailing column
+            h = f"(no header, column {i + 1})"
+        if h in names:
+            raise OfficialFileError(f"{name}: the column '{h}' appears twice; keep only one")
+        keep.append(i)
+        names.append(h)
+    body = body.iloc[:, keep]
+    body.columns = names
+    body = body[(body.apply(lambda c: c.str.strip()) != "").any(axis=1)] if len(names) else body
+    return body.drop(columns=[c for c in IGNORED if c in names]), raw
 
 
 def _valid_indicator(indicator: str, year: int) -> str | None:
@@ -78,15 +152,7 @@ def read_official(path: str | Path) -> OfficialResult:
 
     import hashlib
     path = Path(path)
-    raw = path.read_bytes()
-    text = _decode(raw)
-    try:
-        dialect = csv.Sniffer().sniff(text.splitlines()[0] if text else ",", delimiters=",;\t")
-        sep = dialect.delimiter
-    except csv.Error:
-        sep = ","
-    df = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False)
-    df.columns = [c.strip().lower() for c in df.columns]
+    df, raw = _read_table(path)
     missing = [c for c in REQUIRED if c not in df.columns]
     if missing:
         raise OfficialFileError(f"{path.name}: missing column(s) {', '.join(missing)}; expected {', '.join(REQUIRED)}")
@@ -95,13 +161,16 @@ def read_official(path: str | Path) -> OfficialResult:
     out = []
     seen: dict[tuple, int] = {}
     registries = {}
-    for i, r in enumerate(df.to_dict("records")):
-        row_no = i + 2
+    first_year, last_year = year_range()
+    for i, (row_no, r) in enumerate(zip(df.index, df.to_dict("records"))):
         errs = errors[i]
         year_s = r["year"].strip()
         year = int(year_s) if re.fullmatch(r"\d{4}", year_s) else None
         if year is None:
             errs.append(f"year: expected a four-digit year, got '{year_s}'")
+        elif not first_year <= year <= last_year:
+            errs.append(f"year: {year} is not a survey year a release can hold (expected {first_year} to {last_year})")
+            year = None
         level = r["level"].strip().lower()
         if level not in LEVELS:
             errs.append(f"level: expected one of {', '.join(LEVELS)}, got '{r['level']}'")
@@ -160,8 +229,19 @@ def read_official(path: str | Path) -> OfficialResult:
                     "note": source})
     bad = [i for i, e in enumerate(errors) if e]
     rejects = df.iloc[bad].copy()
-    rejects.insert(0, "row", [i + 2 for i in bad])
+    rejects.insert(0, "row", df.index[bad])
     rejects["errors"] = ["; ".join(errors[i]) for i in bad]
     rows = pd.DataFrame(out, columns=list(INDEX_COLUMNS))
     return OfficialResult(rows, rejects.reset_index(drop=True), len(df), path.name,
                           hashlib.sha256(raw).hexdigest(), ignored)
+
+
+def write_official_rejects(result: OfficialResult, path: str | Path) -> Path:
+    """Write the rejected rows (columns as read, then "row" and "errors") as UTF-8-with-BOM CSV,
+    atomically (a failed write leaves the previous file or none). The fixed file reads again:
+    read_official ignores "row" and "errors"."""
+    from .importer import write_csv_atomic
+
+    rej = result.rejects
+    front = [c for c in rej.columns if c not in ("row", "errors")]
+    return write_csv_atomic(rej[front + ["row", "errors"]], path)
