@@ -1,13 +1,47 @@
 """Command line: ``python -m sipas_data {validate,build,demo,releases}``.
 
 Exit codes: 0 success; 1 the input had rejected rows (validate) or the build failed on bad
-input; 2 the command could not run (unreadable file, bad arguments).
+input; 2 the command could not run (unreadable or empty file, a folder given as a file, bad
+arguments, a release id with characters not allowed, a release or rejects file that could not be
+written). Every such case prints one plain "error: ..." paragraph on stderr, not a traceback.
 """
 from __future__ import annotations
 
 import argparse
 import sys
 from pathlib import Path
+
+# The smallest --threshold accepted: no cell is published from fewer than 10 valid answers (as
+# England's GP Patient Survey, which publishes nothing below 10). A lower threshold would print
+# figures that single out a handful of respondents; the scheme's own rule (30) is the default.
+MIN_THRESHOLD = 10
+
+
+def _threshold(text: str) -> int:
+    """argparse type of --threshold: a whole number of at least MIN_THRESHOLD."""
+    expected = f"expected a whole number of at least {MIN_THRESHOLD}"
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number ({expected})") from None
+    if value < MIN_THRESHOLD:
+        raise argparse.ArgumentTypeError(
+            f"{value} is too low: no cell is published from fewer than {MIN_THRESHOLD} valid "
+            f"answers ({expected}; default: the scheme's rule, 30)")
+    return value
+
+
+def _fail(message: str) -> SystemExit:
+    print(f"error: {message}", file=sys.stderr)
+    return SystemExit(2)
+
+
+def _write_rejects_file(write, path: Path, what: str) -> None:
+    """Write a rejects file; a full disk or a folder in the way ends the command with exit 2."""
+    try:
+        write(path)
+    except OSError as exc:
+        raise _fail(f"could not write the rejected {what} to {path}: {exc.strerror or exc}") from None
 
 
 def _import_forms(paths):
@@ -16,11 +50,11 @@ def _import_forms(paths):
     try:
         return read_forms([Path(p) for p in paths])
     except ImportFileError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        raise SystemExit(2) from None
+        raise _fail(str(exc)) from None
     except FileNotFoundError as exc:
-        print(f"error: no such file: {exc.filename}", file=sys.stderr)
-        raise SystemExit(2) from None
+        raise _fail(f"no such file: {exc.filename}") from None
+    except OSError as exc:
+        raise _fail(f"{exc.filename or 'a forms file'}: cannot be read ({exc.strerror or exc})") from None
 
 
 def _import_and_report(paths, rejects_arg, show: int):
@@ -32,7 +66,7 @@ def _import_and_report(paths, rejects_arg, show: int):
     print(result.summary())
     if not result.ok:
         rejects = Path(rejects_arg) if rejects_arg else default_rejects_path(paths[0])
-        write_rejects(result, rejects)
+        _write_rejects_file(lambda p: write_rejects(result, p), rejects, "rows")
         print(f"Rejected rows with their reasons: {rejects}")
         for row in result.rejects.head(show).itertuples():
             where = f"{row.file} " if len(paths) > 1 else ""
@@ -47,8 +81,16 @@ def cmd_validate(args) -> int:
 
 def cmd_build(args) -> int:
     from .build import build_release
-    from .official import OfficialFileError, read_official
+    from .importer import default_rejects_path
+    from .official import OfficialFileError, read_official, write_official_rejects
+    from .release import ReleaseError, valid_release_id
 
+    out = Path(args.out)
+    if not valid_release_id(out.name):
+        # checked before the forms are read, so a long import does not end on a bad folder name
+        raise _fail(f"--out: the release id '{out.name}' (the folder name) may use only letters "
+                    "a-z (no accents), digits, '-', '_' and '.', must not start with '.' and is at "
+                    "most 100 characters, e.g. releases/2024-dong-thap")
     result = _import_and_report(args.responses, args.rejects, args.show)
     if not result.ok:
         print("Rejected rows were left out of the release; fix them and build again.")
@@ -59,11 +101,13 @@ def cmd_build(args) -> int:
     for path in args.official or []:
         try:
             off = read_official(path)
-        except (OfficialFileError, FileNotFoundError) as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 2
+        except OfficialFileError as exc:
+            raise _fail(str(exc)) from None
         print(off.summary())
         if not off.ok:
+            rejects = default_rejects_path(path)
+            _write_rejects_file(lambda p: write_official_rejects(off, p), rejects, "official rows")
+            print(f"Rejected official rows with their reasons: {rejects}")
             for row in off.rejects.itertuples():
                 print(f"  {off.file} row {row.row}: {row.errors}")
             if args.strict:
@@ -73,13 +117,19 @@ def cmd_build(args) -> int:
     if result.accepted.empty and not any(len(o) for o in official_rows):
         print("error: nothing to publish: no accepted forms and no official figures", file=sys.stderr)
         return 1
-    out = Path(args.out)
-    path = build_release(
-        result.accepted, out, official=official_rows, title=args.title or out.name,
-        publisher=args.publisher, inputs=inputs, threshold=args.threshold,
-        counts={"forms_read": result.rows_read, "forms_accepted": len(result.accepted),
-                "forms_rejected": len(result.rejects), "duplicates_ignored": result.duplicates_ignored,
-                "official_rows": sum(len(o) for o in official_rows)})
+    try:
+        path = build_release(
+            result.accepted, out, official=official_rows, title=args.title or out.name,
+            publisher=args.publisher, inputs=inputs, threshold=args.threshold,
+            counts={"forms_read": result.rows_read, "forms_accepted": len(result.accepted),
+                    "forms_rejected": len(result.rejects), "duplicates_ignored": result.duplicates_ignored,
+                    "official_rows": sum(len(o) for o in official_rows)})
+    except ReleaseError as exc:
+        raise _fail(str(exc)) from None
+    except OSError as exc:
+        # a full disk, a read-only folder: the release is written in a temporary folder and
+        # moved into place only when whole, so nothing half-written is left under its name
+        raise _fail(f"could not write the release: {exc.strerror or exc}") from None
     print(f"Release written: {path}")
     return 0
 
@@ -127,7 +177,9 @@ def main(argv=None) -> int:
     p.add_argument("--out", required=True, help="release folder, e.g. releases/2024-dong-thap")
     p.add_argument("--title", help="release title shown in the app (default: the folder name)")
     p.add_argument("--publisher", default="", help="who publishes the release (shown in every chart's source line)")
-    p.add_argument("--threshold", type=int, help="suppress cells with fewer valid answers than this (default: the scheme's rule, 30)")
+    p.add_argument("--threshold", type=_threshold,
+                   help=f"suppress cells with fewer valid answers than this, at least {MIN_THRESHOLD} "
+                        "(default: the scheme's rule, 30)")
     p.add_argument("--rejects", help="where to write rejected rows")
     p.add_argument("--strict", action="store_true", help="do not build when any row is rejected")
     p.add_argument("--show", type=int, default=20, help="how many rejected rows to print (default 20)")
