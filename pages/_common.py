@@ -8,7 +8,6 @@ inside a guard that shows a friendly message instead of a traceback.
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -349,18 +348,8 @@ def _text_twin(fig, lang: str, key: str) -> None:
             st.table(table)
 
 
-# Markdown still makes links and icons of escaped text: GFM's autolink literals (http://, www.,
-# e-mail addresses) and Streamlit's :material/…: icons are found in the text after the escapes are
-# resolved. A word joiner (U+2060: invisible, not read out) after each ":" and "@" and before the
-# "." of "www." breaks those patterns.
-_WORD_JOINER = "\u2060"
-_WWW = re.compile(r"(?i)(www)\.")
-
-
 def _table_text(value) -> str:
-    text = "" if value is None else str(value)
-    text = text.replace(":", ":" + _WORD_JOINER).replace("@", "@" + _WORD_JOINER)
-    return fmt.md(_WWW.sub(r"\1" + _WORD_JOINER + ".", text))
+    return fmt.md(value)
 
 
 def _plain_table(table: pd.DataFrame) -> pd.DataFrame:

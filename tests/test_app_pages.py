@@ -68,7 +68,7 @@ def test_map_table_twin_matches_the_release(demo_env, release):
     by_code = twin.set_index("Mã")
     for row in cells.itertuples():
         shown = by_code.loc[row.unit_code, "Giá trị (%)"]
-        assert shown == ("không đủ mẫu" if row.suppressed else vi(row.value))
+        assert shown == ("không công bố" if row.suppressed else vi(row.value))
 
 
 def test_map_drilldown_state_lists_the_communes(demo_env, release):

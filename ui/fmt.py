@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import html
 import math
+import re
 from functools import lru_cache
 
 from babel.numbers import format_decimal as _babel_format_decimal
@@ -72,13 +73,25 @@ def esc(text) -> str:
 _MD_SPECIAL = "\\`*_{}[]()<>#+-.!|~:$&"
 
 
+# Markdown still makes links and icons of escaped text: GFM's autolink literals (http://, www.,
+# e-mail addresses) and Streamlit's :material/…: icons are found in the text after the escapes are
+# resolved. A word joiner (U+2060: invisible, not read out) after each ":" and "@" and before the
+# "." of "www." breaks those patterns.
+_WORD_JOINER = "\u2060"
+_WWW = re.compile(r"(?i)(www)\.")
+
+
 def md(text) -> str:
-    """Escape a data value for Streamlit markdown (no links, emphasis, HTML or entities from data).
-    Line breaks, tabs and other control characters become spaces, so a value cannot start a new
-    block (heading, list, code block) either."""
+    """Escape a data value for Streamlit markdown (no links, icons, emphasis, HTML or entities from
+    data). Line breaks, tabs and other control characters become spaces, so a value cannot start
+    a new block (heading, list, code block) either."""
     out = []
-    for c in ("" if text is None else str(text)):
-        if c in _MD_SPECIAL:
+    text = "" if text is None else str(text)
+    text = _WWW.sub(r"\1" + _WORD_JOINER + ".", text)
+    for c in text:
+        if c in ":@":
+            out.append(("\\" if c == ":" else "") + c + _WORD_JOINER)
+        elif c in _MD_SPECIAL:
             out.append("\\" + c)
         elif ord(c) < 32 or 0x7f <= ord(c) < 0xa0 or c in "\u2028\u2029":
             out.append(" ")

@@ -344,8 +344,10 @@ def key_numbers_text(f: Facts, source: str, *, demo: bool, link: str | None = No
     svc = "" if f.service_label in ("", "Tất cả dịch vụ", "All services") else f" đối với dịch vụ {f.service_label}"
     subject = f"{f.indicator_label} của {f.place}{svc}"
     if f.value is None and f.suppressed:
-        body = (f"Năm {f.year}, {subject} không được công bố vì không đủ mẫu"
-                + (f" (n = {fmt.count(f.n, lang)} phiếu)." if f.n is not None else "."))
+        # a withheld cell has no n: it is under the threshold, or withheld so that another
+        # withheld cell cannot be worked out from it
+        body = (f"Năm {f.year}, {subject} không được công bố (dưới ngưỡng số câu trả lời, "
+                "hoặc để không suy ra được ô khác).")
     elif f.value is None:
         body = f"Năm {f.year}, không có số liệu {subject}."
     else:

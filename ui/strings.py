@@ -163,7 +163,7 @@ S: dict[str, tuple[str, str]] = {
     "loc_none": ("Không tìm thấy địa bàn có dữ liệu cho “{q}”.", "No area with data matches “{q}”."),
     "loc_headline": ("{indicator} năm {year}", "{indicator} in {year}"),
     "loc_rank": ("hạng {rank}/{total} {level} của {parent}", "ranked {rank} of {total} {level} in {parent}"),
-    "loc_rank_none": ("không xếp hạng (không đủ mẫu)", "not ranked (too few answers)"),
+    "loc_rank_none": ("không xếp hạng (không công bố)", "not ranked (withheld)"),
     "loc_sure": ("Dựa trên {n} câu trả lời; khoảng tin cậy 95%: {lo}–{hi}.",
                  "Based on {n} answers; 95% interval: {lo}–{hi}."),
     "loc_elements_title": ("Các yếu tố của {name}", "Elements for {name}"),
