@@ -38,6 +38,7 @@ together, never one cell's own).
 """
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -97,41 +98,103 @@ def cell_sets(keys: pd.DataFrame) -> AdditiveSets:
     return AdditiveSets.concat(by_group, by_place, by_service)
 
 
-def _bad_sets(n: np.ndarray, withheld: np.ndarray, sets: AdditiveSets, limit: int) -> np.ndarray:
-    """The sets that break the rule (module docstring), for one indicator's counts ``n``."""
-    count = len(sets.parent)
-    child_n = n[sets.member_row]
-    child_out = withheld[sets.member_row] & (child_n > 0)
-    unknown_children = np.bincount(sets.member_set, weights=child_out, minlength=count)
-    unknown_n = np.bincount(sets.member_set, weights=child_n * child_out, minlength=count)
-    total_n = n[sets.parent].astype(float)
-    remainder = np.maximum(total_n - np.bincount(sets.member_set, weights=child_n, minlength=count), 0)
-    has_remainder = remainder > 0
-    total_out = withheld[sets.parent]
-    unknowns = unknown_children + total_out + has_remainder
-    harmless_remainder = has_remainder & (unknown_children == 0) & ~total_out & (remainder >= limit)
-    single = (unknowns == 1) & ~harmless_remainder
-    too_small = ~total_out & (unknowns >= 2) & (unknown_n + remainder < limit)
-    return np.flatnonzero((total_n > 0) & (single | too_small))
+class _Layout:
+    """The sets' memberships indexed both ways, made once and shared by every indicator: by set
+    (each set's members are one run) and by row (the sets a row belongs to, and those it totals)."""
+
+    def __init__(self, sets: AdditiveSets, rows: int) -> None:
+        self.sets = sets
+        self.count = len(sets.parent)
+        by_set = np.argsort(sets.member_set, kind="stable")
+        self.member_row = sets.member_row[by_set]
+        self.member_set = sets.member_set[by_set]
+        self.set_start = np.searchsorted(self.member_set, np.arange(self.count + 1))
+        by_row = np.argsort(sets.member_row, kind="stable")
+        self.row_sets = sets.member_set[by_row]
+        self.row_start = np.searchsorted(sets.member_row[by_row], np.arange(rows + 1))
+        by_parent = np.argsort(sets.parent, kind="stable")
+        self.parent_sets = by_parent
+        self.parent_start = np.searchsorted(sets.parent[by_parent], np.arange(rows + 1))
 
 
-def _withhold_more(n: np.ndarray, withheld: np.ndarray, sets: AdditiveSets, bad: np.ndarray,
-                   frozen: np.ndarray) -> np.ndarray:
-    """Rows to withhold next for the ``bad`` sets: each set's published member with the fewest
-    answers (ties: the first), else its total."""
-    is_bad = np.zeros(len(sets.parent), dtype=bool)
-    is_bad[bad] = True
-    rows, sets_of = sets.member_row, sets.member_set
-    open_member = is_bad[sets_of] & ~withheld[rows] & (n[rows] > 0) & ~frozen[rows]
-    cand_set, cand_row = sets_of[open_member], rows[open_member]
-    order = np.lexsort((cand_row, n[cand_row], cand_set))
-    cand_set, cand_row = cand_set[order], cand_row[order]
-    first = np.r_[True, cand_set[1:] != cand_set[:-1]] if len(cand_set) else np.zeros(0, dtype=bool)
-    chosen = cand_row[first]
-    without = np.setdiff1d(bad, cand_set[first], assume_unique=False)
-    totals = sets.parent[without]
-    totals = totals[~withheld[totals] & ~frozen[totals]]
-    return np.unique(np.concatenate([chosen, totals]))
+def _runs(starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The positions of the runs [start, end) one after another, and which run each came from."""
+    lengths = ends - starts
+    which = np.repeat(np.arange(len(starts)), lengths)
+    offsets = np.cumsum(lengths) - lengths
+    return np.arange(lengths.sum()) - np.repeat(offsets, lengths) + np.repeat(starts, lengths), which
+
+
+class _Column:
+    """One indicator's sets as cells are withheld: what each set's unknowns are, kept up to date
+    as rows are withheld, so that only the sets a new withheld cell belongs to are checked again."""
+
+    def __init__(self, layout: _Layout, n: np.ndarray, withheld: np.ndarray, frozen: np.ndarray, limit: int):
+        self.layout, self.n, self.withheld, self.frozen, self.limit = layout, n, withheld, frozen, limit
+        sets = layout.sets
+        child_n = n[sets.member_row].astype(float)
+        child_out = withheld[sets.member_row] & (child_n > 0)
+        self.unknown_children = np.bincount(sets.member_set, weights=child_out, minlength=layout.count)
+        self.unknown_n = np.bincount(sets.member_set, weights=child_n * child_out, minlength=layout.count)
+        self.total_n = n[sets.parent].astype(float)
+        self.remainder = np.maximum(self.total_n - np.bincount(sets.member_set, weights=child_n, minlength=layout.count), 0)
+
+    def bad(self, which: np.ndarray | None = None) -> np.ndarray:
+        """The sets (of ``which``, else all) that break the rule (module docstring)."""
+        which = np.arange(self.layout.count) if which is None else which
+        children, unknown_n = self.unknown_children[which], self.unknown_n[which]
+        remainder = self.remainder[which]
+        has_remainder = remainder > 0
+        total_out = self.withheld[self.layout.sets.parent[which]]
+        unknowns = children + total_out + has_remainder
+        harmless_remainder = has_remainder & (children == 0) & ~total_out & (remainder >= self.limit)
+        single = (unknowns == 1) & ~harmless_remainder
+        too_small = ~total_out & (unknowns >= 2) & (unknown_n + remainder < self.limit)
+        return which[(self.total_n[which] > 0) & (single | too_small)]
+
+    def next_to_withhold(self, bad: np.ndarray) -> np.ndarray:
+        """For each ``bad`` set, its published member with the fewest answers (ties: the first
+        row), else its total."""
+        lay = self.layout
+        pos, run = _runs(lay.set_start[bad], lay.set_start[bad + 1])
+        rows = lay.member_row[pos]
+        n = self.n[rows]
+        open_member = ~self.withheld[rows] & (n > 0) & ~self.frozen[rows]
+        run, rows, n = run[open_member], rows[open_member], n[open_member]
+        order = np.lexsort((rows, n, run))
+        run, rows = run[order], rows[order]
+        first = np.r_[True, run[1:] != run[:-1]] if len(run) else np.zeros(0, dtype=bool)
+        has_open = np.zeros(len(bad), dtype=bool)
+        has_open[run[first]] = True
+        totals = lay.sets.parent[bad[~has_open]]
+        totals = totals[~self.withheld[totals] & ~self.frozen[totals]]
+        more = np.unique(np.concatenate([rows[first], totals]))
+        return more[~self.withheld[more]]
+
+    def withhold(self, rows: np.ndarray) -> np.ndarray:
+        """Withholds ``rows`` and returns the sets to check again (those they belong to or total)."""
+        lay = self.layout
+        self.withheld[rows] = True
+        pos, run = _runs(lay.row_start[rows], lay.row_start[rows + 1])
+        member_of = lay.row_sets[pos]
+        answered = self.n[rows][run] > 0
+        np.add.at(self.unknown_children, member_of[answered], 1)
+        np.add.at(self.unknown_n, member_of[answered], self.n[rows][run][answered])
+        pos, _ = _runs(lay.parent_start[rows], lay.parent_start[rows + 1])
+        return np.unique(np.concatenate([member_of, lay.parent_sets[pos]]))
+
+    def settle(self, bad: np.ndarray | None = None) -> bool:
+        """Withholds more cells until every set keeps the rule (checking the sets ``bad`` first,
+        else all of them); True when any was withheld."""
+        changed = False
+        bad = self.bad() if bad is None else bad
+        while len(bad):
+            more = self.next_to_withhold(bad)
+            if not len(more):
+                break  # nothing left that may be withheld here (frozen cells)
+            changed = True
+            bad = self.bad(self.withhold(more))
+        return changed
 
 
 def _withhold_parts(n: np.ndarray, withheld: np.ndarray, parts: list[tuple[int, list[int]]],
@@ -169,9 +232,10 @@ def complementary_suppression(n: np.ndarray, sets: AdditiveSets, limit: int,
     indicator (columns; 0 = nobody answered, not published); ``sets`` are the additive sets
     among the rows (the same for every indicator); ``parts`` pairs a composite's column with
     its parts' columns. Cells under ``limit``, and those ``primary`` marks (a weight that
-    carries the cell), are withheld, then others by the rule in the module docstring. ``withheld`` may give rows already decided, with ``frozen``
-    marking them: those are published elsewhere and never changed here (the earlier years' own
-    units, when the restated series is protected). Returns a boolean array shaped like ``n``."""
+    carries the cell), are withheld, then others by the rule in the module docstring.
+    ``withheld`` may give rows already decided, with ``frozen`` marking them: those are
+    published elsewhere and never changed here (the earlier years' own units, when the
+    restated series is protected). Returns a boolean array shaped like ``n``."""
     n = np.asarray(n, dtype=np.int64)
     if n.ndim == 1:
         column = lambda a: None if a is None else np.asarray(a)[:, None]  # noqa: E731
@@ -183,22 +247,28 @@ def complementary_suppression(n: np.ndarray, sets: AdditiveSets, limit: int,
         out |= (n > 0) & np.asarray(primary, dtype=bool)
     if withheld is not None:
         out[frozen] = np.asarray(withheld, dtype=bool)[frozen]
-    changed = True
-    while changed:
-        changed = False
-        for col in range(n.shape[1]):
-            counts, column = n[:, col], out[:, col]
-            while True:
-                bad = _bad_sets(counts, column, sets, limit)
-                more = _withhold_more(counts, column, sets, bad, frozen) if len(bad) else bad
-                more = more[~column[more]] if len(more) else more
-                if not len(more):
-                    break
-                column[more] = True
-                changed = True
-            out[:, col] = column
-        changed |= _withhold_parts(n, out, list(parts), frozen)
-    return out
+    out = np.asfortranarray(out)  # each indicator's column is one run: the columns below are views
+    layout = _Layout(sets, n.shape[0])
+    def settled(col: int) -> _Column:
+        column = _Column(layout, n[:, col], out[:, col], frozen, limit)
+        column.settle()
+        return column
+
+    # the indicators are independent here, and numpy does most of its work without Python's lock
+    with ThreadPoolExecutor(2, thread_name_prefix="disclosure") as pool:
+        columns = list(pool.map(settled, range(n.shape[1])))
+    # a composite's parts are other indicators: what they withhold is then settled in those
+    # indicators' sets, checking only the sets the new withheld cells belong to
+    while True:
+        before = out.copy(order="F")
+        _withhold_parts(n, out, list(parts), frozen)
+        changed = np.flatnonzero((out != before).any(axis=0))
+        if not len(changed):
+            return np.ascontiguousarray(out)
+        for col in changed:
+            rows = np.flatnonzero(out[:, col] != before[:, col])
+            out[rows, col] = False  # withheld again below, with the sets' counts kept up to date
+            columns[col].settle(columns[col].bad(columns[col].withhold(rows)))
 
 
 # --- The attacks, for audits and tests ---------------------------------------------------------
