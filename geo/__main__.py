@@ -56,8 +56,13 @@ def main(argv=None) -> int:
     if args.command == "install":
         from .boundaries import install
 
-        report = install(args.file, args.vintage, args.level, code_column=args.code_column,
-                         dest=args.dest)
+        try:
+            report = install(args.file, args.vintage, args.level, code_column=args.code_column,
+                             dest=args.dest)
+        except OSError as exc:  # a folder that cannot be written, a full disk: nothing was replaced
+            where = f" ({exc.filename})" if exc.filename else ""
+            print(f"error: could not install the boundaries{where}: {exc.strerror or exc}", file=sys.stderr)
+            return 2
         print(report.text())
         return 0 if report.ok else 1
     if args.command == "search":

@@ -186,3 +186,14 @@ def test_geo_install_keeps_an_unknown_code_of_a_file_without_parent_columns(tmp_
     raw = gpd.read_parquet(tmp_path / "d" / "2019" / "commune" / "raw.parquet")
     assert len(raw) == len(g) and (raw["code"] == "99991").sum() == 1
     assert not raw.loc[raw["code"] == "99991", "known"].iloc[0]
+
+
+@pytest.mark.skipif(not (SHARED_GEO / "communes_87_dong_thap.geojson").exists(),
+                    reason="boundary fixtures in ../shared/geo are absent")
+def test_geo_install_into_a_folder_that_cannot_be_written(tmp_path):
+    blocked = tmp_path / "blocked"
+    blocked.write_text("a file where the boundaries folder should be")
+    res = run("install", SHARED_GEO / "communes_87_dong_thap.geojson", "--vintage", "2019", "--level", "commune",
+              "--dest", blocked / "d", cwd=tmp_path, module="geo")
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+    assert "could not install the boundaries" in res.stderr

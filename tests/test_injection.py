@@ -296,3 +296,12 @@ def test_chart_tables_show_names_as_plain_text_in_the_browser(markdown_root, tmp
         for literal in ("<img src=x onerror=alert(1)>", "**b**", "_i_", "[link](javascript:alert(2))",
                         "![p](http://127.0.0.1:9/p.png)", ":red[red]", "$x^2$", "`c`", "&lt;b&gt;", LINKISH.strip()):
             assert literal in text, (literal, text[:400])
+
+
+def test_xlsx_download_of_a_name_with_control_characters():
+    # XML cannot carry most control characters (openpyxl refuses them): they become spaces, and
+    # the download is still made
+    data = export.xlsx_bytes(pd.DataFrame({"name": ["Xã\x07 A\x1b"], "value": [80.5]}), notes=["note\x01"])
+    wb = openpyxl.load_workbook(io.BytesIO(data))
+    assert wb.active["A2"].value == "Xã  A " and wb.active["B2"].value == 80.5
+    assert wb["notes"]["A2"].value == "note "

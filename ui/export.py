@@ -14,6 +14,7 @@ import csv
 import io
 
 import pandas as pd
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 #: What a spreadsheet reads as the start of a formula (OWASP).
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -65,8 +66,20 @@ def _text_cells(ws) -> None:
                 cell.quotePrefix = True
 
 
+def _xml_text(value):
+    """Text an XLSX can hold: control characters (which XML cannot carry, and openpyxl refuses)
+    become spaces; anything else is returned as it is."""
+    return ILLEGAL_CHARACTERS_RE.sub(" ", value) if isinstance(value, str) else value
+
+
 def xlsx_bytes(df: pd.DataFrame, sheet: str = "SIPAS", notes: list[str] | None = None) -> bytes:
     buf = io.BytesIO()
+    df = df.copy()
+    df.columns = [_xml_text(c) for c in df.columns]
+    for i in range(df.shape[1]):
+        if _is_text(df.iloc[:, i]):
+            df.isetitem(i, df.iloc[:, i].astype(object).map(_xml_text))
+    notes = [_xml_text(x) for x in notes] if notes else notes
     with pd.ExcelWriter(buf, engine="openpyxl") as xw:
         df.to_excel(xw, index=False, sheet_name=sheet[:31])
         if notes:
