@@ -735,11 +735,14 @@ def _check_file(raw: pd.DataFrame, name: str) -> tuple[pd.DataFrame, _Errors, li
             return None, "year: missing (required)"
         if re.fullmatch(r"\d{4}(\.0+)?", s):
             y = int(float(s))
+            first = min(m.first_year for m in _schemes())
+            last = _dt.date.today().year  # forms are collected in the survey year, never later
             try:
                 scheme_for_year(y)
             except Exception:
-                first = min(m.first_year for m in _schemes())
                 return None, f"year: no scheme covers {y} (expected {first} or later)"
+            if y > last:
+                return None, f"year: {y} is after this year (expected {first} to {last})"
             return y, None
         return None, f"year: '{s}' is not a year (expected four digits, e.g. 2024)"
     years, yerr = _apply(col("year"), parse_year)
