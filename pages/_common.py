@@ -405,7 +405,11 @@ def _resolve_release(params: dict) -> tuple[str, object, list[str], str, tuple |
             continue
         notice = ("release_stale", rid) if problem else ("release_unreadable", problems[0]) if problems else None
         return root, release, ids, release.fingerprint, notice
-    raise ReleaseError("no readable release: " + ", ".join(problems))
+    raise UnreadableReleases("no readable release: " + ", ".join(problems))
+
+
+class UnreadableReleases(ReleaseError):
+    """Releases are published, but none of them can be read (damaged or incomplete)."""
 
 
 def _url_path(name: str) -> str:
@@ -454,7 +458,7 @@ def run_page(name: str, body, filters: tuple[str, ...] = ("year", "service", "in
             _press.present_exit(ctx, _url_path(name))
     except ReleaseError as exc:
         log.warning("release problem: %s", exc)
-        st.error(t("no_release", lang))
+        st.error(t("no_readable_release" if isinstance(exc, UnreadableReleases) else "no_release", lang))
     except Exception:  # noqa: BLE001 - the public app never shows a traceback
         log.exception("page %s failed", name)
         st.error(t("friendly_error", lang), icon=":material/error:")

@@ -164,3 +164,13 @@ def test_damaged_boundary_files_fall_back_to_the_tile_map(demo_env, tmp_path, mo
     assert at.query_params["map"] == "boundaries"  # installed, but unreadable: drawn as tiles with a notice
     assert any(i.value for i in at.info)
     assert len(at.dataframe) >= 1
+
+
+def test_only_a_damaged_release_says_it_cannot_be_read_not_that_none_is_installed(demo_release_root, tmp_path,
+                                                                                 monkeypatch):
+    root = tmp_path / "only-damaged"
+    root.mkdir()
+    flip_bytes(copy_release(demo_release_root, root, "broken") / "indices.parquet")
+    at = _run(root, monkeypatch, year="2024")
+    assert [e.value for e in at.error] == ["Không đọc được bản phát hành dữ liệu nào: tệp bị hỏng hoặc chưa đầy đủ. "
+                                           "Đơn vị quản trị trang cần kiểm tra lại."]

@@ -19,6 +19,10 @@ S: dict[str, tuple[str, str]] = {
     "page_methodology": ("Phương pháp & dữ liệu", "Methodology & data"),
     "building_demo": ("Đang tạo dữ liệu minh họa…", "Building the demo data…"),
     "no_release": ("Chưa có bản phát hành dữ liệu nào.", "No data release is installed."),
+    "no_readable_release": ("Không đọc được bản phát hành dữ liệu nào: tệp bị hỏng hoặc chưa đầy đủ. "
+                            "Đơn vị quản trị trang cần kiểm tra lại.",
+                            "No data release can be read: its files are damaged or incomplete. "
+                            "The site's operators need to check it."),
     "release_stale": ("Các tệp đã công bố của bản phát hành {release} hiện bị thiếu hoặc hỏng; trang đang hiển thị "
                       "bản sao đã kiểm tra gần nhất của bản phát hành này.",
                       "The published files of release {release} are missing or damaged right now; this page shows "
