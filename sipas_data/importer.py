@@ -363,14 +363,17 @@ def _read_csv(path: Path) -> list[list[str]] | pd.DataFrame:
                             keep_default_na=False, na_filter=False, skip_blank_lines=False,
                             quoting=csv.QUOTE_MINIMAL)
     except pd.errors.ParserError as exc:
-        msg = str(exc)
-        m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", msg)
-        if m:
-            msg = f"row {m.group(2)} has {m.group(3)} cells but the header has {m.group(1)}"
-        raise ImportFileError(f"{path.name}: cannot be read as CSV ({msg})") from None
+        raise ImportFileError(f"{path.name}: cannot be read as CSV ({csv_parser_message(exc)})") from None
     except pd.errors.EmptyDataError:
         raise ImportFileError(f"{path.name}: the file is empty (no header row)") from None
     return frame.fillna("")
+
+
+def csv_parser_message(exc: pd.errors.ParserError) -> str:
+    """pandas' message for a ragged CSV, in the words of a spreadsheet user."""
+    msg = str(exc)
+    m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", msg)
+    return f"row {m.group(2)} has {m.group(3)} cells but the header has {m.group(1)}" if m else msg
 
 
 def _cell_text(v) -> str:

@@ -28,6 +28,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from .importer import csv_parser_message, write_csv_atomic
 from .methodology import MethodologyError, builtin_methodologies, scheme_for_year
 from .schema import COUNTRY_CODE, INDEX_COLUMNS
 
@@ -105,11 +106,7 @@ def _read_table(path: Path) -> tuple[pd.DataFrame, bytes]:
         grid = pd.read_csv(io.StringIO(text), sep=sep, header=None, dtype=str, keep_default_na=False,
                            na_filter=False, skip_blank_lines=False)
     except pd.errors.ParserError as exc:
-        msg = str(exc)
-        m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", msg)
-        if m:
-            msg = f"row {m.group(2)} has {m.group(3)} cells but the header has {m.group(1)}"
-        raise OfficialFileError(f"{name}: cannot be read as CSV ({msg})") from None
+        raise OfficialFileError(f"{name}: cannot be read as CSV ({csv_parser_message(exc)})") from None
     except pd.errors.EmptyDataError:
         raise OfficialFileError(f"{name}: the file is empty ({expected})") from None
     grid = grid.fillna("").astype(str)
@@ -240,8 +237,6 @@ def write_official_rejects(result: OfficialResult, path: str | Path) -> Path:
     """Write the rejected rows (columns as read, then "row" and "errors") as UTF-8-with-BOM CSV,
     atomically (a failed write leaves the previous file or none). The fixed file reads again:
     read_official ignores "row" and "errors"."""
-    from .importer import write_csv_atomic
-
     rej = result.rejects
     front = [c for c in rej.columns if c not in ("row", "errors")]
     return write_csv_atomic(rej[front + ["row", "errors"]], path)
