@@ -214,7 +214,7 @@ def _withhold_parts(n: np.ndarray, withheld: np.ndarray, parts: list[tuple[int, 
         if not lone.any():
             continue
         rows = np.flatnonzero(lone)
-        open_n = np.where(answered[rows] & ~out[rows], pn[rows], np.iinfo(np.int64).max)
+        open_n = np.where(answered[rows] & ~out[rows], pn[rows].astype(np.int64), np.iinfo(np.int64).max)
         pick = open_n.argmin(axis=1)
         has_open = open_n[np.arange(len(rows)), pick] < np.iinfo(np.int64).max
         withheld[rows[has_open], np.asarray(cols)[pick[has_open]]] = True
@@ -236,7 +236,7 @@ def complementary_suppression(n: np.ndarray, sets: AdditiveSets, limit: int,
     ``withheld`` may give rows already decided, with ``frozen`` marking them: those are
     published elsewhere and never changed here (the earlier years' own units, when the
     restated series is protected). Returns a boolean array shaped like ``n``."""
-    n = np.asarray(n, dtype=np.int64)
+    n = np.asarray(n)  # counts: whole numbers (int32 is plenty: a cell holds at most millions)
     if n.ndim == 1:
         column = lambda a: None if a is None else np.asarray(a)[:, None]  # noqa: E731
         return complementary_suppression(n[:, None], sets, limit, parts, column(primary), column(withheld),

@@ -561,9 +561,9 @@ def _publish(con: duckdb.DuckDBPyConnection, wide: str, kinds, *, weighted: bool
                    f"FROM {wide}").to_arrow_table()
     rows = keys.num_rows
     siblings = _sibling_sets(keys)
-    counts = con.sql(f"SELECT {', '.join(f'coalesce(n_{stem}, 0)::BIGINT' for _, _, stem in kinds)} FROM {wide}"
+    counts = con.sql(f"SELECT {', '.join(f'coalesce(n_{stem}, 0)::INTEGER' for _, _, stem in kinds)} FROM {wide}"
                      ).fetchnumpy() if rows else {}
-    counts = np.column_stack(list(counts.values())) if rows else np.zeros((0, len(kinds)), dtype=np.int64)
+    counts = np.column_stack(list(counts.values())) if rows else np.zeros((0, len(kinds)), dtype=np.int32)
     dominated = None
     if weighted and rows:
         shares = con.sql(f"SELECT {', '.join(f'coalesce({LARGEST_WEIGHT} / nullif(w_{stem}, 0), 0) AS s{i}' for i, (_, _, stem) in enumerate(kinds))} "
@@ -694,7 +694,7 @@ def _restated_protection(restate: Restatement, own: tuple, kinds, limit: int) ->
     old = earlier.merge(mapping, left_on=["level", "unit_code"], right_on=["level", "old"], how="inner")
     own_rows = old["own_row"].to_numpy()
     stems = [stem for _, _, stem in kinds]
-    zeros = np.zeros(len(old), dtype=np.int64)
+    zeros = np.zeros(len(old), dtype=np.int32)
     old_n = np.column_stack([own_cols[s][0][own_rows] if s in own_cols else zeros for s in stems])
     old_out = np.column_stack([own_cols[s][1][own_rows] if s in own_cols else zeros.astype(bool) for s in stems])
 
