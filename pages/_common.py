@@ -56,8 +56,8 @@ def releases_root() -> str:
 @st.cache_resource(show_spinner=False)
 def _keeper(root: str):
     """One per process: serves verified private copies of releases and keeps the last good one
-    when a published folder is deleted, truncated or damaged (see ui/serving.py)."""
-    from ui.serving import ReleaseKeeper
+    when a published folder is deleted, truncated or damaged (see serving/keeper.py)."""
+    from serving.keeper import ReleaseKeeper
     return ReleaseKeeper(root)
 
 
@@ -73,8 +73,8 @@ def _release_list(root: str) -> list[tuple[str, str]]:
 
 @st.cache_resource(show_spinner=False, max_entries=4)
 def _reader(root: str, release_id: str, fingerprint: str):
-    """The release's overall results held in memory, split by year (see ui/reader.py)."""
-    from ui.reader import SliceReader
+    """The release's overall results held in memory, split by year (see serving/reader.py)."""
+    from serving.reader import SliceReader
     return SliceReader(_release(root, release_id, fingerprint))
 
 

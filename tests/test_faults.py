@@ -9,7 +9,7 @@ import pytest
 from apptest import open_page
 
 from sipas_data.release import list_releases
-from ui.serving import ReleaseKeeper
+from serving.keeper import ReleaseKeeper
 
 DEMO = "demo-dong-thap"
 

@@ -12,8 +12,8 @@ from apptest import open_page
 
 from browser import NEEDS_CHROMIUM, app_server, chromium
 from test_faults import copy_release, flip_bytes
-from ui import serving
-from ui.serving import ReleaseKeeper
+from serving import keeper as serving
+from serving.keeper import ReleaseKeeper
 
 REAL_COPYTREE = shutil.copytree
 

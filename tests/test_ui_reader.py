@@ -1,8 +1,8 @@
-"""ui.reader.SliceReader answers exactly like Release.read (rows, order, columns, dtypes)."""
+"""serving.reader.SliceReader answers exactly like Release.read (rows, order, columns, dtypes)."""
 import pandas as pd
 import pytest
 
-from ui.reader import SliceReader
+from serving.reader import SliceReader
 
 CASES = [
     {},

@@ -7,7 +7,7 @@ app runs (an operator's mistake, a full disk, a half-finished manual copy). Keep
 ``Release`` object would not help: its reads go to the Parquet file on every query. Keeping the
 whole table in memory would cost each process the decompressed size of every release (only the
 overall results of the release being served, about a third of its rows and what every rerun
-reads, are held in memory, by ``ui/reader.py``, loaded from the verified copy). So the
+reads, are held in memory, by ``serving/reader.py``, loaded from the verified copy). So the
 first time a process serves a release it copies the folder into a private cache directory
 (``$SIPAS_CACHE`` or the system temp dir; removed at exit), verifies every checksum of the
 *copy* against the copied manifest, and serves reads from that copy. Whatever then happens to
