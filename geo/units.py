@@ -42,6 +42,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sipas_data import calendar
+
 __all__ = [
     "VINTAGES",
     "LEVELS",
@@ -56,7 +58,7 @@ __all__ = [
     "label",
 ]
 
-VINTAGES = ("2019", "2025")
+VINTAGES = calendar.vintage_ids()
 LEVELS = ("province", "district", "commune")
 
 UNIT_COLUMNS = [
@@ -106,15 +108,13 @@ def _compact(text: str) -> str:
 # ---------------------------------------------------------------------------
 
 def vintage_for_year(year: int) -> str:
-    """The vintage in force for a survey year: "2019" up to 2024, "2025" from 2025."""
-    return "2019" if int(year) <= 2024 else "2025"
+    """The vintage in force for a survey year (the calendar's: "2019" up to 2024, "2025" from 2025)."""
+    return calendar.vintage_for_year(year)
 
 
 def levels_for_year(year: int) -> tuple[str, ...]:
     """Administrative levels that exist in a survey year (no districts from 2025)."""
-    if vintage_for_year(year) == "2019":
-        return ("province", "district", "commune")
-    return ("province", "commune")
+    return calendar.levels_for_year(year)
 
 
 def _check_vintage(vintage: str) -> str:
@@ -316,7 +316,8 @@ def _labels(vintage: str) -> dict[str, str]:
 
 @lru_cache(maxsize=1)
 def _crosswalk_cached() -> pd.DataFrame:
-    with open(_package_dir() / "data" / "converter_2025.json", encoding="utf-8") as f:
+    # the package's converter, named by the calendar as the crosswalk out of the earliest vintage
+    with open(_package_dir() / "data" / calendar.vintages()[0].crosswalk_to_next, encoding="utf-8") as f:
         conv = json.load(f)
     old_prov_to_new = {}
     for new_key, olds in conv["DICT_PROVINCE"].items():

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Mapping
 
+from sipas_data import calendar
+
 from .strings import level_label, t
 
 LEVEL_ORDER = ("country", "province", "district", "commune")
@@ -83,7 +85,7 @@ def _one(params: Mapping, key: str) -> str | None:
 
 
 def vintage_of(year: int) -> str:
-    return "2025" if year >= 2025 else "2019"
+    return calendar.vintage_for_year(year)
 
 
 def default_level(offer: Offer, year: int, unit: str) -> str:
