@@ -9,24 +9,25 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from . import calendar
 from .engine import INDEX_SCHEMA, Restatement, compute_batches
 from .methodology import get_methodology
 from .release import write_release
 
-REFORM_YEAR = 2025  # first survey year on the post-reform units
 MEMORY_LIMIT = "1500MB"  # DuckDB spills beyond this; the whole build stays within about 2 GB
 
 
-def restatement_on_2025_units() -> Restatement:
-    """Forms of years before the 2025 reform, re-addressed to today's units through the official
-    crosswalk: each commune to the commune it joined, each province to its merged province; the
-    district level disappears. District-level services count toward the new province only."""
+def restatement_on_latest_units() -> Restatement:
+    """Forms of years before the latest vintage (the 2025 reform), re-addressed to today's units
+    through the official crosswalk: each commune to the commune it joined, each province to its
+    merged province; the district level disappears. District-level services count toward the new
+    province only."""
     from geo.units import crosswalk
 
     cw = crosswalk()
     return Restatement(communes=cw[["old_commune_code", "new_commune_code"]],
                        provinces=cw[["old_province_code", "new_province_code"]].drop_duplicates("old_province_code"),
-                       before_year=REFORM_YEAR)
+                       before_year=calendar.restated_before())
 
 
 def _load_geography(restating: bool) -> Restatement | None:
@@ -34,9 +35,9 @@ def _load_geography(restating: bool) -> Restatement | None:
     vintages, and the crosswalk when restating), so that it is cached by then."""
     from geo.units import units as registry
 
-    for vintage in ("2019", "2025"):
+    for vintage in calendar.vintage_ids():
         registry(vintage)
-    return restatement_on_2025_units() if restating else None
+    return restatement_on_latest_units() if restating else None
 
 
 class UsedUnits:
@@ -46,9 +47,12 @@ class UsedUnits:
         self._parts: list[pa.Table] = []
 
     def add(self, batch: pa.Table) -> None:
-        new_units = pc.or_(pc.greater_equal(batch.column("year"), REFORM_YEAR),
-                           pc.equal(batch.column("basis"), "restated"))
-        vintage = pc.if_else(new_units, "2025", "2019")
+        year = batch.column("year")
+        years = pc.unique(year)
+        of_year = pa.array([calendar.vintage_for_year(y) for y in years.to_pylist()], pa.string())
+        # a restated row is on the latest vintage's units, whatever its year
+        vintage = pc.if_else(pc.equal(batch.column("basis"), "restated"), calendar.latest().id,
+                             pc.take(of_year, pc.index_in(year, value_set=years)))
         keys = pa.table({"vintage": vintage, "level": batch.column("level"), "code": batch.column("unit_code")})
         self._parts.append(keys.group_by(["vintage", "level", "code"]).aggregate([]))
 
@@ -73,7 +77,7 @@ def units_table(used: pd.DataFrame) -> pd.DataFrame:
         frames.append(part.merge(registry(vintage)[cols], on=["code", "level"], how="left").assign(vintage=vintage))
     country = pd.DataFrame([{"vintage": v, "level": "country", "code": "VN", "type": "Quốc gia",
                              "name": "Việt Nam", "short_name": "Việt Nam", "search_key": "viet nam"}
-                            for v in ("2019", "2025")])
+                            for v in calendar.vintage_ids()])
     out = pd.concat([*frames, country], ignore_index=True)
     return out.sort_values(["vintage", "level", "code"]).reset_index(drop=True)
 
@@ -107,7 +111,8 @@ def build_release(forms: pd.DataFrame | pa.Table, out: str | Path, *, official: 
     used = UsedUnits()
 
     years = forms.column("year").to_numpy() if forms.num_rows else []
-    restating = restate and len(years) and int(min(years)) < REFORM_YEAR
+    restated_before = calendar.restated_before()
+    restating = restate and len(years) and restated_before is not None and int(min(years)) < restated_before
 
     geography = []  # the registries and crosswalk, loading beside the writer
 

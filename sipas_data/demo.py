@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from . import calendar
 from .methodology import PROFILE_DIMENSIONS, scheme_for_year
 from .schema import response_columns
 from .methodology import builtin_methodologies
@@ -23,7 +24,7 @@ from .methodology import builtin_methodologies
 SEED = 20241
 DEMO_ID = "demo-dong-thap"
 DEMO_YEARS = tuple(range(2018, 2026))
-PROVINCE_OLD, PROVINCE_NEW = "87", "82"
+PROVINCE = {"2019": "87", "2025": "82"}  # Đồng Tháp in each vintage
 OFFICIAL_CSV = Path(__file__).parent / "demo" / "official_national.csv"
 
 SERVICE_EFFECT = {"id_card": 0.45, "land_certificate": -0.55, "construction_permit": -0.25,
@@ -47,23 +48,23 @@ PROFILE_SHARES = {
 
 
 def _year_level(year: int) -> float:
-    """Baseline log-odds of satisfaction: rising each year, with the 2022 method break."""
-    if year < 2022:
-        return 1.35 + 0.1 * (year - 2018)
-    return 1.1 + 0.12 * (year - 2022)
+    """Baseline log-odds of satisfaction: rising each year, dropping where the method changed."""
+    start = scheme_for_year(year).first_year
+    if start <= DEMO_YEARS[0]:  # the scheme the demo begins under
+        return 1.35 + 0.1 * (year - DEMO_YEARS[0])
+    return 1.1 + 0.12 * (year - start)
 
 
 def _units(year: int):
     from geo.units import units
 
-    if year < 2025:
-        reg = units("2019")
-        districts = reg[(reg.level == "district") & (reg.province_code == PROVINCE_OLD)].sort_values("code")
-        communes = reg[(reg.level == "commune") & (reg.province_code == PROVINCE_OLD)].sort_values("code")
-        return PROVINCE_OLD, districts, communes
-    reg = units("2025")
-    communes = reg[(reg.level == "commune") & (reg.province_code == PROVINCE_NEW)].sort_values("code")
-    return PROVINCE_NEW, reg.iloc[0:0], communes
+    vintage = calendar.vintage_for_year(year)
+    province, reg = PROVINCE[vintage], units(vintage)
+    communes = reg[(reg.level == "commune") & (reg.province_code == province)].sort_values("code")
+    if calendar.has_districts(year):
+        districts = reg[(reg.level == "district") & (reg.province_code == province)].sort_values("code")
+        return province, districts, communes
+    return province, reg.iloc[0:0], communes
 
 
 def _stable_effects(codes, scale: float, salt: int) -> dict[str, float]:
@@ -92,8 +93,8 @@ def _forms_for_year(year: int) -> pd.DataFrame:
     province, districts, communes = _units(year)
     d_eff = _stable_effects(districts.code, 0.35, 1)
     # Communes keep their quality across the reform through a stable per-code draw; the new
-    # communes of 2025 get their own.
-    c_eff = _stable_effects(communes.code, 0.3, 2 if year < 2025 else 3)
+    # communes of each later vintage get their own.
+    c_eff = _stable_effects(communes.code, 0.3, 2 + calendar.vintage_ids().index(calendar.vintage_for_year(year)))
     sizes = _stable_effects(communes.code, 1.0, 4)
 
     # Who was served where: rows of (district, commune, service, agency level).
@@ -104,11 +105,11 @@ def _forms_for_year(year: int) -> pd.DataFrame:
         # A few communes are small (suppressed); most return 15–40 forms per service.
         small = sizes[c.code] > 1.6
         lam = 6 if small else float(np.exp(np.log(22) + 0.35 * sizes[c.code]))
-        services = commune_services + (district_services if year >= 2025 else [])
+        services = commune_services + ([] if calendar.has_districts(year) else district_services)
         for s in services:
             n = int(rng.poisson(lam if s.level == "commune" else lam * 0.6))
             eff = d_eff.get(c.district_code, 0.0) + c_eff[c.code] + rng.normal(0, 0.1)
-            blocks.append((n, c.district_code if year < 2025 else None, c.code, s.id, "commune", eff))
+            blocks.append((n, c.district_code if calendar.has_districts(year) else None, c.code, s.id, "commune", eff))
     for d in districts.itertuples():
         for s in district_services:
             n = int(rng.poisson(110))
@@ -167,7 +168,7 @@ def _forms_for_year(year: int) -> pd.DataFrame:
         elif q.id == "willing_to_comment":
             probs = np.stack([np.full(total, 0.72), np.full(total, 0.28)], axis=1)
         else:
-            online = 0.2 + 0.06 * (year - 2022)
+            online = 0.2 + 0.06 * (year - m.first_year)
             probs = np.tile([0.72 - online, 0.08, online], (total, 1))
         probs = probs / probs.sum(axis=1, keepdims=True)
         u = rng.random(total)[:, None]

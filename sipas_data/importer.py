@@ -33,10 +33,11 @@ Decisions (the rules a row is checked against)
 ----------------------------------------------
 * ``scheme`` may be absent or blank: it is then the scheme in force for the row's year
   (:func:`methodology.scheme_for_year`). A scheme that is given must be that one.
-* ``district_code`` is required up to 2024 and must be empty from 2025. ``commune_code`` is
+* ``district_code`` is required in a year whose units have districts (:mod:`sipas_data.calendar`:
+  up to 2024) and must be empty in the others (from 2025). ``commune_code`` is
   required for a commune-level agency and must be empty for a district-level one.
-* ``agency_level`` blank -> the service's level in the scheme, except from 2025 (no districts)
-  where it is ``commune``; "district" given for 2025+ is rejected. A given level need not equal
+* ``agency_level`` blank -> the service's level in the scheme, except in a year without districts
+  where it is ``commune``; "district" given for such a year is rejected. A given level need not equal
   the service's usual level (a province may survey a service elsewhere).
 * Form ids are unique within a survey year (the same id in another year is another form). Duplicate
   checks run on rows that passed every other check. A form whose (year, form_id) was accepted from
@@ -84,7 +85,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import schema
+from . import calendar, schema
 from .methodology import PROFILE_DIMENSIONS, Methodology, builtin_methodologies, scheme_for_year
 
 __all__ = [
@@ -620,11 +621,6 @@ def _units(vintage: str) -> pd.DataFrame:
     return units(vintage)
 
 
-def _vintage_for_year(year: int) -> str:
-    from geo.units import vintage_for_year
-    return vintage_for_year(year)
-
-
 _REGISTRY_CACHE: dict[int, dict] = {}
 
 
@@ -777,8 +773,11 @@ def _check_file(raw: pd.DataFrame, name: str) -> tuple[pd.DataFrame, _Errors, li
     prov, dist, comm = codes["province_code"], codes["district_code"], codes["commune_code"]
     err.add("missing", prov == "", "province_code: missing (required)")
     yr = np.array([y if y is not None else 0 for y in years], dtype=int)
-    post = has_year & (yr >= 2025)
-    pre = has_year & (yr < 2025)
+    with_districts = np.isin(yr, [y for y in pd.unique(yr) if calendar.has_districts(int(y))])
+    post = has_year & ~with_districts
+    pre = has_year & with_districts
+    abolished = calendar.districts_abolished()
+    surveys_with_districts = f"surveys up to {abolished - 1}" if abolished else "surveys on units with districts"
 
     # service and agency level ---------------------------------------------------------------
     service = np.full(n, None, dtype=object)
@@ -823,13 +822,13 @@ def _check_file(raw: pd.DataFrame, name: str) -> tuple[pd.DataFrame, _Errors, li
     level = np.where(lvl == "", inferred, lvl)
     err.add("mismatch", post & (lvl == "district"),
             lambda: "agency_level: 'district' is not possible in " + year_s
-            + " (no districts from 2025; expected commune)")
+            + f" (no districts from {abolished}; expected commune)")
     out["agency_level"] = level
 
     # registry checks ------------------------------------------------------------------------
     vint = np.full(n, None, dtype=object)
     for y in pd.unique(yr[has_year]):
-        vint[has_year & (yr == y)] = _vintage_for_year(int(y))
+        vint[has_year & (yr == y)] = calendar.vintage_for_year(int(y))
     for v in pd.unique(vint[has_year]):
         reg = _registry(v)
         rows = vint == v
@@ -838,9 +837,9 @@ def _check_file(raw: pd.DataFrame, name: str) -> tuple[pd.DataFrame, _Errors, li
         err.add("code", bad_p, lambda: "province_code: '" + _s(prov) + "' is not a province code in force in " + year_s)
         dprov = pd.Series(dist).map(reg["district_province"]).to_numpy(dtype=object)
         has_d = (dist != "") & pd.notna(dist)
-        if v == "2019":
+        if calendar.vintage(v).has_districts:
             need_d = rows & pre & ~has_d & pd.notna(dist)
-            err.add("missing", need_d, "district_code: missing (required for surveys up to 2024)")
+            err.add("missing", need_d, f"district_code: missing (required for {surveys_with_districts})")
             bad_d = rows & has_d & pd.isna(dprov)
             err.add("code", bad_d, lambda: "district_code: '" + _s(dist) + "' is not a district code in force in " + year_s)
             out_d = rows & has_d & pd.notna(dprov) & p_ok & (dprov != prov)
@@ -862,7 +861,7 @@ def _check_file(raw: pd.DataFrame, name: str) -> tuple[pd.DataFrame, _Errors, li
         err.add("place", out_cp, lambda: "commune_code: '" + _s(comm) + "' is not in province '" + _s(prov)
                 + "' (it belongs to province '" + _s(cprov) + "')")
     err.add("mismatch", post & (dist != "") & pd.notna(dist),
-            lambda: "district_code: must be empty in " + year_s + " (districts were abolished from 2025)")
+            lambda: "district_code: must be empty in " + year_s + f" (districts were abolished from {abolished})")
     err.add("missing", (level == "commune") & (comm == ""),
             "commune_code: missing (required when the agency is at commune level)")
     err.add("mismatch", (level == "district") & (comm != "") & pd.notna(comm),

@@ -11,7 +11,7 @@ header is row 1; blank rows are skipped and not counted.
 
 Rules: ``year`` from the first year of the earliest scheme (2017) to next year (:func:`year_range`);
 ``level`` one of :data:`LEVELS`; ``unit_code`` a unit of that level in the registry vintage of the
-year (``geo.units.vintage_for_year``: "2019" up to 2024, "2025" from 2025), ``VN`` for the country;
+year (:func:`sipas_data.calendar.vintage_for_year`: "2019" up to 2024, "2025" from 2025), ``VN`` for the country;
 ``indicator`` an indicator of the year's scheme; ``value`` a percentage from 0 to 100; ``source``
 required; at most one row per (year, level, unit, indicator): a repeat is rejected naming the first.
 An empty file, a row with more cells than the header, a folder or an unreadable file raise
@@ -28,6 +28,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from .calendar import vintage_for_year
 from .importer import csv_parser_message, write_csv_atomic
 from .methodology import MethodologyError, builtin_methodologies, scheme_for_year
 from .schema import COUNTRY_CODE, INDEX_COLUMNS
@@ -145,7 +146,7 @@ def _valid_indicator(indicator: str, year: int) -> str | None:
 
 
 def read_official(path: str | Path) -> OfficialResult:
-    from geo.units import units, vintage_for_year
+    from geo.units import units
 
     import hashlib
     path = Path(path)
