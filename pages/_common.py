@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from sipas_data import calendar
 from sipas_data.release import ReleaseError, default_root, list_releases
 from ui import export, fmt
 from ui.offer import build_offer
@@ -88,7 +89,7 @@ def _scheme_of(root: str, release_id: str, fingerprint: str, year: int) -> str:
     """The scheme id a year's results were computed with (one small read per release and year)."""
     schemes = cached_read(root, release_id, fingerprint, year=year, level=None, service="all", indicator="sipas",
                           source=None, columns=["scheme"])
-    return schemes["scheme"].iloc[0] if len(schemes) else ("sipas-2022" if year >= 2022 else "sipas-2017")
+    return schemes["scheme"].iloc[0] if len(schemes) else calendar.scheme_for_year(year)
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
@@ -305,9 +306,9 @@ def notes(ctx: Ctx, lines: list[str]) -> None:
 
 def comparability(ctx: Ctx, years) -> None:
     years = set(int(y) for y in years)
-    if years and min(years) <= 2021 and max(years) >= 2022:
+    if years and calendar.method_break_between(min(years), max(years)):
         st.warning(ctx.t("warn_method"), icon=":material/timeline:")
-    if years and min(years) <= 2024 and max(years) >= 2025:
+    if years and calendar.reform_between(min(years), max(years)):
         st.warning(ctx.t("warn_boundary"), icon=":material/map:")
 
 

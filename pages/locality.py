@@ -5,6 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from pages._common import chart, change_params, comparability, downloads, header, notes, run_page
+from sipas_data import calendar
 from ui import figures, fmt, views
 from ui.state import COUNTRY, vintage_of
 from ui.strings import level_label
@@ -79,7 +80,7 @@ def body(ctx) -> None:
         return
     row = cell.iloc[0]
     prev_year = s.year - 1
-    restated = s.year >= 2025 > prev_year
+    restated = calendar.restated(prev_year, s.year)
     prev = ctx.read(year=prev_year, unit=s.unit, service=s.service, indicator=s.indicator, level=None,
                     source="computed", restated=restated) if prev_year in ctx.offer.years else cell.iloc[0:0]
     siblings = ctx.read(year=s.year, level=ref.level, parent=row["parent_code"], service=s.service,
@@ -111,7 +112,7 @@ def body(ctx) -> None:
         lines.append(ctx.t("loc_sure", n=fmt.count(row["n"], ctx.lang), lo=fmt.num(row["ci_low"], ctx.lang),
                            hi=fmt.num(row["ci_high"], ctx.lang)))
     st.markdown("  \n".join(fmt.md(x) for x in lines))
-    if s.year == 2022 and len(prev):
+    if calendar.method_break_between(prev_year, s.year) and len(prev):
         st.caption(ctx.t("ov_prev_break"))
 
     left, right = st.columns([3, 2])
@@ -174,7 +175,7 @@ def body(ctx) -> None:
         comparability(ctx, tr["year"])
         if tr["restated"].any():
             st.caption(ctx.t("restated_note"))
-        if vintage_of(s.year) == "2019" and max(ctx.offer.years) >= 2025:
+        if calendar.reform_between(s.year, max(ctx.offer.years)):
             st.caption(ctx.t("unit_gone"))
         export = hist[["year", "unit_code", "service", "indicator", "value", "ci_low", "ci_high", "n", "rank", "basis"]]
         downloads(ctx, export.reset_index(drop=True), "locality", "loc")

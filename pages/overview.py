@@ -5,17 +5,19 @@ import pandas as pd
 import streamlit as st
 
 from pages._common import chart, comparability, downloads, header, notes, run_page
+from sipas_data import calendar
 from ui import figures, fmt, views
 from ui.state import COUNTRY, map_area, units_in_area
 from ui.strings import level_label
 
 
 def previous_cell(ctx, year: int, unit: str, service: str, indicator: str):
-    """The same cell one year earlier: on the same units, or restated on 2025 units for 2025."""
+    """The same cell one year earlier: on the same units, or restated on the new units across a
+    boundary reform."""
     prev = year - 1
     if prev not in ctx.offer.years:
         return None, False
-    restated = year >= 2025 > prev
+    restated = calendar.restated(prev, year)
     d = ctx.read(year=prev, unit=unit, service=service, indicator=indicator, level=None, restated=restated)
     d = d[d["source"] == "computed"] if unit != COUNTRY else d
     return (d.iloc[0] if len(d) else None), restated
@@ -57,7 +59,7 @@ def body(ctx) -> None:
     else:
         text = views.change_text(row["value"] if row is not None else None, prev["value"], ctx.lang)
         extra = []
-        if s.year == 2022:
+        if calendar.method_break_between(s.year - 1, s.year):
             extra.append(ctx.t("ov_prev_break"))
         if restated:
             extra.append(ctx.t("restated_note"))

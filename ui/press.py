@@ -31,6 +31,8 @@ from dataclasses import dataclass
 
 import plotly.graph_objects as go
 
+from sipas_data import calendar
+
 from . import export, fmt
 from .figures import frame_figure
 
@@ -319,7 +321,7 @@ def headline_facts(read, years, *, year: int, unit: str, service: str, indicator
     f.ci_high = None if _missing(row["ci_high"]) or f.suppressed else float(row["ci_high"])
     prev = year - 1
     if prev in set(int(y) for y in years):
-        restated = year >= 2025 > prev
+        restated = calendar.restated(prev, year)
         p = read(year=prev, unit=unit, service=service, indicator=indicator, level=None, source=None,
                  restated=restated)
         pc = p[p["source"] == "computed"] if unit != country else p
