@@ -13,7 +13,8 @@ A release is a folder::
 It is written to a hidden temporary folder beside its final place and moved into place with a
 rename, so a reader never sees half a release. Replacing an existing release takes two renames
 (old out of the way, new in); if the process dies between them, the next listing restores the
-old one. Folders whose name starts with a dot are never listed.
+old one (``atomic.py`` does both, for installed boundary layers too). Folders whose name starts
+with a dot are never listed.
 
 Published data is public: a release's folders are made 0755 and its files 0644 whatever the
 writer's umask, so the account that serves the app can read what the publishing account wrote.
@@ -23,17 +24,13 @@ build holds their lock (see :func:`remove_stale`).
 """
 from __future__ import annotations
 
-import errno
-import fcntl
 import hashlib
 import json
 import os
 import queue
 import shutil
-import tempfile
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -44,6 +41,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+
+from atomic import DIR_MODE, atomic_replace_dir, leftover_name, new_tmp_dir, restore_interrupted, try_lock
 
 from .methodology import Methodology, get_methodology, parse_methodology
 
@@ -56,8 +55,6 @@ UNITS = "units.parquet"
 # rows: 13 % less writing than 32,768 for a 10-million-row release, and slices read no slower).
 ROW_GROUP_SIZE = 65_536
 RELEASE_ID_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789-_.")
-DIR_MODE = 0o755   # published folders and files are world-readable, whatever the umask
-FILE_MODE = 0o644
 # A temporary or replaced folder whose build lock is free is removed once it is this old (seconds);
 # the build of the same id removes its own leftovers at once, since it holds their lock.
 STALE_AFTER = 3600
@@ -85,19 +82,6 @@ def _sha256(path: Path) -> str:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
-
-
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def _write_parquet(path: Path, batches: Iterable[pa.Table]) -> None:
@@ -149,35 +133,16 @@ def _write_parquet(path: Path, batches: Iterable[pa.Table]) -> None:
 
 
 def _lock(root: Path, release_id: str) -> int | None:
-    """Take the build lock of ``release_id`` in ``root`` without waiting: an open descriptor that
-    holds it (close it to release), or None when another process holds it. Raises OSError when
-    the lock file can be neither created nor opened (a reading account, before any build)."""
-    path = root / f".{release_id}.lock"
-    try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, FILE_MODE)
-    except PermissionError:
-        fd = os.open(path, os.O_RDONLY)  # flock needs no write access
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError as exc:
-        os.close(fd)
-        if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
-            return None
-        raise
-    try:
-        os.fchmod(fd, FILE_MODE)  # so the serving account can tell whether a build is running
-    except OSError:
-        pass
-    return fd
+    """Take the build lock of ``release_id`` in ``root`` (``<root>/.<id>.lock``) without waiting:
+    an open descriptor that holds it, or None when another process holds it (see
+    :func:`atomic.try_lock`)."""
+    return try_lock(root, release_id)
 
 
 def _leftover_id(name: str) -> str | None:
     """The release id of a ``.tmp-<id>-<random>`` or ``.old-<id>-<random>`` folder name."""
-    for prefix in (".tmp-", ".old-"):
-        if name.startswith(prefix) and "-" in name[len(prefix):]:
-            release_id = name[len(prefix):].rsplit("-", 1)[0]
-            return release_id if valid_release_id(release_id) else None
-    return None
+    release_id = leftover_name(name)
+    return release_id if release_id is not None and valid_release_id(release_id) else None
 
 
 def remove_stale(root: str | Path, *, only: str | None = None, held: int | None = None,
@@ -228,13 +193,6 @@ def remove_stale(root: str | Path, *, only: str | None = None, held: int | None 
     return removed
 
 
-def _publishable(folder: Path) -> None:
-    """Give ``folder`` and everything in it the published modes (0755 folders, 0644 files)."""
-    os.chmod(folder, DIR_MODE)
-    for p in folder.rglob("*"):
-        os.chmod(p, DIR_MODE if p.is_dir() else FILE_MODE)
-
-
 def write_release(out: str | Path, indices: "pa.Table | Iterable[pa.Table]",
                   units: "pd.DataFrame | Callable[[], pd.DataFrame]", *,
                   methodologies: list[Methodology], title: str, publisher: str,
@@ -274,7 +232,7 @@ def write_release(out: str | Path, indices: "pa.Table | Iterable[pa.Table]",
 
 def _write_locked(out: Path, release_id: str, indices, units, *, methodologies, title, publisher, inputs,
                   counts, demo, threshold, created, _fail_after_files) -> Path:
-    tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{release_id}-", dir=out.parent))
+    tmp = new_tmp_dir(out)
     try:
         batches = [indices] if isinstance(indices, pa.Table) else indices
         years: set[int] = set()
@@ -315,20 +273,7 @@ def _write_locked(out: Path, release_id: str, indices, units, *, methodologies, 
             "files": files,
         }
         (tmp / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
-        _publishable(tmp)  # mkdtemp made it 0700: unreadable by the account that serves the app
-        for p in tmp.rglob("*"):
-            if p.is_file():
-                with open(p, "rb") as f:
-                    os.fsync(f.fileno())
-        _fsync_dir(tmp)
-        old = None
-        if out.exists():
-            old = out.parent / f".old-{release_id}-{uuid.uuid4().hex[:8]}"
-            os.rename(out, old)
-        os.rename(tmp, out)
-        _fsync_dir(out.parent)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+        atomic_replace_dir(tmp, out)  # published modes, flushed to disk, swapped in
         return out
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -361,25 +306,7 @@ def slice_filters(*, year=None, level=None, parent=None, unit=None, service=None
 def _recover(root: Path) -> None:
     """Put back a release whose replacement was interrupted between its two renames (never while
     a build of that id runs: it is between them on purpose)."""
-    for old in root.glob(".old-*"):
-        release_id = _leftover_id(old.name)
-        if release_id is None:
-            continue
-        target = root / release_id
-        if not target.exists() and (old / MANIFEST).exists():
-            try:
-                fd = _lock(root, release_id)
-            except OSError:
-                continue
-            if fd is None:
-                continue
-            try:
-                if not target.exists():
-                    os.rename(old, target)
-            except OSError:
-                pass
-            finally:
-                os.close(fd)
+    restore_interrupted(root, MANIFEST, valid=valid_release_id)
 
 
 @dataclass(frozen=True)
