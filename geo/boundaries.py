@@ -23,7 +23,8 @@ already installed are kept. So a commune file for province 87 and then one for
 89 leave both installed; re-installing 87 replaces 87 only. The web layers are
 then recomputed for the merged layer so that edges shared across installs stay
 shared. The whole level directory is written to a temporary directory and
-renamed into place (atomic on one filesystem).
+renamed into place (atomic on one filesystem; see ``atomic.py``); a re-install
+cut short between its two renames is put back by the next listing or install.
 
 Before simplifying, the layer is made a valid coverage with
 ``shapely.coverage_clean`` (overlaps removed, shared vertices snapped, gaps
@@ -41,15 +42,15 @@ import json
 import os
 import re
 import shutil
-import tempfile
 import time
-import uuid
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from atomic import DIR_MODE, atomic_replace_dir, new_tmp_dir, restore_interrupted
 
 from .units import VINTAGES, _tokens_key, units
 
@@ -462,204 +463,47 @@ def _layer_dir(root: Path, vintage: str, level: str) -> Path:
 
 def install(path, vintage: str, level: str, *, code_column: str | None = None,
             dest: Path | None = None) -> InstallReport:
-    """Install a boundary file as the ``level`` layer of ``vintage``.
+    """Install a boundary file as the ``level`` layer of ``vintage``, under ``dest`` (default
+    :func:`data_dir`), and report what was done.
 
-    Steps: read (GeoJSON, Shapefile, GeoPackage, ...); find the code column
-    (``code_column`` or the column whose values best match registry codes) or,
-    failing that, match names within their parent (from a parent-code column
-    when there is one), reporting every unmatched name rather than guessing;
-    reproject to WGS 84 (a file with no CRS is accepted only if its
-    coordinates are longitude/latitude; coordinates outside Vietnam after
-    reprojection are an error, which catches mislabelled CRSs); repair invalid
-    geometry; dissolve repeated codes; compare with the registry (missing codes
-    in the covered provinces, extra codes); warn when a province layer lacks
-    Hoàng Sa or Trường Sa; merge by province with what is installed; write
-    raw/high/low GeoParquet atomically under ``dest`` (default
-    :func:`data_dir`).
+    The stages, in order (each a function below, each adding to the report):
+
+    1. :func:`_check_request`: a known vintage and level, and a file that exists;
+    2. :func:`_read_features`: read the file (GeoJSON, Shapefile, GeoPackage, ...);
+    3. :func:`_match_codes`: give every feature its registry code, from a code column or by
+       name within its parent;
+    4. :func:`_check_geometry`: reproject to WGS 84 and repair invalid geometry;
+    5. :func:`_dissolve_repeated`: one feature per code;
+    6. :func:`_attach_registry`: names and parents from the registry; unknown codes kept;
+    7. :func:`_check_coverage`: missing and extra codes, Hoàng Sa and Trường Sa;
+    8. :func:`_merge_installed`: merge by province with the layer already installed;
+    9. :func:`_web_layers`: clean the coverage, simplify it into the "high" and "low" layers;
+    10. :func:`_measure`: sizes and vertices before and after simplifying;
+    11. :func:`_write_atomic`: write raw/high/low GeoParquet and ``meta.json``, swapped in at once.
 
     Never raises for bad input: problems go to ``report.errors`` and nothing
     is written. Extra (unknown) codes are reported and kept (``known`` False);
     the install fails only if fewer than half the features match the registry.
     """
-    import geopandas as gpd
-
     t0 = time.perf_counter()
     path = Path(path)
     report = InstallReport(source=path.name, vintage=str(vintage), level=str(level))
     try:
-        if report.vintage not in VINTAGES:
-            raise GeoInstallError(f"unknown vintage {vintage!r}; use one of {', '.join(VINTAGES)}")
-        if level not in LEVELS:
-            raise GeoInstallError(f"unknown level {level!r}; use one of {', '.join(LEVELS)}")
-        if level == "district" and vintage == "2025":
-            raise GeoInstallError("there are no districts from 2025 (vintage 2025 has provinces and communes)")
-        if not path.exists():
-            raise GeoInstallError(f"file not found: {path}")
+        _check_request(path, vintage, level)
         root = Path(dest) if dest is not None else data_dir()
-        try:
-            gdf = _read(path)
-        except Exception as exc:  # pyogrio errors are varied
-            raise GeoInstallError(f"could not read {path.name}: {exc}") from exc
-        if len(gdf) == 0:
-            raise GeoInstallError("the file has no features")
-        report.features = len(gdf)
-
+        gdf = _read_features(path, report)
         reg_all = units(vintage)
         reg = reg_all[reg_all["level"] == level]
-        reg_codes = set(reg["code"])
-        length = CODE_LENGTH[level]
-
-        # -- codes
-        if code_column is not None:
-            if code_column not in gdf.columns:
-                raise GeoInstallError(
-                    f"code column '{code_column}' is not in the file; its columns are: "
-                    f"{', '.join(c for c in gdf.columns if c != gdf.geometry.name)}")
-            codes = _norm_codes(gdf[code_column], length)
-            report.code_column, report.matched_by = code_column, "code"
-        else:
-            col, score = _detect_code_column(gdf, reg_codes, length)
-            if col is not None:
-                codes = _norm_codes(gdf[col], length)
-                report.code_column, report.matched_by = col, "code"
-            else:
-                reg_k = reg.assign(
-                    full_key=[_name_keys(n)[0] for n in reg["name"]],
-                    short_key=[_name_keys(n)[1] for n in reg["name"]])
-                name_col = _detect_name_column(gdf, set(reg_k["full_key"]), set(reg_k["short_key"]))
-                cols = ", ".join(c for c in gdf.columns if c != gdf.geometry.name) or "(none)"
-                if name_col is None:
-                    raise GeoInstallError(
-                        f"no column holds {level} codes of vintage {vintage} (best match "
-                        f"{score:.0%}) and no column holds names to match; columns: {cols}. "
-                        "Pass --code-column if the codes are there in another form.")
-                report.warnings.append(
-                    f"no code column found (columns: {cols}); matching names from '{name_col}'")
-                report.code_column, report.matched_by = name_col, "name"
-                codes = _match_names(gdf, name_col, reg_k, level, vintage, report)
-                if codes.notna().sum() < 0.5 * len(gdf):
-                    raise GeoInstallError(
-                        f"no code column, and only {int(codes.notna().sum())} of {len(gdf)} names "
-                        f"match {level} names of vintage {vintage} (see unmatched names); "
-                        "wrong vintage or level?")
-        if codes.isna().any() and report.matched_by == "code":
-            report.warnings.append(f"{int(codes.isna().sum())} features have no code; dropped")
-
-        gdf = gdf.assign(code=codes.values)
-        gdf = gdf[gdf["code"].notna()]
-        if len(gdf) == 0:
-            raise GeoInstallError("no feature could be given a code")
-
-        # -- CRS, geometry
-        gdf = _to_wgs84(gdf, report)
-        geoms = _repair(gdf.geometry, report)
-        empty = np.array([g is None for g in geoms])
-        if empty.any():
-            report.warnings.append(f"{int(empty.sum())} features have empty or non-polygon geometry; dropped: "
-                                   + ", ".join(map(str, gdf["code"][empty].tolist()[:20])))
-        gdf = gpd.GeoDataFrame(gdf.drop(columns=gdf.geometry.name), geometry=list(geoms), crs=4326)
-        gdf = gdf[~empty]
-
-        # Parent columns from the file, for codes the registry does not know.
-        file_prov = None
-        pcol = _detect_parent_column(gdf, set(reg_all.loc[reg_all.level == "province", "code"]), 2,
-                                     {"code", report.code_column})
-        if pcol is not None and level != "province":
-            file_prov = _norm_codes(gdf[pcol], 2)
-
-        if gdf["code"].duplicated().any():
-            n = int(gdf["code"].duplicated().sum())
-            report.warnings.append(f"{n} repeated codes: their geometries were dissolved into one feature each")
-            keep_prov = file_prov
-            gdf = gdf.assign(_fp=file_prov.values if file_prov is not None else None)
-            gdf = gdf.dissolve(by="code", aggfunc="first", as_index=False)
-            file_prov = gdf["_fp"] if keep_prov is not None else None
-            gdf = gdf.drop(columns="_fp")
-
-        reg_idx = reg.set_index("code")
-        known = gdf["code"].isin(reg_codes).to_numpy()
-        report.matched = int(known.sum())
-        report.extra_codes = sorted(gdf.loc[~known, "code"].tolist())
-        if report.matched < 0.5 * len(gdf):
-            raise GeoInstallError(
-                f"only {report.matched} of {len(gdf)} codes are {level} codes of vintage {vintage} "
-                f"(unknown, e.g.: {', '.join(report.extra_codes[:10])}); wrong vintage, level or column?")
-
-        codes_arr = gdf["code"].to_numpy()
-        prov = np.array([reg_idx.at[c, "province_code"] if k else None for c, k in zip(codes_arr, known)],
-                        dtype=object)
-        if level == "province":
-            prov = np.where(known, prov, codes_arr)
-        elif file_prov is not None:
-            fp = file_prov.to_numpy()
-            prov = np.where(known, prov, fp)
-        dist = np.array([reg_idx.at[c, "district_code"] if k else None for c, k in zip(codes_arr, known)],
-                        dtype=object)
-        if level == "district":
-            dist = np.where(known, dist, codes_arr)
-        names = np.array([reg_idx.at[c, "name"] if k else None for c, k in zip(codes_arr, known)], dtype=object)
-        name_src = next((c for c in ("name", "ten", "NAME") if c in gdf.columns), None)
-        if name_src:
-            names = np.where(known, names, gdf[name_src].astype(object).to_numpy())
-        new = gpd.GeoDataFrame({
-            "code": codes_arr.astype(object), "name": names, "province_code": prov,
-            "district_code": dist, "known": known.astype(bool),
-        }, geometry=gdf.geometry.values, crs=4326)
-        new = new.sort_values("code").reset_index(drop=True)
-
-        # -- coverage and completeness
-        # provinces present in the file: what a re-install replaces (an unknown code with no
-        # parent column in the file has no province: missing, NaN once in the frame)
-        present = {p for p in new["province_code"] if isinstance(p, str) and p}
-        # provinces whose units must all have geometry: the file's, or the country for provinces
-        covered = set(reg["code"]) if level == "province" else present
-        report.provinces = sorted(present)
-        in_cov = reg[reg["province_code"].isin(covered)]
-        report.missing_codes = sorted(set(in_cov["code"]) - set(new["code"]))
-        if report.missing_codes:
-            report.warnings.append(f"{len(report.missing_codes)} registry units of the covered provinces "
-                                   "have no geometry (see missing)")
-        if report.extra_codes:
-            report.warnings.append(f"{len(report.extra_codes)} codes are not in the {vintage} registry; "
-                                   "kept on the map without data (see extra)")
-        _check_archipelagos(new, level, report)
-
-        # -- merge with what is installed, simplify, write
+        gdf = _match_codes(gdf, reg, vintage, level, code_column, report)
+        gdf = _check_geometry(gdf, report)
+        gdf, file_prov = _dissolve_repeated(gdf, reg_all, level, report)
+        new = _attach_registry(gdf, reg, file_prov, vintage, level, report)
+        present = _check_coverage(new, reg, vintage, level, report)
         layer_dir = _layer_dir(root, report.vintage, level)
-        merged = new
-        if (layer_dir / "raw.parquet").exists():
-            old = gpd.read_parquet(layer_dir / "raw.parquet")
-            old = old[~old["province_code"].isin(present) & ~old["code"].isin(set(new["code"]))]
-            if len(old):
-                merged = pd.concat([old, new], ignore_index=True)
-                merged = gpd.GeoDataFrame(merged, geometry="geometry", crs=4326)
-                report.warnings.append(f"merged with {len(old)} installed features of other provinces")
-        merged = merged.sort_values("code").reset_index(drop=True)[LAYER_COLUMNS]
-        merged["known"] = merged["known"].astype(bool)
-        raw_geoms = _clean_coverage(np.asarray(merged.geometry.values, dtype=object), report)
-        layers = {"raw": merged}
-        for detail in DETAILS:
-            layers[detail] = merged.set_geometry(list(_simplify(raw_geoms, level, detail)), crs=4326)
-            layers[detail] = layers[detail][layers[detail].geometry.notna()]
-
-        mine = merged["code"].isin(set(new["code"])).to_numpy()
-        report.bytes_raw = _geojson_bytes(merged[mine], None)
-        report.vertices_raw = _vertices(merged.geometry[mine])
-        for detail, dec in (("high", 5), ("low", 4)):
-            sub = layers[detail][layers[detail]["code"].isin(set(new["code"]))]
-            setattr(report, f"bytes_web_{detail}", _geojson_bytes(sub, dec))
-            setattr(report, f"vertices_web_{detail}", _vertices(sub.geometry))
-        report.layer_features = len(merged)
-
-        meta = {
-            "vintage": report.vintage, "level": level,
-            "provinces": sorted({p for p in merged["province_code"] if isinstance(p, str) and p}),
-            "features": len(merged), "known": int(merged["known"].sum()),
-            "tolerances": TOLERANCES[level], "grid": GRID,
-            "sources": _old_sources(layer_dir) + [{"file": path.name, "provinces": report.provinces,
-                                                   "installed": time.strftime("%Y-%m-%dT%H:%M:%S")}],
-        }
-        _write_atomic(layer_dir, layers, meta)
+        merged = _merge_installed(new, layer_dir, present, report)
+        layers = _web_layers(merged, level, report)
+        _measure(layers, new, report)
+        _write_atomic(layer_dir, layers, _layer_meta(layers["raw"], layer_dir, path, level, report))
         report.path = str(layer_dir)
         _clear_caches()
         report.ok = not report.errors
@@ -668,6 +512,238 @@ def install(path, vintage: str, level: str, *, code_column: str | None = None,
         report.ok = False
     report.seconds = time.perf_counter() - t0
     return report
+
+
+def _check_request(path: Path, vintage, level) -> None:
+    """A vintage and level the registry has (vintage 2025 has no districts), and a file that exists."""
+    if str(vintage) not in VINTAGES:
+        raise GeoInstallError(f"unknown vintage {vintage!r}; use one of {', '.join(VINTAGES)}")
+    if level not in LEVELS:
+        raise GeoInstallError(f"unknown level {level!r}; use one of {', '.join(LEVELS)}")
+    if level == "district" and vintage == "2025":
+        raise GeoInstallError("there are no districts from 2025 (vintage 2025 has provinces and communes)")
+    if not path.exists():
+        raise GeoInstallError(f"file not found: {path}")
+
+
+def _read_features(path: Path, report):
+    """The file's features (anything geopandas/pyogrio reads); a file with none is an error."""
+    try:
+        gdf = _read(path)
+    except Exception as exc:  # pyogrio errors are varied
+        raise GeoInstallError(f"could not read {path.name}: {exc}") from exc
+    if len(gdf) == 0:
+        raise GeoInstallError("the file has no features")
+    report.features = len(gdf)
+    return gdf
+
+
+def _match_codes(gdf, reg, vintage, level, code_column, report):
+    """The features with a registry code each (column ``code``); features without one dropped.
+
+    The codes come from ``code_column``, else from the column whose values best match the
+    registry's codes of this level; failing that, names are matched within their parent (from
+    a parent-code column when there is one), and every unmatched name is reported rather than
+    guessed. Fewer than half the names matched is an error (wrong vintage or level)."""
+    length = CODE_LENGTH[level]
+    if code_column is not None:
+        if code_column not in gdf.columns:
+            raise GeoInstallError(
+                f"code column '{code_column}' is not in the file; its columns are: "
+                f"{', '.join(c for c in gdf.columns if c != gdf.geometry.name)}")
+        codes = _norm_codes(gdf[code_column], length)
+        report.code_column, report.matched_by = code_column, "code"
+    else:
+        col, score = _detect_code_column(gdf, set(reg["code"]), length)
+        if col is not None:
+            codes = _norm_codes(gdf[col], length)
+            report.code_column, report.matched_by = col, "code"
+        else:
+            reg_k = reg.assign(
+                full_key=[_name_keys(n)[0] for n in reg["name"]],
+                short_key=[_name_keys(n)[1] for n in reg["name"]])
+            name_col = _detect_name_column(gdf, set(reg_k["full_key"]), set(reg_k["short_key"]))
+            cols = ", ".join(c for c in gdf.columns if c != gdf.geometry.name) or "(none)"
+            if name_col is None:
+                raise GeoInstallError(
+                    f"no column holds {level} codes of vintage {vintage} (best match "
+                    f"{score:.0%}) and no column holds names to match; columns: {cols}. "
+                    "Pass --code-column if the codes are there in another form.")
+            report.warnings.append(
+                f"no code column found (columns: {cols}); matching names from '{name_col}'")
+            report.code_column, report.matched_by = name_col, "name"
+            codes = _match_names(gdf, name_col, reg_k, level, vintage, report)
+            if codes.notna().sum() < 0.5 * len(gdf):
+                raise GeoInstallError(
+                    f"no code column, and only {int(codes.notna().sum())} of {len(gdf)} names "
+                    f"match {level} names of vintage {vintage} (see unmatched names); "
+                    "wrong vintage or level?")
+    if codes.isna().any() and report.matched_by == "code":
+        report.warnings.append(f"{int(codes.isna().sum())} features have no code; dropped")
+
+    gdf = gdf.assign(code=codes.values)
+    gdf = gdf[gdf["code"].notna()]
+    if len(gdf) == 0:
+        raise GeoInstallError("no feature could be given a code")
+    return gdf
+
+
+def _check_geometry(gdf, report):
+    """The features in WGS 84 with valid polygonal geometry. A file with no CRS is accepted only
+    if its coordinates are longitude/latitude, and coordinates outside Vietnam after
+    reprojection are an error (which catches mislabelled CRSs); invalid geometry is repaired,
+    and features left with no polygon are dropped."""
+    import geopandas as gpd
+
+    gdf = _to_wgs84(gdf, report)
+    geoms = _repair(gdf.geometry, report)
+    empty = np.array([g is None for g in geoms])
+    if empty.any():
+        report.warnings.append(f"{int(empty.sum())} features have empty or non-polygon geometry; dropped: "
+                               + ", ".join(map(str, gdf["code"][empty].tolist()[:20])))
+    gdf = gpd.GeoDataFrame(gdf.drop(columns=gdf.geometry.name), geometry=list(geoms), crs=4326)
+    return gdf[~empty]
+
+
+def _dissolve_repeated(gdf, reg_all, level, report):
+    """One feature per code (the geometries of a repeated code dissolved into one), and the
+    province codes of the file's own parent column, if it has one (None otherwise): the only
+    parents there are for codes the registry does not know."""
+    file_prov = None
+    pcol = _detect_parent_column(gdf, set(reg_all.loc[reg_all.level == "province", "code"]), 2,
+                                 {"code", report.code_column})
+    if pcol is not None and level != "province":
+        file_prov = _norm_codes(gdf[pcol], 2)
+
+    if gdf["code"].duplicated().any():
+        n = int(gdf["code"].duplicated().sum())
+        report.warnings.append(f"{n} repeated codes: their geometries were dissolved into one feature each")
+        keep_prov = file_prov
+        gdf = gdf.assign(_fp=file_prov.values if file_prov is not None else None)
+        gdf = gdf.dissolve(by="code", aggfunc="first", as_index=False)
+        file_prov = gdf["_fp"] if keep_prov is not None else None
+        gdf = gdf.drop(columns="_fp")
+    return gdf, file_prov
+
+
+def _attach_registry(gdf, reg, file_prov, vintage, level, report):
+    """The file's layer in the stored columns (``LAYER_COLUMNS``), sorted by code: names and
+    parents from the registry for known codes, from the file for the others (``known`` False).
+    Fewer than half the codes known to the registry is an error (wrong vintage, level or column)."""
+    import geopandas as gpd
+
+    reg_idx = reg.set_index("code")
+    known = gdf["code"].isin(set(reg["code"])).to_numpy()
+    report.matched = int(known.sum())
+    report.extra_codes = sorted(gdf.loc[~known, "code"].tolist())
+    if report.matched < 0.5 * len(gdf):
+        raise GeoInstallError(
+            f"only {report.matched} of {len(gdf)} codes are {level} codes of vintage {vintage} "
+            f"(unknown, e.g.: {', '.join(report.extra_codes[:10])}); wrong vintage, level or column?")
+
+    codes_arr = gdf["code"].to_numpy()
+    prov = np.array([reg_idx.at[c, "province_code"] if k else None for c, k in zip(codes_arr, known)],
+                    dtype=object)
+    if level == "province":
+        prov = np.where(known, prov, codes_arr)
+    elif file_prov is not None:
+        fp = file_prov.to_numpy()
+        prov = np.where(known, prov, fp)
+    dist = np.array([reg_idx.at[c, "district_code"] if k else None for c, k in zip(codes_arr, known)],
+                    dtype=object)
+    if level == "district":
+        dist = np.where(known, dist, codes_arr)
+    names = np.array([reg_idx.at[c, "name"] if k else None for c, k in zip(codes_arr, known)], dtype=object)
+    name_src = next((c for c in ("name", "ten", "NAME") if c in gdf.columns), None)
+    if name_src:
+        names = np.where(known, names, gdf[name_src].astype(object).to_numpy())
+    new = gpd.GeoDataFrame({
+        "code": codes_arr.astype(object), "name": names, "province_code": prov,
+        "district_code": dist, "known": known.astype(bool),
+    }, geometry=gdf.geometry.values, crs=4326)
+    return new.sort_values("code").reset_index(drop=True)
+
+
+def _check_coverage(new, reg, vintage, level, report) -> set:
+    """Compare the file's layer with the registry: registry units of the covered provinces with
+    no geometry (missing), codes the registry does not know (extra), and a province or district
+    layer without Hoàng Sa or Trường Sa. Returns the provinces present in the file: what this
+    install replaces in the installed layer."""
+    # provinces present in the file: what a re-install replaces (an unknown code with no
+    # parent column in the file has no province: missing, NaN once in the frame)
+    present = {p for p in new["province_code"] if isinstance(p, str) and p}
+    # provinces whose units must all have geometry: the file's, or the country for provinces
+    covered = set(reg["code"]) if level == "province" else present
+    report.provinces = sorted(present)
+    in_cov = reg[reg["province_code"].isin(covered)]
+    report.missing_codes = sorted(set(in_cov["code"]) - set(new["code"]))
+    if report.missing_codes:
+        report.warnings.append(f"{len(report.missing_codes)} registry units of the covered provinces "
+                               "have no geometry (see missing)")
+    if report.extra_codes:
+        report.warnings.append(f"{len(report.extra_codes)} codes are not in the {vintage} registry; "
+                               "kept on the map without data (see extra)")
+    _check_archipelagos(new, level, report)
+    return present
+
+
+def _merge_installed(new, layer_dir: Path, present: set, report):
+    """The layer to install: the file's features, plus the installed features of the provinces
+    the file does not cover (see "Merging" in the module's docstring), sorted by code. A layer whose re-install was
+    cut short between its two renames is put back first, so that it is merged, not lost."""
+    import geopandas as gpd
+
+    _restore_interrupted(layer_dir.parent)
+    merged = new
+    if (layer_dir / "raw.parquet").exists():
+        old = gpd.read_parquet(layer_dir / "raw.parquet")
+        old = old[~old["province_code"].isin(present) & ~old["code"].isin(set(new["code"]))]
+        if len(old):
+            merged = pd.concat([old, new], ignore_index=True)
+            merged = gpd.GeoDataFrame(merged, geometry="geometry", crs=4326)
+            report.warnings.append(f"merged with {len(old)} installed features of other provinces")
+    merged = merged.sort_values("code").reset_index(drop=True)[LAYER_COLUMNS]
+    merged["known"] = merged["known"].astype(bool)
+    return merged
+
+
+def _web_layers(merged, level: str, report) -> dict:
+    """The layers to store: "raw" (the merged layer as it is) and the web layers "high" and "low",
+    simplified from the cleaned coverage of the whole merged layer (so that edges shared across
+    installs stay shared)."""
+    raw_geoms = _clean_coverage(np.asarray(merged.geometry.values, dtype=object), report)
+    layers = {"raw": merged}
+    for detail in DETAILS:
+        layers[detail] = merged.set_geometry(list(_simplify(raw_geoms, level, detail)), crs=4326)
+        layers[detail] = layers[detail][layers[detail].geometry.notna()]
+    return layers
+
+
+def _measure(layers: dict, new, report) -> None:
+    """GeoJSON bytes and vertices of the file's features, raw and in each web layer, and the
+    number of features the installed layer will hold."""
+    merged = layers["raw"]
+    mine = merged["code"].isin(set(new["code"])).to_numpy()
+    report.bytes_raw = _geojson_bytes(merged[mine], None)
+    report.vertices_raw = _vertices(merged.geometry[mine])
+    for detail, dec in (("high", 5), ("low", 4)):
+        sub = layers[detail][layers[detail]["code"].isin(set(new["code"]))]
+        setattr(report, f"bytes_web_{detail}", _geojson_bytes(sub, dec))
+        setattr(report, f"vertices_web_{detail}", _vertices(sub.geometry))
+    report.layer_features = len(merged)
+
+
+def _layer_meta(merged, layer_dir: Path, path: Path, level: str, report) -> dict:
+    """``meta.json`` of the installed layer: what it holds, how it was simplified, and every file
+    installed into it (the earlier ones from the installed ``meta.json``)."""
+    return {
+        "vintage": report.vintage, "level": level,
+        "provinces": sorted({p for p in merged["province_code"] if isinstance(p, str) and p}),
+        "features": len(merged), "known": int(merged["known"].sum()),
+        "tolerances": TOLERANCES[level], "grid": GRID,
+        "sources": _old_sources(layer_dir) + [{"file": path.name, "provinces": report.provinces,
+                                               "installed": time.strftime("%Y-%m-%dT%H:%M:%S")}],
+    }
 
 
 def _check_archipelagos(layer, level, report):
@@ -697,30 +773,30 @@ def _old_sources(layer_dir: Path) -> list:
 
 
 def _write_atomic(layer_dir: Path, layers: dict, meta: dict) -> None:
-    # Installed layers are published data, read by the account that serves the app: folders
-    # 0755 and files 0644 whatever the umask (mkdtemp makes its folder 0700).
+    """Write the layer's files (``<name>.parquet`` per layer, ``meta.json`` last) to a new folder
+    beside ``layer_dir`` and swap it in (``atomic.py``): readers see the old layer or the new one,
+    and a re-install cut short between the two renames is put back by the next listing or install.
+    Installed layers are published data, read by the account that serves the app: folders 0755
+    and files 0644 whatever the umask."""
     made = [p for p in (layer_dir.parent.parent, layer_dir.parent) if not p.exists()]
     layer_dir.parent.mkdir(parents=True, exist_ok=True)
     for p in made:
-        os.chmod(p, 0o755)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{layer_dir.name}-", dir=layer_dir.parent))
+        os.chmod(p, DIR_MODE)
+    tmp = new_tmp_dir(layer_dir)
     try:
         for name, gdf in layers.items():
             gdf.to_parquet(tmp / f"{name}.parquet", index=False, compression="zstd")
         (tmp / "meta.json").write_text(json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8")
-        for p in tmp.iterdir():
-            os.chmod(p, 0o644)
-        os.chmod(tmp, 0o755)
-        old = None
-        if layer_dir.exists():
-            old = layer_dir.parent / f".{layer_dir.name}-old-{uuid.uuid4().hex[:8]}"
-            os.replace(layer_dir, old)
-        os.replace(tmp, layer_dir)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+        atomic_replace_dir(tmp, layer_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def _restore_interrupted(vintage_dir: Path) -> None:
+    """Put back the layers of ``vintage_dir`` whose re-install died between its two renames.
+    Installs take no lock, so a layer moved aside is put back whenever its place is empty."""
+    restore_interrupted(vintage_dir, "meta.json", valid=LEVELS.__contains__, lock=False)
 
 
 # ---------------------------------------------------------------------------
@@ -732,6 +808,7 @@ def installed_layers(root: Path | None = None) -> list[dict]:
     root = Path(root) if root is not None else data_dir()
     out = []
     for vintage in VINTAGES:
+        _restore_interrupted(root / vintage)
         for level in LEVELS:
             d = _layer_dir(root, vintage, level)
             try:
