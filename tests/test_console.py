@@ -88,6 +88,12 @@ def test_pyproject_has_the_tested_ranges_of_requirements_txt():
     assert PYPROJECT["project"]["optional-dependencies"]["test"] == test
 
 
+def test_every_module_at_the_top_is_packaged():
+    """A module beside the packages that they import (atomic.py) must be installed with them."""
+    modules = {p.stem for p in ROOT.glob("*.py")} - {"app"}
+    assert modules <= set(PYPROJECT["tool"]["setuptools"].get("py-modules", []))
+
+
 def test_every_data_file_of_the_packages_is_packaged():
     """A file the code reads (a methodology, a template, the calendar) must be in the package data."""
     find = PYPROJECT["tool"]["setuptools"]["packages"]["find"]["include"]
