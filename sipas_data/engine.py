@@ -22,6 +22,43 @@ element that are satisfied; their aspect and SIPAS scores follow the same rule a
 index. The standard error of the index is taken as that of the (weighted) mean of the respondent
 scores. When every respondent answers every item this is exactly the linearised variance of the
 published index; with missing answers it is the usual close approximation.
+
+Names in the generated SQL. Each indicator has a stem (:func:`plan`): ``it_<item>``,
+``ex_<option>`` (expectations) and ``pc_<perception>__<option>`` for proportions,
+``el_<element>``, ``as_<aspect>`` and ``sipas`` for composites. The columns made from a stem:
+
+==================  ==============  ===========================================================
+column              table           what it holds
+==================  ==============  ===========================================================
+``f_n_<stem>``      per form        1 when the form's answer counts in a proportion's
+                                    denominator (valid), else 0 (:func:`_counters`)
+``f_h_<stem>``      per form        1 when it counts in the numerator (satisfied, ticked), else 0
+``sc_<stem>``       per form        a composite's respondent score times :func:`score_scale`
+                                    (an exact whole number; NULL without a valid answer)
+``pk_<k>``          per form, sums  unweighted: several ``f_`` counters packed in one DOUBLE
+                                    (:class:`Packing`); unpacked into ``n_`` and ``h_`` after
+                                    the roll-up (before it, for the restated series)
+``x_<stem>``        per form        weighted: the hit flag where the answer is valid, else NULL
+``n_<stem>``        grain, roll-up  valid answers (proportion), respondents with a score
+                                    (composite)
+``h_<stem>``        grain, roll-up  answers in the numerator (weighted: their summed weight)
+``w_<stem>``        grain, roll-up  weighted: the summed weight behind ``n_<stem>``
+``s1_<stem>``       grain, roll-up  sum of a composite's respondent scores (unweighted: in
+                                    fixed point; weighted: weight times score)
+``s2_<stem>``       grain, roll-up  sum of their squares (scaled alike)
+``w_largest``       grain, roll-up  weighted: the cell's largest form weight (:data:`LARGEST_WEIGHT`)
+``v_<stem>``        wide            a composite's value: the mean of its parts' values (an
+                                    item's value, 100 x h / n, or / w, is computed where read)
+==================  ==============  ===========================================================
+
+The keys: ``cells_id`` numbers the finest cells (:data:`CELL_KEYS`, table ``cells``) and
+``districts_id`` the district cells of the profile breakdowns (:data:`DISTRICT_KEYS`, table
+``districts``), so the scans group by one integer; ``breakdown`` and ``grp`` are ``all`` or a
+profile dimension and its group. In the publishing queries (:func:`_indicator_columns`) a
+number follows the underscore instead of a stem: ``n_<i>``, ``value_<i>``, ``ci_low_<i>``,
+``ci_high_<i>`` (and ``p_``, ``centre_``, ``spread_``, ``divisor_``, ``v_``, ``half_`` inside)
+are the numbers of the query's ``i``-th indicator, and ``s<i>`` the largest form weight's share
+of its weight.
 """
 from __future__ import annotations
 
@@ -89,9 +126,9 @@ def plan(m: Methodology) -> tuple[list[Proportion], list[Composite]]:
     for opt in m.expectation_options:
         col = _q(f"expect_{opt.id}")
         if m.expectation_kind == "multi_select":
-            # sipas-2017: share of respondents ticking the area; an unticked box is a "no".
             # sipas-2017: share of respondents ticking the area, among those who answered the
-            # expectation block at all (a form with no box recorded did not answer it).
+            # expectation block at all (a form with no box recorded did not answer it); an
+            # unticked box is a "no".
             block = ", ".join(_q(f"expect_{o.id}") for o in m.expectation_options)
             props.append(Proportion(f"expectation:{opt.id}", f"ex_{opt.id}",
                                     f"coalesce({block}) IS NOT NULL", f"coalesce({col}, 0) = 1"))
@@ -149,7 +186,7 @@ def _scored_sql(m: Methodology, source: str, props, comps, plain: set[str]) -> s
     columns (see :class:`Packing`) move them into place.
 
     The counters are DOUBLEs: DuckDB checks every BIGINT sum and product for overflow, and
-    this projection is most of the per-form work (DOUBLE counters take a third less time).
+    this projection is most of the per-form work (DOUBLE counters skip those checks).
     Every value stays a whole number under 2**53, so DOUBLE arithmetic is exact here: an
     element's hits times the scale, and the quotient, which is whole by the choice of scale."""
     scale = score_scale(comps)
@@ -234,7 +271,7 @@ class Packing:
 def _counters(props, plain: set[str]) -> list[tuple[str, str]]:
     """Each proportion's two per-form 0/1 counters, as (sum column, SQL test): valid, and hit.
     ``x IS TRUE`` and ``x IS NOT NULL`` never yield NULL, so the tests need no ``coalesce``
-    (which cost three times as much); where an answer column holds only valid answers
+    (which costs several times as much); where an answer column holds only valid answers
     (``plain``), "valid" is just "answered"."""
     out = []
     for p in props:
@@ -335,9 +372,9 @@ LARGEST_WEIGHT = "w_largest"  # the column of a weighted cell's largest form wei
 CELL_KEYS = ("year", "province_code", "district_code", "commune_code", "agency_level", "service")
 DISTRICT_KEYS = ("year", "province_code", "district_code", "service")
 # Aggregates per scan of the per-form table: an unweighted survey's (about 70, the counts
-# packed) in one scan, which is fastest (core cells 5.2 -> 4.75 s for 1 M forms, median of 4
-# alternating runs, against 32 per scan); a weighted survey's several hundred in a few, since
-# DuckDB slows down sharply when one hash table carries hundreds.
+# packed) in one scan, which is fastest (each further scan reads the table again, and its sums
+# are joined on the cell); a weighted survey's several hundred in a few, since DuckDB slows down sharply when one hash
+# table carries hundreds.
 AGGREGATES_PER_SCAN = 128
 
 
@@ -825,9 +862,9 @@ def compute_batches(con: duckdb.DuckDBPyConnection, responses: pd.DataFrame | pa
         # One grouping streams straight from the forms; several share the per-form work, done
         # once into a table that each then only sums. That table is laid out district by
         # district: a grouping then updates the sums of a few cells at a time, which stay in
-        # the processor's cache, instead of jumping between all of them (for 1 M forms in
-        # random order, the six groupings take a third of the time, far more than sorting
-        # the forms' answers costs). Only speed depends on this order, never a result.
+        # the processor's cache, instead of jumping between all of them (with forms in random
+        # order that saves the groupings far more than sorting the forms' answers costs).
+        # Only speed depends on this order, never a result.
         columns = ", ".join([*keep, *_per_form_columns(props, comps, plain, packing)])
         if dims:
             by_district = (f"(SELECT cells_id, districts_id, f.* EXCLUDE ({', '.join(CELL_KEYS)}) "
