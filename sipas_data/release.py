@@ -51,8 +51,8 @@ MANIFEST = "manifest.json"
 INDICES = "indices.parquet"
 UNITS = "units.parquet"
 # Rows per Parquet row group: small enough that a map's slice skips nearly all of the file by
-# the row groups' statistics, large enough to keep the writer's per-group work down (65,536
-# rows: 13 % less writing than 32,768 for a 10-million-row release, and slices read no slower).
+# the row groups' statistics, large enough to keep the writer's per-group work down (and
+# slices read no slower than with smaller groups).
 ROW_GROUP_SIZE = 65_536
 RELEASE_ID_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789-_.")
 # A temporary or replaced folder whose build lock is free is removed once it is this old (seconds);
@@ -98,9 +98,9 @@ def _write_parquet(path: Path, batches: Iterable[pa.Table]) -> None:
             # Dictionary arrays in, plain strings in the file: without the Arrow schema stored,
             # readers see the text columns as the strings they are. Only text is worth a
             # dictionary (numbers nearly all differ), and only the columns a slice filters on
-            # need min/max statistics; both cut the writer's work by about a sixth. Counts
+            # need min/max statistics; both spare the writer work that buys nothing. Counts
             # and ranks are small whole numbers: bit-packed deltas hand zstd a fraction of
-            # the bytes (the writer works about 15 % less, and the file is a little smaller).
+            # the bytes (less work for the writer, and a slightly smaller file).
             with pq.ParquetWriter(path, PUBLISH_SCHEMA, compression="zstd", store_schema=False,
                                   use_dictionary=[f.name for f in PUBLISH_SCHEMA if pa.types.is_dictionary(f.type)],
                                   write_statistics=FILTER_COLUMNS,
