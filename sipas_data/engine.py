@@ -205,7 +205,8 @@ def _scored_sql(m: Methodology, source: str, props, comps, plain: set[str]) -> s
     sipas_expr = _int_mean_sql([f"sc_{s}" for s in sipas.parts])
     if (m.rules.get("sipas") == "mean_of_aspects" and m.rules.get("sipas_without_policy") == "services_aspect"
             and {"policy", "services"} <= {a.id for a in m.aspects}):
-        # A services-only survey: SIPAS is the service aspect (SIPAS.md, configurable).
+        # A services-only survey: SIPAS is the service aspect (the scheme's rule
+        # ``sipas_without_policy``, e.g. sipas_data/methodologies/sipas-2022.json).
         sipas_expr = f"(CASE WHEN sc_as_policy IS NULL THEN sc_as_services ELSE {sipas_expr} END)"
     flags = ", ".join(f"({test})::{counter_type} AS f_{name}" for name, test in _counters(props, plain))
     sql = f"SELECT *, {flags} FROM {source} WHERE scheme = '{m.id}'"
