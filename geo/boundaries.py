@@ -828,7 +828,7 @@ def _stamp(root: Path, vintage: str, level: str):
 
 
 def _read_parquet_fast(path: Path):
-    """Read a layer written by install: pyarrow + WKB decoding, about 4x faster than
+    """Read a layer written by install: pyarrow + WKB decoding, much faster than
     geopandas.read_parquet (which parses the CRS of the GeoParquet metadata; ours is
     always EPSG:4326)."""
     import geopandas as gpd
