@@ -31,9 +31,7 @@ from dataclasses import dataclass
 
 import plotly.graph_objects as go
 
-from sipas_data import calendar
-
-from . import export, fmt
+from . import export, fmt, queries
 from .figures import frame_figure
 
 log = logging.getLogger("sipas.press")
@@ -308,9 +306,7 @@ def headline_facts(read, years, *, year: int, unit: str, service: str, indicator
     (human names, the caller knows them)."""
     labels = labels or {}
     f = Facts(labels.get("indicator", indicator), labels.get("place", unit), year, labels.get("service", service))
-    cell = read(year=year, unit=unit, service=service, indicator=indicator, level=None, source=None)
-    comp = cell[cell["source"] == "computed"]
-    row = comp.iloc[0] if len(comp) else (cell.iloc[0] if len(cell) else None)
+    row = queries.headline(read, year=year, unit=unit, service=service, indicator=indicator)
     if row is None:
         return f
     f.official = row["source"] == "official"
@@ -319,19 +315,13 @@ def headline_facts(read, years, *, year: int, unit: str, service: str, indicator
     f.n = None if _missing(row["n"]) else float(row["n"])
     f.ci_low = None if _missing(row["ci_low"]) or f.suppressed else float(row["ci_low"])
     f.ci_high = None if _missing(row["ci_high"]) or f.suppressed else float(row["ci_high"])
-    prev = year - 1
-    if prev in set(int(y) for y in years):
-        restated = calendar.restated(prev, year)
-        p = read(year=prev, unit=unit, service=service, indicator=indicator, level=None, source=None,
-                 restated=restated)
-        pc = p[p["source"] == "computed"] if unit != country else p
-        if len(pc) and not bool(pc["suppressed"].iloc[0]) and not _missing(pc["value"].iloc[0]):
-            f.prev_year, f.prev_value, f.prev_restated = prev, float(pc["value"].iloc[0]), restated
-    if not _missing(row["rank"]) and isinstance(row["parent_code"], str) and row["parent_code"]:
-        sib = read(year=year, level=row["level"], parent=row["parent_code"], service=service, indicator=indicator)
-        sib = sib[sib["source"] == "computed"] if "source" in sib else sib
-        f.rank = float(row["rank"])
-        f.total = int((~sib["suppressed"].astype(bool)).sum())
+    prev = queries.previous(read, years, year=year, unit=unit, service=service, indicator=indicator,
+                            country=country)
+    if prev.row is not None and not bool(prev.row["suppressed"]) and prev.value is not None:
+        f.prev_year, f.prev_value, f.prev_restated = prev.year, prev.value, prev.restated
+    rank = queries.rank_of(read, row, year=year, service=service, indicator=indicator)
+    if rank is not None:
+        f.rank, f.total = rank.rank, rank.total
         f.peers = labels.get("peers")
         f.parent = labels.get("parent")
     return f
