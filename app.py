@@ -1,16 +1,19 @@
-"""SIPAS results dashboard: entry point.
+"""SIPAS results dashboard: entry point and frame.
 
-Run with ``streamlit run app.py``. Pages live in ``pages/`` and are registered here explicitly
-(``pages/_common.py`` is shared glue, not a page). The navigation is drawn by each page in the
-sidebar with links that carry the current view's URL parameters.
+Run with ``streamlit run app.py``. The pages are registered here explicitly; a page module
+(``pages/<name>.py``) holds only its body, ``body(ctx)``, and the sidebar filters it shows,
+``FILTERS``. The page configuration is set once, here; then the frame (``pages._common.run_page``:
+release, view, sidebar with the navigation that carries the view's URL parameters, notices, error
+guard) is run around the chosen page's body.
 """
 from __future__ import annotations
 
+import importlib
 import logging
 
 import streamlit as st
 
-from pages._common import PAGE_ICON, PAGES
+from pages._common import PAGE_ICON, PAGES, run_page
 from ui.strings import t
 
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -18,9 +21,26 @@ logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name
 lang = st.query_params.get("lang", "vi")
 lang = lang if lang in ("vi", "en") else "vi"
 
-st.set_page_config(page_title="SIPAS", page_icon=PAGE_ICON, layout="wide",
-                   initial_sidebar_state="expanded")
 
-pages = [st.Page(path, title=t("page_" + name, lang), url_path=url, icon=icon, default=(name == "overview"))
-         for name, path, url, icon in PAGES]
-st.navigation(pages, position="hidden").run()
+def _framed(name: str, links: dict):
+    """The callable st.Page runs for page ``name``: the frame around the page module's body."""
+    def page() -> None:
+        module = importlib.import_module(f"pages.{name}")
+        run_page(name, module.body, module.FILTERS, links)
+    return page
+
+
+# The navigation is hidden: the sidebar's links (pages._common) carry the view and the pages'
+# icons. The pages themselves have no icon: the tab's icon is the emoji of the page
+# configuration (a Material icon as favicon would be fetched from fonts.gstatic.com).
+links: dict[str, st.Page] = {}
+for name, url, _icon in PAGES:
+    links[name] = st.Page(_framed(name, links), title=t("page_" + name, lang), url_path=url,
+                          default=(name == "overview"))
+chosen = st.navigation(list(links.values()), position="hidden")
+name = next(n for n, p in links.items() if p is chosen)
+# once, after the navigation (its message would set the tab's title); the title names the page in
+# Vietnamese, whatever the language of the view
+st.set_page_config(page_title=f"SIPAS · {t('page_' + name, 'vi')}", page_icon=PAGE_ICON, layout="wide",
+                   initial_sidebar_state="expanded")
+chosen.run()

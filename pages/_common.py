@@ -1,13 +1,15 @@
 """Streamlit glue shared by the pages (not a page itself: app.py registers pages explicitly).
 
-One call per page, ``run_page(name, body, filters)``: it opens the release (building the demo
-once on a fresh clone), turns the URL into a validated ViewState, draws the sidebar (navigation
-that carries the view, language, filters), the header line and notices, then calls ``body(ctx)``
-inside a guard that shows a friendly message instead of a traceback.
+The frame, ``run_page(name, body, filters, links)``, is what app.py runs around the page chosen
+(a page module holds only ``body(ctx)`` and its ``FILTERS``): it opens the release (building the
+demo once on a fresh clone), turns the URL into a validated ViewState, draws the sidebar
+(navigation that carries the view, language, filters), the header line and notices, then calls
+``body(ctx)`` inside a guard that shows a friendly message instead of a traceback.
 """
 from __future__ import annotations
 
 import logging
+import runpy
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,13 +31,13 @@ log = logging.getLogger("sipas.app")
 # as favicon would be fetched from fonts.gstatic.com on every visit.
 PAGE_ICON = "🗳️"
 
-PAGES = [  # (name, file, url path, icon)
-    ("overview", "pages/overview.py", "overview", ":material/dashboard:"),
-    ("map", "pages/map.py", "map", ":material/map:"),
-    ("services", "pages/services.py", "services", ":material/assignment:"),
-    ("compare", "pages/compare.py", "compare", ":material/compare_arrows:"),
-    ("locality", "pages/locality.py", "locality", ":material/location_on:"),
-    ("methodology", "pages/methodology.py", "methodology", ":material/menu_book:"),
+PAGES = [  # (name, url path, icon); the page's body is in the module pages.<name> (pages/<name>.py)
+    ("overview", "overview", ":material/dashboard:"),
+    ("map", "map", ":material/map:"),
+    ("services", "services", ":material/assignment:"),
+    ("compare", "compare", ":material/compare_arrows:"),
+    ("locality", "locality", ":material/location_on:"),
+    ("methodology", "methodology", ":material/menu_book:"),
 ]
 
 
@@ -126,6 +128,7 @@ class Ctx:
     figures: list = field(default_factory=list)  # (key, figure) drawn by this run, for the press kit
     frames: list = field(default_factory=list)   # data frames offered for download by this run
     _schemes: dict = field(default_factory=dict, repr=False)  # year -> Methodology, for this run
+    links: dict = field(default_factory=dict, repr=False)  # page name -> st.Page registered by app.py
 
     @property
     def controls(self) -> bool:
@@ -226,8 +229,8 @@ def _sidebar(ctx: Ctx, filters: tuple[str, ...]) -> None:
     params = to_params(s)
     with st.sidebar:
         st.markdown(f"**{t('app_title', lang)}**")
-        for name, path, _, icon in PAGES:
-            st.page_link(path, label=t("page_" + name, lang), icon=icon, query_params=params)
+        for name, _, icon in PAGES:
+            st.page_link(ctx.links[name], label=t("page_" + name, lang), icon=icon, query_params=params)
         st.divider()
         _widget(st.segmented_control, t("language", lang), ["vi", "en"], "w_lang", "lang", s.lang,
                 lambda x: {"vi": "Tiếng Việt", "en": "English"}[x])
@@ -414,14 +417,22 @@ class UnreadableReleases(ReleaseError):
 
 
 def _url_path(name: str) -> str:
-    return next((url for n, _, url, _ in PAGES if n == name), name)
+    return next((url for n, url, _ in PAGES if n == name), name)
 
 
-def run_page(name: str, body, filters: tuple[str, ...] = ("year", "service", "indicator")) -> None:
+def run_app() -> None:
+    """For a page file run as the script itself: run app.py, which draws the page (chosen by the
+    URL, as always) in the frame. Streamlit runs a file of pages/ directly until app.py's
+    st.navigation has run once in the process (the first visit of a fresh server may be to
+    /map), and AppTest opens page files that way."""
+    runpy.run_path(str(Path(__file__).resolve().parent.parent / "app.py"))
+
+
+def run_page(name: str, body, filters: tuple[str, ...], links: dict) -> None:
+    """The frame around the page ``name``: ``body(ctx)`` draws the page; ``filters`` are the
+    sidebar's filters; ``links``: page name -> the st.Page app.py registered (sidebar links)."""
     lang = "vi"
     try:
-        st.set_page_config(page_title=f"SIPAS · {t('page_' + name, 'vi')}", page_icon=PAGE_ICON,
-                           layout="wide", initial_sidebar_state="expanded")
         params = st.query_params.to_dict()
         if not params and st.session_state.get("_view"):
             params = dict(st.session_state["_view"])
@@ -438,7 +449,7 @@ def run_page(name: str, body, filters: tuple[str, ...] = ("year", "service", "in
         if st.query_params.to_dict() != new_params:
             st.query_params.from_dict(new_params)
         st.session_state["_view"] = new_params
-        ctx = Ctx(root, release, offer, state, notices)
+        ctx = Ctx(root, release, offer, state, notices, links=links)
         st.session_state["_ctx"] = ctx
         if state.mode == "embed":
             _press.embed(ctx, body, _url_path(name))

@@ -4,9 +4,11 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from pages._common import chart, comparability, downloads, header, notes, run_page
+from pages._common import chart, comparability, downloads, header, notes, run_app
 from ui import figures, fmt, views
 from ui.state import COUNTRY, MAX_COMPARE, map_area, units_in_area
+
+FILTERS = ("year", "level", "service", "indicator")  # the sidebar's filters on this page
 
 
 def _on_pick() -> None:
@@ -113,4 +115,5 @@ def body(ctx) -> None:
     notes(ctx, [])
 
 
-run_page("compare", body, ("year", "level", "service", "indicator"))
+if __name__ == "__main__":  # the file run as the script itself: app.py draws it in its frame
+    run_app()

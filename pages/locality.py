@@ -4,11 +4,13 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from pages._common import chart, change_params, comparability, downloads, header, notes, run_page
+from pages._common import change_params, chart, comparability, downloads, header, notes, run_app
 from sipas_data import calendar
-from ui import figures, fmt, views
+from ui import figures, fmt, queries, views
 from ui.state import COUNTRY, vintage_of
 from ui.strings import level_label
+
+FILTERS = ("year", "service", "indicator")  # the sidebar's filters on this page
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
@@ -73,46 +75,41 @@ def body(ctx) -> None:
     header(ctx, name, ctx.name(ref.parent) if ref.parent and ref.parent != COUNTRY else None, s.year)
     m = ctx.methodology()
 
-    cell = ctx.read(year=s.year, unit=s.unit, service=s.service, indicator=s.indicator, level=None,
-                    source="computed")
-    if not len(cell):
+    row = queries.headline(ctx.read, year=s.year, unit=s.unit, service=s.service, indicator=s.indicator,
+                           published=False)
+    if row is None:
         st.info(fmt.md(ctx.t("loc_no_data_year", name=name, year=s.year)))
         return
-    row = cell.iloc[0]
-    prev_year = s.year - 1
-    restated = calendar.restated(prev_year, s.year)
-    prev = ctx.read(year=prev_year, unit=s.unit, service=s.service, indicator=s.indicator, level=None,
-                    source="computed", restated=restated) if prev_year in ctx.offer.years else cell.iloc[0:0]
-    siblings = ctx.read(year=s.year, level=ref.level, parent=row["parent_code"], service=s.service,
-                        indicator=s.indicator)
-    total = int((~siblings["suppressed"].astype(bool)).sum())
+    prev = queries.previous(ctx.read, ctx.offer.years, year=s.year, unit=s.unit, service=s.service,
+                            indicator=s.indicator)
+    rank = queries.rank_of(ctx.read, row, year=s.year, service=s.service, indicator=s.indicator)
 
     c1, c2, c3 = st.columns(3)
     if bool(row["suppressed"]):
         c1.metric(fmt.md(ctx.t("loc_headline", indicator=ind_label, year=s.year)), ctx.t("suppressed_class"))
     else:
         delta = None
-        if len(prev) and not pd.isna(prev["value"].iloc[0]):
-            d = float(row["value"]) - float(prev["value"].iloc[0])
+        if prev.value is not None:
+            d = float(row["value"]) - prev.value
             delta = fmt.signed(d, ctx.lang).replace("−", "-") + (" điểm %" if ctx.lang == "vi" else " pts")
         c1.metric(fmt.md(ctx.t("loc_headline", indicator=ind_label, year=s.year)), fmt.pct(row["value"], ctx.lang), delta)
-    rank_text = (ctx.t("loc_rank", rank=fmt.count(row["rank"], ctx.lang), total=fmt.count(total, ctx.lang),
+    rank_text = (ctx.t("loc_rank", rank=fmt.count(rank.rank, ctx.lang), total=fmt.count(rank.total, ctx.lang),
                        level=level_label(ref.level, ctx.lang, plural=True), parent=ctx.name(row["parent_code"]))
-                 if not pd.isna(row["rank"]) else ctx.t("loc_rank_none"))
-    c2.metric(ctx.t("rank"), f"{fmt.count(row['rank'], ctx.lang)}/{fmt.count(total, ctx.lang)}"
-              if not pd.isna(row["rank"]) else "–")
+                 if rank is not None else ctx.t("loc_rank_none"))
+    c2.metric(ctx.t("rank"), f"{fmt.count(rank.rank, ctx.lang)}/{fmt.count(rank.total, ctx.lang)}"
+              if rank is not None else "–")
     c3.metric("n", fmt.count(row["n"], ctx.lang))
     lines = [rank_text[:1].upper() + rank_text[1:] + "."]
-    if len(prev):
-        ch = views.change_text(row["value"], prev["value"].iloc[0], ctx.lang)
+    if prev.row is not None:
+        ch = views.change_text(row["value"], prev.row["value"], ctx.lang)
         if ch:
-            lines.append(f"{ctx.t('ov_change', year=prev_year)}: {ch}" +
-                         (f" ({ctx.t('restated')})" if restated else "") + ".")
+            lines.append(f"{ctx.t('ov_change', year=prev.year)}: {ch}" +
+                         (f" ({ctx.t('restated')})" if prev.restated else "") + ".")
     if not bool(row["suppressed"]):
         lines.append(ctx.t("loc_sure", n=fmt.count(row["n"], ctx.lang), lo=fmt.num(row["ci_low"], ctx.lang),
                            hi=fmt.num(row["ci_high"], ctx.lang)))
     st.markdown("  \n".join(fmt.md(x) for x in lines))
-    if calendar.method_break_between(prev_year, s.year) and len(prev):
+    if prev.row is not None and prev.method_break:
         st.caption(ctx.t("ov_prev_break"))
 
     left, right = st.columns([3, 2])
@@ -143,9 +140,8 @@ def body(ctx) -> None:
     svc = ctx.read(year=s.year, unit=s.unit, service=None, indicator=s.indicator, level=None, source="computed")
     svc = svc[svc["service"] != "all"]
     if len(svc):
-        svc_tot = ctx.read(year=s.year, level=ref.level, parent=row["parent_code"], service=None,
-                           indicator=s.indicator)
-        totals = svc_tot[~svc_tot["suppressed"].astype(bool)].groupby("service")["unit_code"].nunique()
+        totals = queries.totals_by_service(ctx.read, year=s.year, level=ref.level, parent=row["parent_code"],
+                                           indicator=s.indicator)
         table = pd.DataFrame({
             ctx.t("service"): [ctx.service_label(x) for x in svc["service"]],
             ctx.t("value"): [ctx.t("suppressed_class") if sp else fmt.num(v, ctx.lang)
@@ -182,4 +178,5 @@ def body(ctx) -> None:
     notes(ctx, [])
 
 
-run_page("locality", body, ("year", "service", "indicator"))
+if __name__ == "__main__":  # the file run as the script itself: app.py draws it in its frame
+    run_app()

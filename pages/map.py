@@ -5,10 +5,12 @@ import logging
 
 import streamlit as st
 
-from pages._common import chart, comparability, downloads, header, notes, run_page
+from pages._common import chart, comparability, downloads, header, notes, run_app
 from ui import figures, fmt, maps, views
 from ui.state import COUNTRY, ancestors, map_area, units_in_area, vintage_of
 from ui.strings import level_label
+
+FILTERS = ("year", "level", "service", "indicator", "map")  # the sidebar's filters on this page
 
 
 @st.cache_resource(show_spinner=False, max_entries=64)
@@ -92,7 +94,7 @@ def body(ctx) -> None:
         child = ctx.offer.child_level(s.year, ref.level)
         ctx.go(unit=picked, level=child or ref.level)
     if highlight and ctx.controls:
-        st.page_link("pages/locality.py", label=fmt.md(ctx.t("open_profile", name=ctx.name(highlight))),
+        st.page_link(ctx.links["locality"], label=fmt.md(ctx.t("open_profile", name=ctx.name(highlight))),
                      icon=":material/location_on:", query_params={**st.query_params.to_dict()})
 
     st.markdown(f"**{ctx.t('map_table')}**")
@@ -116,4 +118,5 @@ def _picked(event) -> str | None:
     return None
 
 
-run_page("map", body, ("year", "level", "service", "indicator", "map"))
+if __name__ == "__main__":  # the file run as the script itself: app.py draws it in its frame
+    run_app()

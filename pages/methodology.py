@@ -4,11 +4,13 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from pages._common import downloads, header, run_page
+from pages._common import downloads, header, run_app
 from sipas_data.engine import DOMINANT_WEIGHT_SHARE
 from ui import fmt, views
 from ui.state import map_area, units_in_area
 from ui.strings import level_label
+
+FILTERS = ("year", "unit", "level", "service", "indicator")  # the sidebar's filters on this page
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
@@ -113,4 +115,5 @@ def body(ctx) -> None:
                        key="dl_full", icon=":material/database:", on_click="ignore")
 
 
-run_page("methodology", body, ("year", "unit", "level", "service", "indicator"))
+if __name__ == "__main__":  # the file run as the script itself: app.py draws it in its frame
+    run_app()

@@ -4,23 +4,20 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from pages._common import chart, comparability, downloads, header, notes, run_page
+from pages._common import chart, comparability, downloads, header, notes, run_app
 from sipas_data import calendar
-from ui import figures, fmt, views
+from ui import figures, fmt, queries, views
 from ui.state import COUNTRY, map_area, units_in_area
 from ui.strings import level_label
 
+FILTERS = ("year", "unit", "level", "service", "indicator")  # the sidebar's filters on this page
+
 
 def previous_cell(ctx, year: int, unit: str, service: str, indicator: str):
-    """The same cell one year earlier: on the same units, or restated on the new units across a
-    boundary reform."""
-    prev = year - 1
-    if prev not in ctx.offer.years:
-        return None, False
-    restated = calendar.restated(prev, year)
-    d = ctx.read(year=prev, unit=unit, service=service, indicator=indicator, level=None, restated=restated)
-    d = d[d["source"] == "computed"] if unit != COUNTRY else d
-    return (d.iloc[0] if len(d) else None), restated
+    """The same cell one year earlier and whether it is restated (on the new units, across a
+    boundary reform): see ui.queries.previous."""
+    prev = queries.previous(ctx.read, ctx.offer.years, year=year, unit=unit, service=service, indicator=indicator)
+    return prev.row, prev.restated
 
 
 def body(ctx) -> None:
@@ -30,10 +27,7 @@ def body(ctx) -> None:
     header(ctx, ind_label, place, s.year)
     m = ctx.methodology()
 
-    cell = ctx.read(year=s.year, unit=s.unit, service=s.service, indicator=s.indicator, level=None)
-    computed = cell[cell["source"] == "computed"]
-    official = cell[cell["source"] == "official"]
-    row = computed.iloc[0] if len(computed) else (official.iloc[0] if len(official) else None)
+    row = queries.headline(ctx.read, year=s.year, unit=s.unit, service=s.service, indicator=s.indicator)
     prev, restated = previous_cell(ctx, s.year, s.unit, s.service, s.indicator)
 
     c1, c2, c3, c4 = st.columns([1.1, 1.6, 0.9, 1.4])
@@ -130,4 +124,5 @@ def _meta(ctx) -> dict:
             "indicator": s.indicator}
 
 
-run_page("overview", body, ("year", "unit", "level", "service", "indicator"))
+if __name__ == "__main__":  # the file run as the script itself: app.py draws it in its frame
+    run_app()

@@ -4,10 +4,12 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from pages._common import chart, comparability, downloads, header, notes, run_page
+from pages._common import chart, comparability, downloads, header, notes, run_app
 from ui import figures, fmt, views
 from ui.state import map_area, units_in_area
 from ui.strings import level_label
+
+FILTERS = ("year", "unit", "level", "service")  # the sidebar's filters on this page
 
 
 def body(ctx) -> None:
@@ -93,4 +95,5 @@ def body(ctx) -> None:
     notes(ctx, [])
 
 
-run_page("services", body, ("year", "unit", "level", "service"))
+if __name__ == "__main__":  # the file run as the script itself: app.py draws it in its frame
+    run_app()
