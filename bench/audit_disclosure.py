@@ -23,12 +23,12 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from geo.units import crosswalk  # noqa: E402
-from sipas_data.build import build_release  # noqa: E402
-from sipas_data.demo import DEMO_ID, build_demo, generate_forms  # noqa: E402
-from sipas_data.disclosure import (composite_parts, differencing_claims, formed_from_claims,  # noqa: E402
+from geo.units import crosswalk
+from sipas_data.build import build_release
+from sipas_data.demo import DEMO_ID, build_demo, generate_forms
+from sipas_data.disclosure import (composite_parts, differencing_claims, formed_from_claims,
                                    parts_claims, recovered)
-from sipas_data.release import INDICES  # noqa: E402
+from sipas_data.release import INDICES
 
 
 def crosswalk_mapping() -> pd.DataFrame:
@@ -74,7 +74,8 @@ def main() -> None:
                 line += f", {len(mine):>8,} of them true ({int((mine['true_n'] == 1).sum()):,} with n = 1)"
             print(line)
         if found is not None:
-            print(f"recovered: {found[['year', 'scheme', 'level', 'unit_code', 'service', 'breakdown', 'group', 'indicator', 'basis']].drop_duplicates().shape[0]:,} withheld cells")
+            cell = ["year", "scheme", "level", "unit_code", "service", "breakdown", "group", "indicator", "basis"]
+            print(f"recovered: {found[cell].drop_duplicates().shape[0]:,} withheld cells")
 
 
 if __name__ == "__main__":

@@ -80,7 +80,8 @@ def browser_figures(url: str) -> tuple[dict, dict]:
             http_bytes = [0]
             pg.on("websocket", lambda ws: ws.on("framereceived", lambda f: ws_bytes.__setitem__(
                 0, ws_bytes[0] + (len(f) if isinstance(f, (bytes, str)) else 0))))
-            pg.on("response", lambda r: http_bytes.__setitem__(0, http_bytes[0] + int(r.headers.get("content-length") or 0)))
+            pg.on("response", lambda r: http_bytes.__setitem__(
+                0, http_bytes[0] + int(r.headers.get("content-length") or 0)))
             t0 = time.perf_counter()
             pg.goto(url + path)
             pg.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=60000)

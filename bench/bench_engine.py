@@ -130,7 +130,8 @@ def _child(task: str, n: int, data: str) -> dict:
     df = pq.read_table(data).to_pandas()
     for c in df.columns:
         if df[c].dtype.name == "int8" or c.startswith(("access", "procedures", "civil", "results", "feedback",
-                                                       "accountability", "participation", "policy", "expect_", "perception_")):
+                                                       "accountability", "participation", "policy", "expect_",
+                                                       "perception_")):
             df[c] = df[c].astype("Int8")
     start = time.perf_counter()
     if task == "engine-core":
@@ -215,7 +216,8 @@ def main() -> None:
         r = results[task][-1]
         extra = f", Parquet {r['parquet_mb']:.1f} MB" if "parquet_mb" in r else ""
         if "publish_seconds" in r:
-            extra += f" (then {statistics.median(x['publish_seconds'] for x in results[task]):.2f} s to publish them with intervals and ranks)"
+            publish = statistics.median(x["publish_seconds"] for x in results[task])
+            extra += f" (then {publish:.2f} s to publish them with intervals and ranks)"
         print(f"  {task:13s} {med[task]['seconds']:7.2f} s   peak {med[task]['peak_mb']:7.0f} MB   "
               f"{r['cells']:,} cells{extra}")
     for label, ms in results["release"][-1]["slice_ms"].items():

@@ -82,10 +82,10 @@ def main(argv=None) -> int:
         if not layers:
             print(f"no boundaries installed in {data_dir()}")
             return 0
-        for l in layers:
-            provs = l["provinces"]
+        for layer in layers:
+            provs = layer["provinces"]
             shown = ", ".join(provs[:10]) + (f", … ({len(provs)} provinces)" if len(provs) > 10 else "")
-            print(f"{l['vintage']}\t{l['level']}\t{l['features']} features\tprovinces: {shown}")
+            print(f"{layer['vintage']}\t{layer['level']}\t{layer['features']} features\tprovinces: {shown}")
         return 0
     if args.command == "units":
         from .units import children, units

@@ -401,7 +401,7 @@ def _clean_coverage(geoms: np.ndarray, report) -> np.ndarray:
         if shapely.coverage_is_valid(geoms):
             return geoms
         cleaned = shapely.coverage_clean(geoms, gap_width=GAP_WIDTH, snapping_distance=1e-6)
-    except Exception as exc:  # pragma: no cover - GEOS errors on exotic input
+    except Exception as exc:  # noqa: BLE001  # pragma: no cover - GEOS errors on exotic input
         report.warnings.append(f"coverage cleaning failed ({exc}); simplified without it")
         return geoms
     cleaned = np.array([_polygonal(g) for g in cleaned], dtype=object)

@@ -153,7 +153,8 @@ def cmd_releases(args) -> int:
         m = r.manifest
         c = m.get("counts", {})
         demo = "  [DEMO]" if m.get("demo") else ""
-        print(f"{r.id}{demo}\n  {m.get('title', '')}\n  publisher: {m.get('publisher', '')}; created {m.get('created', '')}"
+        print(f"{r.id}{demo}\n  {m.get('title', '')}"
+              f"\n  publisher: {m.get('publisher', '')}; created {m.get('created', '')}"
               f"\n  years {', '.join(map(str, m.get('years', [])))}; methods {', '.join(m.get('methodologies', []))}"
               f"\n  forms accepted {c.get('forms_accepted', 0)} of {c.get('forms_read', 0)}; "
               f"official rows {c.get('official_rows', 0)}; cells {c.get('cells', 0)}")
@@ -173,7 +174,8 @@ def main(argv=None) -> int:
 
     p = sub.add_parser("build", help="build a release from forms and official figures")
     p.add_argument("--responses", nargs="+", required=True, help="forms file(s)")
-    p.add_argument("--official", nargs="*", help="CSV of published figures: year, level, unit_code, indicator, value, source")
+    p.add_argument("--official", nargs="*",
+                   help="CSV of published figures: year, level, unit_code, indicator, value, source")
     p.add_argument("--out", required=True, help="release folder, e.g. releases/2024-dong-thap")
     p.add_argument("--title", help="release title shown in the app (default: the folder name)")
     p.add_argument("--publisher", default="", help="who publishes the release (shown in every chart's source line)")

@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     if command == "geo":
         # imported here, as sipas_data imports geo everywhere: importing geo imports pandas
         # (geo.units), which --help does not need
-        from geo import __main__ as geo_cli  # noqa: PLC0415
+        from geo import __main__ as geo_cli
 
         return geo_cli.main(rest)
     print(f"{usage()}\n\nerror: unknown command '{command}' (choose from {', '.join(DATA_COMMANDS)}, geo)",

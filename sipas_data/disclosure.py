@@ -89,7 +89,8 @@ def cell_sets(keys: pd.DataFrame) -> AdditiveSets:
     totals = k[k["breakdown"] == "all"]
     by_group = additive_sets(k[k["breakdown"] != "all"][[*unit, "breakdown", "row"]],
                      totals[[*unit, "row"]], on=unit, by=["breakdown"])
-    children = k[["year", "parent_code", "service", "breakdown", "grp", "row"]].rename(columns={"parent_code": "unit_code"})
+    children = (k[["year", "parent_code", "service", "breakdown", "grp", "row"]]
+                .rename(columns={"parent_code": "unit_code"}))
     by_place = additive_sets(children, k[["year", "unit_code", "service", "breakdown", "grp", "row"]],
                      on=["year", "unit_code", "service", "breakdown", "grp"], by=[])
     cells = ["year", "unit_code", "breakdown", "grp"]
@@ -137,7 +138,8 @@ class _Column:
         self.unknown_children = np.bincount(sets.member_set, weights=child_out, minlength=layout.count)
         self.unknown_n = np.bincount(sets.member_set, weights=child_n * child_out, minlength=layout.count)
         self.total_n = n[sets.parent].astype(float)
-        self.remainder = np.maximum(self.total_n - np.bincount(sets.member_set, weights=child_n, minlength=layout.count), 0)
+        self.remainder = np.maximum(
+            self.total_n - np.bincount(sets.member_set, weights=child_n, minlength=layout.count), 0)
 
     def bad(self, which: np.ndarray | None = None) -> np.ndarray:
         """The sets (of ``which``, else all) that break the rule (module docstring)."""
@@ -291,9 +293,11 @@ def _claims(published: pd.DataFrame, children: pd.DataFrame, parent_on: dict[str
         visible_n=("_n", "sum"), visible_score=("_score", "sum"), withheld=("_out", "sum")).reset_index()
     sums = sums[sums["withheld"] == 1]
     sets = sums.merge(totals[[*right, "n", "value"]].rename(columns=dict(zip(right, left))), on=left, how="inner")
-    sets = sets.assign(claimed_n=sets["n"] - sets["visible_n"],
-                       claimed_value=(sets["value"] * sets["n"] - sets["visible_score"]) / (sets["n"] - sets["visible_n"]))
-    lone = kids[kids["suppressed"].astype(bool)].merge(sets[[*left, "claimed_n", "claimed_value"]], on=left, how="inner")
+    sets = sets.assign(
+        claimed_n=sets["n"] - sets["visible_n"],
+        claimed_value=(sets["value"] * sets["n"] - sets["visible_score"]) / (sets["n"] - sets["visible_n"]))
+    lone = kids[kids["suppressed"].astype(bool)].merge(sets[[*left, "claimed_n", "claimed_value"]],
+                                                       on=left, how="inner")
     return lone[[*_CELL, "claimed_n", "claimed_value"]].assign(attack=attack)
 
 
@@ -306,9 +310,11 @@ def differencing_claims(indices: pd.DataFrame) -> pd.DataFrame:
     d["suppressed"] = d["suppressed"].astype(bool)
     same = ["year", "scheme", "indicator", "basis"]
     by_group = _group_claims(d, same)
-    by_place = _claims(d, d, {**{c: c for c in [*same, "service", "breakdown", "group"]}, "parent_code": "unit_code"}, "place")
+    by_place = _claims(d, d, {**{c: c for c in [*same, "service", "breakdown", "group"]}, "parent_code": "unit_code"},
+                       "place")
     by_service = _claims(d.assign(total_service="all"), d[d["service"] != "all"].assign(total_service="all"),
-                         {**{c: c for c in [*same, "level", "unit_code", "breakdown", "group"]}, "total_service": "service"},
+                         {**{c: c for c in [*same, "level", "unit_code", "breakdown", "group"]},
+                          "total_service": "service"},
                          "service")
     return pd.concat([by_group, by_place, by_service], ignore_index=True)
 
@@ -320,7 +326,9 @@ def _group_claims(d: pd.DataFrame, same: list[str]) -> pd.DataFrame:
     for dimension, groups in d[d["breakdown"] != "all"].groupby("breakdown"):
         frames.append(_claims(totals.assign(dimension=dimension), groups.assign(dimension=dimension),
                               {**{c: c for c in keys}, "dimension": "dimension"}, "breakdown"))
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=[*_CELL, "claimed_n", "claimed_value", "attack"])
+    if not frames:
+        return pd.DataFrame(columns=[*_CELL, "claimed_n", "claimed_value", "attack"])
+    return pd.concat(frames, ignore_index=True)
 
 
 def parts_claims(indices: pd.DataFrame, parts: dict[str, list[str]]) -> pd.DataFrame:
@@ -334,12 +342,15 @@ def parts_claims(indices: pd.DataFrame, parts: dict[str, list[str]]) -> pd.DataF
         top = d[(d["indicator"] == composite) & ~d["suppressed"].astype(bool)][[*cell, "value"]]
         kids = d[d["indicator"].isin(names)].assign(_v=lambda x: x["value"].fillna(0),
                                                     _out=lambda x: x["suppressed"].astype(int))
-        agg = kids.groupby(cell, dropna=False).agg(k=("_out", "size"), out=("_out", "sum"), rest=("_v", "sum")).reset_index()
+        agg = (kids.groupby(cell, dropna=False)
+               .agg(k=("_out", "size"), out=("_out", "sum"), rest=("_v", "sum")).reset_index())
         agg = agg[agg["out"] == 1].merge(top, on=cell)
         agg = agg.assign(claimed_value=agg["value"] * agg["k"] - agg["rest"])
         lone = kids[kids["suppressed"].astype(bool)].merge(agg[[*cell, "claimed_value"]], on=cell)
         frames.append(lone[[*_CELL, "claimed_value"]].assign(claimed_n=pd.NA, attack="parts"))
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=[*_CELL, "claimed_n", "claimed_value", "attack"])
+    if not frames:
+        return pd.DataFrame(columns=[*_CELL, "claimed_n", "claimed_value", "attack"])
+    return pd.concat(frames, ignore_index=True)
 
 
 def recovered(claims: pd.DataFrame, truth: pd.DataFrame, tolerance: float = 1e-6) -> pd.DataFrame:

@@ -383,7 +383,8 @@ def _key_table_sql(name: str, counted: str) -> str:
     """Numbers the rows of ``counted`` (distinct keys with their number of forms): the scans
     group by that one integer instead of several text columns (much cheaper for DuckDB's hash
     tables)."""
-    return f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT row_number() OVER ()::INTEGER AS {name}_id, * FROM ({counted})"
+    return (f"CREATE OR REPLACE TEMP TABLE {name} AS "
+            f"SELECT row_number() OVER ()::INTEGER AS {name}_id, * FROM ({counted})")
 
 
 def _key_join_sql(name: str, keys: tuple[str, ...], source: str) -> str:
@@ -604,8 +605,9 @@ def _publish(con: duckdb.DuckDBPyConnection, wide: str, kinds, *, weighted: bool
     counts = np.column_stack(list(counts.values())) if rows else np.zeros((0, len(kinds)), dtype=np.int32)
     dominated = None
     if weighted and rows:
-        shares = con.sql(f"SELECT {', '.join(f'coalesce({LARGEST_WEIGHT} / nullif(w_{stem}, 0), 0) AS s{i}' for i, (_, _, stem) in enumerate(kinds))} "
-                         f"FROM {wide}").fetchnumpy()
+        share_columns = ", ".join(f"coalesce({LARGEST_WEIGHT} / nullif(w_{stem}, 0), 0) AS s{i}"
+                                  for i, (_, _, stem) in enumerate(kinds))
+        shares = con.sql(f"SELECT {share_columns} FROM {wide}").fetchnumpy()
         dominated = np.column_stack(list(shares.values())) > DOMINANT_WEIGHT_SHARE
     key_frame = keys.to_pandas()
     part_columns = _part_columns(kinds, parts)
@@ -637,7 +639,7 @@ def _publish(con: duckdb.DuckDBPyConnection, wide: str, kinds, *, weighted: bool
             hidden = pa.array(~shown)
             value = nums.column(f"value_{i}").to_numpy(zero_copy_only=False).astype(float)  # nulls -> NaN
             rank = sibling_ranks(siblings, shown & ~np.isnan(value), value)
-            withhold = (lambda column: column) if shown.all() else (  # noqa: E731
+            withhold = (lambda column: column) if shown.all() else (
                 lambda column: pc.if_else(hidden, pa.scalar(None, column.type), column))
             columns = {
                 "year": keys.column("year"), "scheme": fixed["scheme"], "level": keys.column("level"),

@@ -86,7 +86,7 @@ import numpy as np
 import pandas as pd
 
 from . import calendar, schema
-from .methodology import PROFILE_DIMENSIONS, Methodology, builtin_methodologies, scheme_for_year
+from .methodology import PROFILE_DIMENSIONS, Methodology, MethodologyError, builtin_methodologies, scheme_for_year
 
 __all__ = [
     "ImportFileError", "ImportResult", "read_forms", "write_rejects", "write_csv_atomic",
@@ -395,7 +395,7 @@ def _read_xlsx(path: Path) -> pd.DataFrame:
     import openpyxl
     try:
         wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # zipfile.BadZipFile, KeyError, InvalidFileException ...
+    except Exception as exc:  # noqa: BLE001 - any unreadable file (BadZipFile, KeyError, InvalidFileException ...)
         raise ImportFileError(f"{path.name}: cannot be opened as an Excel workbook ({exc})") from None
     try:
         sheet = next((wb[n] for n in wb.sheetnames if _norm(n) in SHEET_NAMES), wb.worksheets[0])
@@ -508,7 +508,8 @@ _UNTICKED = {"0", "khong", "no", "false"}
 def _tick_parser(col: str):
     def parse(s: str):
         n = _norm(s)
-        if s.strip() in ("✓", "✔", "☑", "√") or n in _TICKED or (s.strip() and _INT_LIKE.match(s.strip()) and float(s) == 1):
+        if (s.strip() in ("✓", "✔", "☑", "√") or n in _TICKED
+                or (s.strip() and _INT_LIKE.match(s.strip()) and float(s) == 1)):
             return 1, None
         if s.strip() in _BLANK:
             return None, None
@@ -738,7 +739,7 @@ def _check_file(raw: pd.DataFrame, name: str) -> tuple[pd.DataFrame, _Errors, li
             last = _dt.date.today().year  # forms are collected in the survey year, never later
             try:
                 scheme_for_year(y)
-            except Exception:
+            except MethodologyError:
                 return None, f"year: no scheme covers {y} (expected {first} or later)"
             if y > last:
                 return None, f"year: {y} is after this year (expected {first} to {last})"
@@ -841,7 +842,8 @@ def _check_file(raw: pd.DataFrame, name: str) -> tuple[pd.DataFrame, _Errors, li
             need_d = rows & pre & ~has_d & pd.notna(dist)
             err.add("missing", need_d, f"district_code: missing (required for {surveys_with_districts})")
             bad_d = rows & has_d & pd.isna(dprov)
-            err.add("code", bad_d, lambda: "district_code: '" + _s(dist) + "' is not a district code in force in " + year_s)
+            err.add("code", bad_d,
+                    lambda: "district_code: '" + _s(dist) + "' is not a district code in force in " + year_s)
             out_d = rows & has_d & pd.notna(dprov) & p_ok & (dprov != prov)
             err.add("place", out_d, lambda: "district_code: '" + _s(dist) + "' is not in province '" + _s(prov)
                     + "' (it belongs to province '" + _s(dprov) + "')")

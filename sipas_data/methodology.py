@@ -187,7 +187,8 @@ def parse_methodology(data: dict, name: str = "<definition>") -> Methodology:
     if not valid or not all(isinstance(v, int) for v in valid):
         raise MethodologyError(f"{where}: scale.valid should be a list of whole numbers")
     if not set(satisfied) <= set(valid) or not satisfied:
-        raise MethodologyError(f"{where}: scale.satisfied {list(satisfied)} must be a non-empty part of scale.valid {list(valid)}")
+        raise MethodologyError(f"{where}: scale.satisfied {list(satisfied)} must be a non-empty part of "
+                               f"scale.valid {list(valid)}")
 
     aspects = tuple(Option(_ident(a, f"{where}: aspects[{i}]"), _label(a, f"{where}: aspects[{i}]"))
                     for i, a in enumerate(data.get("aspects", [])))
@@ -273,7 +274,8 @@ def load_methodology_file(path: str | Path) -> Methodology:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
-        raise MethodologyError(f"{path.name}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from exc
+        raise MethodologyError(
+            f"{path.name}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from exc
     if not isinstance(data, dict):
         raise MethodologyError(f"{path.name}: the file should hold one JSON object")
     return parse_methodology(data, path.name)

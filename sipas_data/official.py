@@ -58,7 +58,8 @@ class OfficialResult:
         return self.rejects.empty
 
     def summary(self) -> str:
-        text = f"{self.file}: {self.rows_read} official rows read: {len(self.rows)} accepted, {len(self.rejects)} rejected"
+        text = (f"{self.file}: {self.rows_read} official rows read: "
+                f"{len(self.rows)} accepted, {len(self.rejects)} rejected")
         if self.columns_ignored:
             text += f"; columns not used: {', '.join(self.columns_ignored)}"
         return text

@@ -72,7 +72,7 @@ def pytest_collection_modifyitems(config, items):
 def demo_release_root(tmp_path_factory) -> Path:
     """The demo release, built once per test session into a temporary releases folder, and only
     when a test asks for it (such tests are in the ``slow`` group or above)."""
-    from sipas_data.demo import build_demo  # noqa: PLC0415 - imported when the first test asks
+    from sipas_data.demo import build_demo  # imported when the first test asks
 
     root = tmp_path_factory.mktemp("releases")
     build_demo(root)

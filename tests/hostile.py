@@ -11,7 +11,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 HOSTILE = "<img src=x onerror=alert(1)>"
-MD_CONTROL = " **b** _i_ [link](javascript:alert(2)) ![p](http://127.0.0.1:9/p.png) :red[red] $x^2$ `c` &lt;b&gt;\n# H | t |"
+MD_CONTROL = (" **b** _i_ [link](javascript:alert(2)) ![p](http://127.0.0.1:9/p.png) :red[red] $x^2$ `c` &lt;b&gt;"
+              "\n# H | t |")
 RELEASE_ID = "hostile"
 
 

@@ -20,7 +20,8 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-net
 VIEWERS = 12
 
 pytestmark = [
-    pytest.mark.skipif(NGINX is None, reason="nginx is not installed (apt-get install nginx-light); .ci/run installs it"),
+    pytest.mark.skipif(NGINX is None,
+                       reason="nginx is not installed (apt-get install nginx-light); .ci/run installs it"),
     pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed"),
 ]
 

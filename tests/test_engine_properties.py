@@ -92,7 +92,8 @@ def test_parent_n_is_the_sum_of_children_n(df):
     assert sipas[sipas.breakdown == "gender"].n.sum() == sipas[sipas.breakdown == "all"].n.sum()
 
 
-@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(max_examples=5, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(form_sets())
 def test_rebuilding_from_the_same_forms_gives_identical_parquet(tmp_path, df):
     digests = []

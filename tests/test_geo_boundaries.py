@@ -42,7 +42,7 @@ def installed(tmp_path_factory):
     root = tmp_path_factory.mktemp("geo_data")
     mp = pytest.MonkeyPatch()
     mp.setenv("SIPAS_GEO_DATA", str(root))
-    reports = {name: B.install(SHARED / name, v, l) for name, (v, l, *_) in EXPECTED.items()}
+    reports = {name: B.install(SHARED / name, vintage, level) for name, (vintage, level, *_) in EXPECTED.items()}
     yield root, reports
     mp.undo()
     B._clear_caches()
@@ -91,7 +91,7 @@ def test_install_counts_match_readme(installed, name):
 @needs_shared
 def test_installed_layers_and_merge_by_province(installed):
     root, _ = installed
-    layers = {(l["vintage"], l["level"]): l for l in B.installed_layers()}
+    layers = {(layer["vintage"], layer["level"]): layer for layer in B.installed_layers()}
     assert set(layers) == {("2019", "province"), ("2019", "district"), ("2019", "commune"),
                            ("2025", "province"), ("2025", "commune")}
     com = layers[("2019", "commune")]

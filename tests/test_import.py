@@ -503,7 +503,8 @@ def test_a_year_after_this_one_is_rejected(tmp_path):
     import datetime
 
     next_year = datetime.date.today().year + 1
-    res = import_rows(tmp_path, [form(form_id="A", year=str(next_year)), form(form_id="B", year="9999"), form(form_id="C")])
+    res = import_rows(tmp_path, [form(form_id="A", year=str(next_year)), form(form_id="B", year="9999"),
+                                 form(form_id="C")])
     errors = dict(zip(res.rejects["row"], res.rejects["errors"]))
     assert errors[2] == f"year: {next_year} is after this year (expected 2017 to {next_year - 1})"
     assert errors[3].startswith("year: 9999 is after this year")

@@ -44,7 +44,8 @@ def test_year_range_runs_from_the_first_scheme_to_next_year():
 
 
 @pytest.mark.parametrize("line, message", [
-    ("9999,country,VN,sipas,80,BNV", f"year: 9999 is not a survey year a release can hold (expected 2017 to {NEXT_YEAR})"),
+    ("9999,country,VN,sipas,80,BNV",
+     f"year: 9999 is not a survey year a release can hold (expected 2017 to {NEXT_YEAR})"),
     ("2016,country,VN,sipas,80,BNV", "year: 2016 is not a survey year"),
     (f"{NEXT_YEAR + 1},country,VN,sipas,80,BNV", f"year: {NEXT_YEAR + 1} is not a survey year"),
     ("0000,country,VN,sipas,80,BNV", "year: 0 is not a survey year"),
@@ -132,7 +133,8 @@ def test_rejects_file_is_whole_or_the_old_one(tmp_path, monkeypatch):
 @pytest.mark.parametrize("content, message", [
     (b"", "o.csv: the file is empty"),
     (b"\n\n", "o.csv: the file is empty"),
-    (HEADER.encode() + b"2024,country,VN,sipas,80,BNV,x\n", "o.csv: cannot be read as CSV (row 2 has 7 cells but the header has 6)"),
+    (HEADER.encode() + b"2024,country,VN,sipas,80,BNV,x\n",
+     "o.csv: cannot be read as CSV (row 2 has 7 cells but the header has 6)"),
     ("năm,level\n".encode("cp1258"), "o.csv: the file is not UTF-8 or UTF-16 text"),
     (b"year,level,unit_code\n2024,country,VN\n", "o.csv: missing column(s) indicator, value, source"),
 ])

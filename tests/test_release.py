@@ -119,7 +119,8 @@ def test_official_rows_load_unchanged_beside_computed(tmp_path):
 @pytest.mark.parametrize("line, message", [
     ("2019,province,99,sipas,80,x", "unit_code: '99' is not a province code in force in 2019"),
     ("2019,district,999,sipas,80,x", "unit_code: '999' is not a district code in force in 2019"),
-    ("2019,country,VN,element:policy_quality,80,x", "indicator: 'element:policy_quality' is not an indicator of sipas-2017"),
+    ("2019,country,VN,element:policy_quality,80,x",
+     "indicator: 'element:policy_quality' is not an indicator of sipas-2017"),
     ("2019,country,VN,sipas,180,x", "value: expected a percentage between 0 and 100, got 180"),
     ("2019,country,VN,sipas,abc,x", "value: expected a number, got 'abc'"),
     ("2019,region,VN,sipas,80,x", "level: expected one of country, province, district, commune, got 'region'"),

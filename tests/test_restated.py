@@ -5,7 +5,7 @@ from fractions import Fraction as F
 import pandas as pd
 import pytest
 
-from handworked import C1, C2, C3, C4, ITEMS, form, forms
+from handworked import C1, C2, C3, ITEMS, form, forms
 from sipas_data.engine import Restatement, compute_batches, compute_indices
 
 TOL = 1e-9

@@ -66,7 +66,8 @@ def frame_figure(fig: go.Figure, title: str, subtitle: str, source: str, demo: b
     src = _wrap(source, wrap)
     src_lines = src.count("<br>") + 1
     fig.update_layout(
-        title=dict(text=f"<b>{_wrap(title, wrap)}</b><br><span style='font-size:13px;color:#444'>{_wrap(subtitle, wrap + 20)}</span>",
+        title=dict(text=f"<b>{_wrap(title, wrap)}</b><br>"
+                        f"<span style='font-size:13px;color:#444'>{_wrap(subtitle, wrap + 20)}</span>",
                    x=0.01, xanchor="left", xref="container", yref="container", y=1, yanchor="top",
                    pad=dict(t=14, l=4), font=dict(size=17)),
         font=dict(family=FONT, size=13, color="#222"),
@@ -99,8 +100,9 @@ def framed(builder, *args, frame: dict, key=None, **kwargs) -> go.Figure:
     plotly's validators), and every viewer of the same view asks for the same figure, so the
     framed figure is kept (LRU, per process) under a digest of the builder, its arguments and
     the frame. ``key``, when given, stands for the positional arguments (too big to digest on
-    every call: a map's GeoJSON): the caller promises that equal keys mean equal ``args``. The figure returned is SHARED:
-    read it (st.plotly_chart, a11y, press_figure copy it), never change it in place."""
+    every call: a map's GeoJSON): the caller promises that equal keys mean equal ``args``. The
+    figure returned is SHARED: read it (st.plotly_chart, a11y, press_figure copy it), never
+    change it in place."""
     try:
         digest = memo.digest(builder.__module__, builder.__qualname__, key, args if key is None else None, kwargs,
                              frame)
@@ -204,7 +206,8 @@ def _bounds(geojson: dict):
 
     def walk(c):
         if c and isinstance(c[0], (int, float)):
-            xs.append(c[0]); ys.append(c[1])
+            xs.append(c[0])
+            ys.append(c[1])
         else:
             for x in c:
                 walk(x)
