@@ -35,10 +35,13 @@ def _framed(name: str, links: dict):
 # configuration (a Material icon as favicon would be fetched from fonts.gstatic.com).
 links: dict[str, st.Page] = {}
 for name, url, _icon in PAGES:
-    links[name] = st.Page(_framed(name, links), title=t("page_" + name, lang), url_path=url,
-                          default=(name == "overview"))
-chosen = st.navigation(list(links.values()), position="hidden")
-name = next(n for n, p in links.items() if p is chosen)
+    links[name] = st.Page(_framed(name, links), title=t("page_" + name, lang), url_path=url)
+# The default page answers at "/" and only there (its own url_path is reserved but never routed
+# to), so the overview is registered twice: as the default, and at "/overview", the address the
+# share links and the sidebar give it.
+front = st.Page(_framed("overview", links), title=t("page_overview", lang), url_path="home", default=True)
+chosen = st.navigation([front, *links.values()], position="hidden")
+name = "overview" if chosen is front else next(n for n, p in links.items() if p is chosen)
 # once, after the navigation (its message would set the tab's title); the title names the page in
 # Vietnamese, whatever the language of the view
 st.set_page_config(page_title=f"SIPAS · {t('page_' + name, 'vi')}", page_icon=PAGE_ICON, layout="wide",
