@@ -65,7 +65,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field
 
 import duckdb
 import numpy as np
@@ -709,7 +709,7 @@ class _KeptGrain:
     limit: int
     # the earlier years' own cells as published (keys, counts and withheld cells of the
     # composites): the restated series must not open what they withhold
-    published: list | None = None
+    published: list = field(default_factory=list)
 
 
 def _own_units_for_restated(keys: pd.DataFrame, counts: np.ndarray, withheld: np.ndarray, kinds) -> tuple:
@@ -901,15 +901,13 @@ def compute_batches(con: duckdb.DuckDBPyConnection, responses: pd.DataFrame | pa
         timings["core"] = timings.get("core", 0.0) + middle - start
         kinds = [("proportion", p.indicator, p.column) for p in props] + [("composite", c.indicator, c.column)
                                                                            for c in comps]
-        keep = None
-        if restate is not None:
-            kept[-1] = replace(kept[-1], published=[])
-            keep = kept[-1].published.append
+        def keep(keys, counts, withheld, grain=kept[-1] if restate is not None else None):
+            grain.published.append(_own_units_for_restated(keys, counts, withheld, kinds))
+
         yield from _timed_publish(con, "wide", kinds, timings, weighted=weighted, scale=1 if weighted else scale,
                                   limit=limit, scheme=m.id, basis="pooled",
                                   parts={c.column: c.parts for c in comps},
-                                  keep=(lambda k, n, w, keep=keep: keep(_own_units_for_restated(k, n, w, kinds)))
-                                  if keep else None)
+                                  keep=keep if restate is not None else None)
         con.execute("DROP TABLE IF EXISTS wide")
     if isinstance(responses, duckdb.DuckDBPyRelation):
         con.execute("DROP VIEW forms_in")
