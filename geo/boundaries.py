@@ -50,11 +50,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from atomic import DIR_MODE, atomic_replace_dir, new_tmp_dir, restore_interrupted
+from atomic import (DIR_MODE, OLD_PREFIX, TMP_PREFIX, atomic_replace_dir, leftover_name, new_tmp_dir,
+                    restore_interrupted)
 
 from .units import VINTAGES, _tokens_key, units
 
 LEVELS = ("province", "district", "commune")
+# A half-written layer folder older than this (seconds) is a killed install's, not a running one's.
+LEFTOVER_AGE = 3600
 DETAILS = ("high", "low")
 CODE_LENGTH = {"province": 2, "district": 3, "commune": 5}
 
@@ -794,9 +797,44 @@ def _write_atomic(layer_dir: Path, layers: dict, meta: dict) -> None:
 
 
 def _restore_interrupted(vintage_dir: Path) -> None:
-    """Put back the layers of ``vintage_dir`` whose re-install died between its two renames.
-    Installs take no lock, so a layer moved aside is put back whenever its place is empty."""
+    """Put back the layers of ``vintage_dir`` whose re-install died between its two renames, then
+    clear what killed installs left behind. Installs take no lock, so a layer moved aside is put
+    back whenever its place is empty."""
     restore_interrupted(vintage_dir, "meta.json", valid=LEVELS.__contains__, lock=False)
+    remove_leftovers(vintage_dir)
+
+
+def remove_leftovers(vintage_dir: Path, *, older_than: float = LEFTOVER_AGE) -> list[str]:
+    """Remove the folders killed installs left in ``vintage_dir``: a half-written layer
+    (``.tmp-<level>-*``) once it is ``older_than`` seconds old, since installs take no lock and
+    a running install may still be writing a young one; a layer moved aside (``.old-<level>-*``)
+    once its level is in place again. Returns the names removed; errors (an account that may
+    only read) are ignored."""
+    removed = []
+    try:
+        entries = [p for p in Path(vintage_dir).iterdir() if p.name.startswith((TMP_PREFIX, OLD_PREFIX))]
+    except OSError:
+        return removed
+    now = time.time()
+    for path in entries:
+        level = leftover_name(path.name)
+        if level not in LEVELS:
+            continue
+        if path.name.startswith(OLD_PREFIX):
+            if not (path.parent / level / "meta.json").exists():
+                continue  # the only copy of its layer: restore_interrupted puts it back
+        else:
+            try:
+                if now - path.lstat().st_mtime < older_than:
+                    continue
+            except OSError:
+                continue
+        try:
+            shutil.rmtree(path)
+            removed.append(path.name)
+        except OSError:
+            pass
+    return removed
 
 
 # ---------------------------------------------------------------------------

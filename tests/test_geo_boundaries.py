@@ -1,6 +1,7 @@
 """Boundary installation and web layers (geo.boundaries), on the fixtures in ../shared/geo."""
 
 import json
+import os
 import time
 from pathlib import Path
 
@@ -402,3 +403,37 @@ def test_partial_province_file_merges_by_province(tmp_path):
     g[g.code >= "40"].to_file(second)
     r2 = B.install(second, "2019", "province", dest=d)
     assert r2.ok and r2.layer_features == 63
+
+
+def test_killed_installs_leave_no_folders_behind(tmp_path):
+    """A half-written layer folder of a killed install goes once it is old enough to be no running
+    install's; a layer moved aside goes once its level is in place again; anything else stays."""
+    vintage_dir = tmp_path / "2019"
+    (vintage_dir / "province").mkdir(parents=True)
+    (vintage_dir / "province" / "meta.json").write_text("{}", encoding="utf-8")
+    old_tmp = vintage_dir / ".tmp-district-abc"
+    young_tmp = vintage_dir / ".tmp-commune-def"
+    moved_aside = vintage_dir / ".old-province-ghi"
+    only_copy = vintage_dir / ".old-commune-jkl"
+    stranger = vintage_dir / ".tmp-notalevel-xyz"
+    for d in (old_tmp, young_tmp, moved_aside, only_copy, stranger):
+        d.mkdir()
+    an_hour_ago = time.time() - B.LEFTOVER_AGE - 5
+    os.utime(old_tmp, (an_hour_ago, an_hour_ago))
+    os.utime(stranger, (an_hour_ago, an_hour_ago))
+
+    removed = B.remove_leftovers(vintage_dir)
+
+    assert sorted(removed) == [".old-province-ghi", ".tmp-district-abc"]
+    assert young_tmp.exists() and only_copy.exists() and stranger.exists()
+    assert not old_tmp.exists() and not moved_aside.exists()
+
+
+def test_listing_layers_clears_a_killed_install(tmp_path):
+    """installed_layers (what the app and `geo layers` call) clears the leftovers too."""
+    leftover = tmp_path / "2025" / ".tmp-commune-abc"
+    leftover.mkdir(parents=True)
+    long_ago = time.time() - B.LEFTOVER_AGE - 5
+    os.utime(leftover, (long_ago, long_ago))
+    assert B.installed_layers(tmp_path) == []
+    assert not leftover.exists()
