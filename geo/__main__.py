@@ -7,9 +7,9 @@ import sys
 from pathlib import Path
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(prog: str = "python -m geo") -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="python -m geo",
+        prog=prog,
         description="Vietnam's administrative units (2019 and 2025 vintages), installable "
                     "boundaries and tile maps for the SIPAS dashboard.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -51,8 +51,9 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv=None) -> int:
-    args = _parser().parse_args(argv)
+def main(argv=None, prog: str = "python -m geo") -> int:
+    """Run one command; ``prog`` is how the user called it, for usage and --help."""
+    args = _parser(prog).parse_args(argv)
     if args.command == "install":
         from .boundaries import install
 

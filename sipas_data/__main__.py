@@ -161,8 +161,9 @@ def cmd_releases(args) -> int:
     return 0
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m sipas_data",
+def main(argv=None, prog: str = "python -m sipas_data") -> int:
+    """Run one command; ``prog`` is how the user called it, for usage and --help."""
+    parser = argparse.ArgumentParser(prog=prog,
                                      description="Turn SIPAS survey forms into a published release of indices.")
     sub = parser.add_subparsers(dest="command", required=True)
 

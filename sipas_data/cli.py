@@ -48,13 +48,13 @@ def main(argv: list[str] | None = None) -> int:
         print(usage())
         return 0
     if command in DATA_COMMANDS:
-        return data_cli.main(args)
+        return data_cli.main(args, prog="sipas")
     if command == "geo":
         # imported here, as sipas_data imports geo everywhere: importing geo imports pandas
         # (geo.units), which --help does not need
         from geo import __main__ as geo_cli
 
-        return geo_cli.main(rest)
+        return geo_cli.main(rest, prog="sipas geo")
     print(f"{usage()}\n\nerror: unknown command '{command}' (choose from {', '.join(DATA_COMMANDS)}, geo)",
           file=sys.stderr)
     return 2

@@ -49,9 +49,18 @@ def test_no_or_unknown_command_is_exit_2_with_the_usage(argv, capsys):
 ])
 def test_each_command_reaches_its_module_with_its_arguments_and_exit_status(argv, module, passed, monkeypatch):
     calls = []
-    monkeypatch.setattr(importlib.import_module(module), "main", lambda a: calls.append(a) or 7)
+    monkeypatch.setattr(importlib.import_module(module), "main", lambda a, prog: calls.append(a) or 7)
     assert cli.main(argv) == 7
     assert calls == [passed]
+
+
+@pytest.mark.parametrize("argv, usage", [(["build", "--help"], "usage: sipas build"),
+                                          (["geo", "search", "--help"], "usage: sipas geo search")])
+def test_help_of_a_command_names_the_sipas_command(argv, usage, capsys):
+    with pytest.raises(SystemExit) as done:
+        cli.main(argv)
+    assert done.value.code == 0
+    assert capsys.readouterr().out.startswith(usage)
 
 
 def test_releases_and_geo_search_run_for_real(tmp_path, capsys):
