@@ -44,6 +44,8 @@ chosen = st.navigation([front, *links.values()], position="hidden")
 name = "overview" if chosen is front else next(n for n, p in links.items() if p is chosen)
 # once, after the navigation (its message would set the tab's title); the title names the page in
 # Vietnamese, whatever the language of the view
+# "auto": open on a wide screen, closed on a phone (where an open sidebar covers the page and the
+# filters stay one tap away behind its button)
 st.set_page_config(page_title=f"SIPAS · {t('page_' + name, 'vi')}", page_icon=PAGE_ICON, layout="wide",
-                   initial_sidebar_state="expanded")
+                   initial_sidebar_state="auto")
 chosen.run()
