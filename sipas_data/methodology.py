@@ -20,14 +20,29 @@ PROFILE_DIMENSIONS = ("gender", "age_group", "education", "occupation", "ethnici
 SERVICE_LEVELS = ("district", "commune")
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
 
+#: The rules a definition may set, and for each the values the engine computes (sipas_data/engine.py):
+#: a value it does not implement is refused, so the methodology page never states a rule that was
+#: not applied. ``expectation`` follows the expectation block's kind (see _check_rules).
 KNOWN_RULES = {
     "element": {"mean_of_items"},
     "aspect": {"mean_of_elements"},
     "sipas": {"mean_of_elements", "mean_of_aspects"},
-    "sipas_without_policy": {"services_aspect", "suppress"},
+    # a services-only survey: SIPAS is the service aspect (needs the policy and services aspects)
+    "sipas_without_policy": {"services_aspect"},
     "expectation": {"ticked_share", "high_levels_share"},
-    "national": {"pooled", "mean_of_units"},
+    # higher levels pooled from their respondents; a mean of units exists only in official figures
+    "national": {"pooled"},
 }
+#: The intervals the engine computes: Wilson for proportions, the linearisation over respondent
+#: scores for composites, at the 95 % level (a constant of the engine, engine.Z95).
+KNOWN_INTERVAL = {
+    "item": {"wilson"},
+    "composite": {"linearised_respondent_scores"},
+    "level": {0.95},
+}
+#: The expectation rule each kind of expectation block is computed by.
+EXPECTATION_RULE = {"multi_select": "ticked_share", "rated": "high_levels_share"}
+RULE_KEYS = (*KNOWN_RULES, "interval", "suppression_threshold")
 
 
 class MethodologyError(ValueError):
@@ -85,7 +100,7 @@ class Methodology:
     id: str
     first_year: int
     last_year: int | None
-    legal_basis: str
+    legal_basis: dict[str, str]  # by language; a plain text in the file serves both
     label: dict[str, str]
     valid_answers: tuple[int, ...]
     satisfied_answers: tuple[int, ...]
@@ -172,6 +187,56 @@ def _ident(d: dict, where: str, pattern: re.Pattern = _ID) -> str:
     return value
 
 
+def _legal_basis(data: dict, where: str) -> dict[str, str]:
+    basis = data.get("legal_basis", "")
+    if isinstance(basis, str):
+        return {"vi": basis, "en": basis}
+    if isinstance(basis, dict) and all(isinstance(basis.get(k), str) and basis[k].strip() for k in ("vi", "en")):
+        return {"vi": basis["vi"], "en": basis["en"]}
+    raise MethodologyError(f"{where}: 'legal_basis' should be a text or an object with 'vi' and 'en' texts")
+
+
+def _allowed(values) -> str:
+    return ", ".join(repr(v) for v in sorted(values))
+
+
+def _check_rules(rules: dict, where: str, aspect_ids: set[str], exp_kind: str | None) -> None:
+    """Refuse a rule the engine does not apply, naming the file, the key and the values accepted."""
+    for key in rules:
+        if key not in RULE_KEYS:
+            raise MethodologyError(f"{where}: rules.{key} is not a rule the engine applies; "
+                                   f"the rules are {', '.join(RULE_KEYS)}")
+    for key, allowed in KNOWN_RULES.items():
+        if key in rules and rules[key] not in allowed:
+            raise MethodologyError(f"{where}: rules.{key} is {rules[key]!r}; the engine applies only "
+                                   f"{_allowed(allowed)}")
+    if rules.get("sipas") == "mean_of_aspects" and not aspect_ids:
+        raise MethodologyError(f"{where}: rules.sipas is mean_of_aspects but the scheme has no aspects")
+    if "sipas_without_policy" in rules and (rules.get("sipas") != "mean_of_aspects"
+                                            or not {"policy", "services"} <= aspect_ids):
+        raise MethodologyError(f"{where}: rules.sipas_without_policy applies only with rules.sipas "
+                               f"'mean_of_aspects' and the aspects 'policy' and 'services'")
+    if "expectation" in rules:
+        expected = EXPECTATION_RULE.get(exp_kind)
+        if expected is None:
+            raise MethodologyError(f"{where}: rules.expectation is set but the scheme has no expectations")
+        if rules["expectation"] != expected:
+            raise MethodologyError(f"{where}: rules.expectation is {rules['expectation']!r}; expectations of "
+                                   f"kind '{exp_kind}' are computed as {expected!r} only")
+    iv = rules.get("interval")
+    if iv is not None:
+        if not isinstance(iv, dict):
+            raise MethodologyError(f"{where}: rules.interval should be an object with "
+                                   f"{', '.join(KNOWN_INTERVAL)}")
+        for key, value in iv.items():
+            if key not in KNOWN_INTERVAL:
+                raise MethodologyError(f"{where}: rules.interval.{key} is not set by a scheme; "
+                                       f"the keys are {', '.join(KNOWN_INTERVAL)}")
+            if value not in KNOWN_INTERVAL[key] or isinstance(value, bool):
+                raise MethodologyError(f"{where}: rules.interval.{key} is {value!r}; the engine applies only "
+                                       f"{_allowed(KNOWN_INTERVAL[key])}")
+
+
 def parse_methodology(data: dict, name: str = "<definition>") -> Methodology:
     """Validate a definition (already parsed JSON) and build a :class:`Methodology`."""
     where = name
@@ -245,11 +310,7 @@ def parse_methodology(data: dict, name: str = "<definition>") -> Methodology:
         raise MethodologyError(f"{where}: a service id appears twice")
 
     rules = dict(_need(data, "rules", where, dict))
-    for key, allowed in KNOWN_RULES.items():
-        if key in rules and rules[key] not in allowed:
-            raise MethodologyError(f"{where}: rules.{key} is '{rules[key]}', expected one of {sorted(allowed)}")
-    if rules.get("sipas") == "mean_of_aspects" and not aspects:
-        raise MethodologyError(f"{where}: rules.sipas is mean_of_aspects but the scheme has no aspects")
+    _check_rules(rules, where, aspect_ids, exp_kind)
     threshold = rules.setdefault("suppression_threshold", 30)
     if not isinstance(threshold, int) or threshold < 1:
         raise MethodologyError(f"{where}: rules.suppression_threshold should be a whole number of at least 1")
@@ -260,7 +321,7 @@ def parse_methodology(data: dict, name: str = "<definition>") -> Methodology:
             raise MethodologyError(f"{where}: profile dimension '{dim}' is not one of {list(PROFILE_DIMENSIONS)}")
 
     return Methodology(
-        id=mid, first_year=first, last_year=last, legal_basis=data.get("legal_basis", ""),
+        id=mid, first_year=first, last_year=last, legal_basis=_legal_basis(data, where),
         label=_label(data, where), valid_answers=valid, satisfied_answers=satisfied,
         scale_labels=scale.get("labels", {}), aspects=aspects, elements=tuple(elements),
         expectation_kind=exp_kind, expectation_label=exp.get("label", {}),
