@@ -316,18 +316,40 @@ def comparability(ctx: Ctx, years) -> None:
 
 
 def downloads(ctx: Ctx, frame: pd.DataFrame, name: str, key: str) -> None:
+    """The view's CSV and XLSX, for a reader: labels in the viewer's language, values as shown
+    and the provenance in the file (ui.export.reader_csv, reader_xlsx). The labels are looked up here, in
+    the page's run; the files are made on the click."""
     ctx.frames.append(frame)
     if not ctx.controls:
         return
     c1, c2 = st.columns(2)
-    base = export.slug("sipas", ctx.release.id, name, ctx.state.year, ctx.state.unit, ctx.state.service,
-                       ctx.state.indicator.replace(":", "-"))
-    notes = [ctx.source()]
+    s = ctx.state
+    base = export.slug("sipas", ctx.release.id, name, s.year, s.unit, s.service, s.indicator.replace(":", "-"))
+    years = [int(y) for y in frame["year"]] if "year" in frame else [s.year] * len(frame)
+
+    def labels(col: str, label) -> dict:
+        if col not in frame:
+            return {}
+        return {(y, v): label(v, y) for y, v in set(zip(years, frame[col])) if isinstance(v, str)}
+
+    codes = {}
+    for col in ("code", "unit_code", "area"):
+        codes.update(labels(col, lambda c, y: ctx.name(c, y)))
+    lab = dict(year=s.year, names=codes, services=labels("service", ctx.service_label),
+               indicators=labels("indicator", ctx.indicator_label))
+    from ui.strings import S
+    page = f"page_{'methodology' if name == 'view' else name}"
+    prov = export.Provenance(
+        title=ctx.t("dl_title", app=ctx.t("app_title"), page=ctx.t(page) if page in S else name),
+        indicator=ctx.indicator_label(s.indicator), place=ctx.name(s.unit), year=str(s.year),
+        service=ctx.service_label(s.service), source=ctx.source(), release=ctx.release.id,
+        demo=bool(ctx.release.is_demo))
+    lang = ctx.lang
     # deferred: the files are made when the button is clicked, never on a rerun
-    c1.download_button(ctx.t("me_view_csv"), lambda: export.csv_bytes(frame), f"{base}.csv", "text/csv",
-                       key=f"dl_csv_{key}", icon=":material/download:", on_click="ignore")
-    c2.download_button(ctx.t("me_view_xlsx"), lambda: export.xlsx_bytes(frame, notes=notes), f"{base}.xlsx",
-                       "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    c1.download_button(ctx.t("me_view_csv"), lambda: export.reader_csv(frame, lang, prov, **lab),
+                       f"{base}.csv", "text/csv", key=f"dl_csv_{key}", icon=":material/download:", on_click="ignore")
+    c2.download_button(ctx.t("me_view_xlsx"), lambda: export.reader_xlsx(frame, lang, prov, **lab),
+                       f"{base}.xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                        key=f"dl_xlsx_{key}", icon=":material/download:", on_click="ignore")
 
 

@@ -127,12 +127,12 @@ def test_services_weakest_criteria_match_the_release(demo_env, release):
 def test_methodology_page_has_downloads_and_sample_sizes(demo_env, release):
     at = run("pages/methodology.py", year="2024")
     assert_clean(at)
-    samples = next(f for f in frames(at) if "n_min" in f.columns)
+    samples = next(f for f in frames(at) if "n nhỏ nhất" in f.columns)
     n = release.read(level="province", year=2024)["n"].iloc[0]
-    row = samples[(samples["year"] == 2024) & (samples["level"] == "Tỉnh/thành phố")]
-    assert row["n"].iloc[0] == format_decimal(int(n), format="#,##0", locale="vi_VN")
-    texts = " ".join(str(c.value) for c in at.code)
-    assert "linearis" in texts  # the engine's interval method, quoted
+    row = samples[(samples["Năm"] == "2024") & (samples["Cấp"] == "Tỉnh/thành phố")]
+    assert row["Tổng n các ô được công bố"].iloc[0] == format_decimal(int(n), format="#,##0", locale="vi_VN")
+    texts = " ".join(str(c.value) for c in at.markdown)
+    assert "tuyến tính hóa" in texts  # the engine's interval method, in the page's language
 
 
 def test_url_round_trip(demo_env):

@@ -277,6 +277,96 @@ S: dict[str, tuple[str, str]] = {
     "notice_mode": ("Chế độ hiển thị “{value}” không hợp lệ; đang hiển thị đầy đủ.",
                     "Display mode “{value}” is not valid; showing the full page."),
     "samples_title": ("Cỡ mẫu (n) của chỉ số SIPAS theo năm và cấp", "Sample sizes (n) of SIPAS by year and level"),
+    # Methodology page: only the rules the engine applies, every method named in the page's language
+    "level_commune_2019": ("Xã/phường/thị trấn", "Commune/ward/township"),
+    "levels_commune_2019": ("xã/phường/thị trấn", "communes, wards and townships"),
+    "level_commune_2025": ("Xã/phường/đặc khu", "Commune/ward/special zone"),
+    "levels_commune_2025": ("xã/phường/đặc khu", "communes, wards and special zones"),
+    "me_years_from": ("từ {first}", "from {first}"),
+    "me_release_id": ("Mã bản phát hành", "Release id"),
+    "me_field": ("Mục", "Field"),
+    "me_field_value": ("Nội dung", "Value"),
+    "me_item_code": ("Mã tiêu chí", "Criterion code"),
+    "rule_aspect_of": ("Chỉ số khía cạnh = trung bình cộng các chỉ số yếu tố thuộc khía cạnh đó ({aspects}).",
+                       "Aspect index = mean of the element indices of that aspect ({aspects})."),
+    "rule_sipas_of_aspects": ("SIPAS = trung bình cộng các chỉ số khía cạnh ({aspects}).",
+                              "SIPAS = mean of the aspect indices ({aspects})."),
+    "rule_no_policy_services_aspect": ("Khi khảo sát chỉ gồm dịch vụ (không có câu trả lời về chính sách): "
+                                       "SIPAS = chỉ số khía cạnh “{services}”.",
+                                       "When a survey covers services only (no answers on policies): "
+                                       "SIPAS = the index of the aspect “{services}”."),
+    "rule_expectation_ticked": ("Mong đợi = 100 × số người đánh dấu lĩnh vực / số người trả lời phần mong đợi.",
+                                "Expectation = 100 × respondents ticking the area / respondents answering "
+                                "the expectations."),
+    "rule_expectation_levels": ("Mong đợi = 100 × (số trả lời {high}) / (số trả lời hợp lệ: {levels}).",
+                                "Expectation = 100 × (answers {high}) / (valid answers: {levels})."),
+    "rule_perception": ("Nhận định = 100 × số trả lời chọn phương án / số trả lời hợp lệ của câu hỏi.",
+                        "Perception = 100 × answers choosing the option / valid answers to the question."),
+    "rule_pooled": ("Huyện, tỉnh và toàn quốc được tính gộp từ phiếu của mọi người trả lời trong đơn vị, "
+                    "không phải trung bình chỉ số của các đơn vị con.",
+                    "Districts, provinces and the country are computed from all their respondents together, "
+                    "not as a mean of the indices of the units below."),
+    "rule_interval_95": ("Khoảng tin cậy 95%: chỉ số tiêu chí và các tỷ lệ khác theo {item}; chỉ số tổng hợp "
+                         "(yếu tố, khía cạnh, SIPAS) theo {composite}.",
+                         "95% intervals: criterion indices and other shares by {item}; composite indices "
+                         "(elements, aspects, SIPAS) by {composite}."),
+    "method_wilson": ("phương pháp Wilson", "the Wilson score method"),
+    "method_linearised_respondent_scores": ("phương pháp tuyến tính hóa trên điểm của từng người trả lời",
+                                            "linearisation over each respondent's scores"),
+    "me_interval_text": ("Chỉ số tiêu chí và các tỷ lệ khác (mong đợi, nhận định) có khoảng tin cậy Wilson 95%. "
+                         "Với chỉ số tổng hợp, mỗi người trả lời có một điểm yếu tố: tỷ lệ câu trả lời hài lòng "
+                         "trong số câu trả lời hợp lệ của họ thuộc yếu tố đó; điểm khía cạnh và điểm SIPAS của "
+                         "họ theo đúng quy tắc của chỉ số công bố. Sai số chuẩn của chỉ số là sai số chuẩn của "
+                         "trung bình (có trọng số) các điểm đó. Khi mọi người trả lời đủ các tiêu chí, đây đúng "
+                         "là phương sai tuyến tính hóa của chỉ số công bố; khi có câu bỏ trống, đây là xấp xỉ "
+                         "gần đúng thông dụng.",
+                         "Criterion indices and other shares (expectations, perceptions) have 95% Wilson "
+                         "intervals. For composite indices, each respondent has an element score: the share of "
+                         "their valid answers in the element that are satisfied; their aspect and SIPAS scores "
+                         "follow the same rule as the published index. The standard error of the index is that "
+                         "of the (weighted) mean of those scores. When every respondent answers every item this "
+                         "is exactly the linearised variance of the published index; with missing answers it is "
+                         "the usual close approximation."),
+    "me_samples_units": ("Số đơn vị", "Units"),
+    "me_samples_n": ("Tổng n các ô được công bố", "Total n of published cells"),
+    "me_samples_n_min": ("n nhỏ nhất", "Smallest n"),
+    "me_samples_withheld": ("Số ô không công bố", "Withheld cells"),
+    "me_samples_note": ("n của chỉ số SIPAS là số người trả lời có điểm SIPAS. Cột tổng chỉ cộng n của các ô được "
+                        "công bố ở cấp đó: ô không công bố không có n, nên tổng có thể nhỏ hơn số phiếu.",
+                        "The n of the SIPAS index is the number of respondents with a SIPAS score. The total "
+                        "adds up the n of the published cells at that level only: a withheld cell has no n, so "
+                        "the total can be below the number of forms."),
+    "me_level": ("Cấp", "Level"),
+    "me_input_rows": ("{file} · {rows} dòng", "{file} · {rows} rows"),
+    "me_input_generated": ("Phiếu minh họa do chương trình tạo ra (hạt giống {seed}) · {rows} phiếu",
+                           "Demo forms generated by the program (seed {seed}) · {rows} forms"),
+    "me_official_source": ("Số liệu chính thức: {note}", "Official figures: {note}"),
+    "me_full_help": ("Bảng đầy đủ để phân tích: mã gốc, đủ chữ số, thêm cột vintage (bộ đơn vị hành chính "
+                     "của năm).",
+                     "The full table for analysis: the original ids at full precision, plus a vintage column "
+                     "(the set of administrative units of the year)."),
+    # Downloads of a view: headers, labels and provenance in the viewer's language
+    "dl_indicator": ("Chỉ số", "Indicator"),
+    "dl_area": ("Khu vực đang xem", "Area shown"),
+    "dl_parent": ("Mã đơn vị cấp trên", "Parent unit code"),
+    "dl_value": ("Giá trị (%)", "Value (%)"),
+    "dl_ci_low": ("KTC 95%: cận dưới", "95% interval: lower"),
+    "dl_ci_high": ("KTC 95%: cận trên", "95% interval: upper"),
+    "dl_n": ("n (số trả lời hợp lệ)", "n (valid answers)"),
+    "dl_rank": ("Hạng", "Rank"),
+    "dl_total": ("Số đơn vị được xếp hạng", "Units ranked"),
+    "dl_basis": ("Cách tính", "Basis"),
+    "dl_basis_pooled": ("tính gộp từ người trả lời", "pooled from respondents"),
+    "dl_basis_published": ("số liệu công bố", "as published"),
+    "dl_basis_mean_of_units": ("trung bình các đơn vị", "mean of the units"),
+    "dl_value_full": ("Giá trị (%), đủ chữ số", "Value (%), full precision"),
+    "dl_demo_warning": ("DỮ LIỆU MINH HỌA: số liệu do chương trình tạo ra, không phải kết quả khảo sát thật.",
+                        "DEMO DATA: generated by the program, not the results of a real survey."),
+    "dl_rounding": ("Giá trị và khoảng tin cậy làm tròn {digits} chữ số thập phân như trên trang; cột “{full}” "
+                    "giữ đủ chữ số.",
+                    "Values and intervals are rounded to {digits} decimals as on the page; the column "
+                    "“{full}” keeps full precision."),
+    "dl_title": ("{app} · {page}", "{app} · {page}"),
 }
 
 
@@ -286,5 +376,16 @@ def t(key: str, lang: str = "vi", **kw) -> str:
     return text.format(**kw) if kw else text
 
 
-def level_label(level: str, lang: str = "vi", plural: bool = False) -> str:
-    return t(("levels_" if plural and level != "country" else "level_") + level, lang)
+def level_label(level: str, lang: str = "vi", plural: bool = False, year: int | None = None) -> str:
+    """A level's name; with ``year``, the name its units had in that year's vintage (2024:
+    xã/phường/thị trấn; 2025: xã/phường/đặc khu), where the table has one."""
+    key = ("levels_" if plural and level != "country" else "level_") + level
+    if year is not None:
+        from sipas_data.calendar import CalendarError, vintage_for_year
+        try:
+            vintage = vintage_for_year(int(year))
+        except (CalendarError, ValueError, TypeError):
+            vintage = None
+        if vintage and f"{key}_{vintage}" in S:
+            key = f"{key}_{vintage}"
+    return t(key, lang)
