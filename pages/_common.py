@@ -20,7 +20,8 @@ from sipas_data import calendar
 from sipas_data.release import ReleaseError, default_root, list_releases
 from ui import export, fmt
 from ui.offer import build_offer
-from ui.state import COUNTRY, Offer, UnitRef, ViewState, level_rank, parse_view, to_params
+from ui.state import (COUNTRY, Offer, UnitRef, ViewState, carry, level_rank, parse_view, to_params, unit_label,
+                      vintage_of)
 from ui.strings import level_label, t
 
 from pages import _press
@@ -111,7 +112,7 @@ def _installed_boundaries() -> frozenset:
     try:
         from geo.boundaries import installed_layers
         return frozenset((str(d.get("vintage")), d.get("level")) for d in installed_layers())
-    except Exception:  # noqa: BLE001 - a broken geo_data folder must not break the app
+    except Exception:
         log.exception("could not list installed boundaries")
         return frozenset()
 
@@ -158,10 +159,9 @@ class Ctx:
         return _methodology(self.root, self.release.id, self.release.fingerprint, scheme_id)
 
     def name(self, code: str, year: int | None = None) -> str:
-        if code == COUNTRY:
-            return self.t("nationwide")
-        ref = self.offer.unit(year or self.state.year, code)
-        return ref.name if ref else code
+        """The unit of ``year``'s vintage (the view's year by default), told apart by its parent
+        when its name repeats."""
+        return unit_label(self.offer, year or self.state.year, code, self.lang)
 
     def service_label(self, service: str, year: int | None = None) -> str:
         if service == "all":
@@ -190,7 +190,21 @@ class Ctx:
 
 
 def change_params(state: ViewState, offer: Offer, **changes) -> dict:
+    """The URL of the view after ``changes``. A year on another vintage carries the unit (and the
+    compared units) by their lineage and records where they came from (``from``), so the page
+    says where it went; any other change starts afresh."""
     params = to_params(state)
+    params.pop("from", None)
+    year = changes.get("year")
+    if year is not None and "unit" not in changes and int(year) in offer.years \
+            and vintage_of(int(year)) != state.vintage:
+        new_year = int(year)
+        if state.unit != COUNTRY:
+            changes["unit"] = carry(offer, state.vintage, state.unit, new_year).unit
+            params["from"] = f"{state.vintage}:{state.unit}"
+        if state.compare and "compare" not in changes:
+            moved = [carry(offer, state.vintage, c, new_year).unit for c in state.compare]
+            changes["compare"] = list(dict.fromkeys(c for c in moved if c != COUNTRY)) or None
     for k, v in changes.items():
         key = "units" if k == "compare" else k
         if v is None:
@@ -227,6 +241,7 @@ def _widget(kind, label, options, key, param, state_value, fmt_fn=None, **kw):
 def _sidebar(ctx: Ctx, filters: tuple[str, ...]) -> None:
     s, lang = ctx.state, ctx.lang
     params = to_params(s)
+    params.pop("from", None)  # another page starts without the carried-over notice
     with st.sidebar:
         st.markdown(f"**{t('app_title', lang)}**")
         for name, _, icon in PAGES:
@@ -305,6 +320,131 @@ def header(ctx: Ctx, what: str, place: str | None = None, year: int | None = Non
 def notes(ctx: Ctx, lines: list[str]) -> None:
     """The notes strip under a figure: n, interval, suppression, source, warnings."""
     st.caption("  \n".join(fmt.md(x) for x in [*lines, ctx.t("suppressed", threshold=ctx.threshold), ctx.source()]))
+
+
+def n_line(ctx: Ctx, n, indicator: str, service: str = "all", level: str | None = None,
+           summed: str | None = None) -> str:
+    """"n = ..." saying what it counts: valid answers of a criterion, or forms (of the service, of
+    the commune's services, or of every service and level); ``summed``: a level whose units' n
+    are added up (they count only the services that level handles)."""
+    n = fmt.count(n, ctx.lang)
+    if indicator.split(":", 1)[0] in ("item", "perception", "expectation"):
+        return ctx.t("n_line_answers", n=n)
+    if summed:
+        return ctx.t("n_line_forms_level", n=n, level=level_label(summed, ctx.lang, plural=True))
+    if service != "all":
+        return ctx.t("n_line_forms_service", n=n)
+    if level == "commune":
+        return ctx.t("n_line_forms_commune", n=n)
+    return ctx.t("n_line_forms", n=n)
+
+
+def n_label(ctx: Ctx, indicator: str) -> str:
+    """The heading of an n column or metric: answers for a criterion, forms for a composite."""
+    return ctx.t("n_answers" if indicator.split(":", 1)[0] in ("item", "perception", "expectation") else "n_forms")
+
+
+def rank_text(ctx: Ctx, row, rank) -> str:
+    """"6/11 xã của Huyện Tam Nông": the rank says among what; a unit alone has none."""
+    if row is None:
+        return ctx.t("loc_rank_none")
+    parent = ctx.name(row["parent_code"]) if isinstance(row["parent_code"], str) and row["parent_code"] else ""
+    if rank is None:
+        if bool(row["suppressed"]) or not parent:
+            return ctx.t("loc_rank_none")
+        return ctx.t("rank_alone", parent=parent)
+    return ctx.t("rank_among", rank=fmt.count(rank.rank, ctx.lang), total=fmt.count(rank.total, ctx.lang),
+                 level=level_label(rank.level or row["level"], ctx.lang, plural=True), parent=parent)
+
+
+def _old_label(ctx: Ctx, code: str, vintage: str, now: str) -> str:
+    """An old unit's name; qualified "(before 1/7/2025)" when it is the name of the unit shown."""
+    import geo
+    from ui import lineage
+    u = geo.unit(code, vintage)
+    name = u["name"] if u else code
+    years = [y for y in ctx.offer.years if vintage_of(y) == vintage]
+    if years and ctx.offer.unit(max(years), code) is not None:
+        name = ctx.name(code, max(years))
+    if name == now:
+        nxt = lineage.vintage_after(vintage)
+        return ctx.t("unit_before", name=name, date=lineage.reform_date(nxt)) if nxt else name
+    return name
+
+
+def change_lines(ctx: Ctx, row, prev) -> list[str]:
+    """The change from the year before (``ui.queries.Previous``): a change only when both years
+    cover the same area; a restated year says which old units and how many forms it counts."""
+    if prev is None or prev.row is None:
+        return []
+    s = ctx.state
+    out = []
+    if prev.restated:
+        olds = [_old_label(ctx, c, vintage_of(prev.year), ctx.name(s.unit)) for c, _ in prev.covered]
+        parts = [ctx.t("cov_part", name=nm, n=fmt.count(n, ctx.lang)) if n is not None else nm
+                 for nm, (_, n) in zip(olds, prev.covered)]
+        if prev.missing:
+            parts.append(ctx.t("cov_missing", names=", ".join(
+                _old_label(ctx, c, vintage_of(prev.year), ctx.name(s.unit)) for c in prev.missing)))
+        if parts:
+            out.append(ctx.t("cov_restated", year=prev.year, parts="; ".join(parts)))
+        if not prev.same_area:
+            now = ", ".join(_old_label(ctx, c, vintage_of(prev.year), ctx.name(s.unit)) for c in prev.covered_now)
+            before = ", ".join(olds) or "–"
+            out.append(ctx.t("cov_not_same", year=s.year, prev=prev.year, now=now or "–", before=before))
+            return out
+    if row is not None:
+        from ui import views
+        ch = views.change_text(row["value"], prev.row["value"], ctx.lang)
+        if ch:
+            out.append(f"{ctx.t('ov_change', year=prev.year)}: {ch}" +
+                       (f" ({ctx.t('restated')})" if prev.restated else "") + ".")
+    return out
+
+
+def _link(ctx: Ctx, code: str, year: int, label: str, key: str) -> None:
+    params = change_params(ctx.state, ctx.offer, year=year, unit=code, level=None)
+    page = ctx.links.get("locality")
+    if page is not None:
+        st.page_link(page, label=label, query_params=params, icon=":material/location_on:")
+    else:
+        st.markdown(fmt.md(label))
+
+
+def lineage_box(ctx: Ctx) -> None:
+    """Where the unit went after a reform, or what it was formed from, each a link to that unit
+    in its own latest year."""
+    from ui import lineage
+    s = ctx.state
+    if s.unit == COUNTRY or ctx.offer.unit(s.year, s.unit) is None:
+        return
+    here = ctx.name(s.unit)
+    nxt, before = lineage.vintage_after(s.vintage), lineage.vintage_before(s.vintage)
+    for other, codes in ((nxt, lineage.containing(s.unit, s.vintage) if nxt else []),
+                         (before, lineage.predecessors(s.unit, s.vintage) if before else [])):
+        years = [y for y in ctx.offer.years if vintage_of(y) == other]
+        if not codes or not years:
+            continue
+        year = max(years)
+        if other == nxt:
+            labels = [ctx.name(c, year) for c in codes]
+            labels = [ctx.t("unit_since", name=x, date=lineage.reform_date(nxt)) if x == here else x for x in labels]
+            level = ctx.offer.unit(s.year, s.unit).level
+            key = "lin_district_gone" if level == "district" else "lin_split" if len(codes) > 1 else "lin_part_of"
+            st.info(fmt.md(ctx.t(key, date=lineage.reform_date(nxt), name=here, new=", ".join(labels))),
+                    icon=":material/call_merge:")
+        else:
+            labels = [_old_label(ctx, c, before, here) for c in codes]
+            st.info(fmt.md(ctx.t("lin_formed_from", name=here, date=lineage.reform_date(s.vintage),
+                                 olds=", ".join(labels))), icon=":material/call_split:")
+            if s.year >= (calendar.vintage(s.vintage).first_year or 0):
+                st.caption(ctx.t("lin_restated_only", date=lineage.reform_date(s.vintage), name=here))
+        shown = [(c, x) for c, x in zip(codes, labels) if ctx.offer.unit(year, c) is not None]
+        if shown and ctx.controls:
+            cols = st.columns(min(len(shown), 3))
+            for i, (c, x) in enumerate(shown[:12]):
+                with cols[i % len(cols)]:
+                    _link(ctx, c, year, ctx.t("lin_open", name=x, year=year), f"lin_{other}_{c}")
 
 
 def comparability(ctx: Ctx, years) -> None:
@@ -493,6 +633,6 @@ def run_page(name: str, body, filters: tuple[str, ...], links: dict) -> None:
     except ReleaseError as exc:
         log.warning("release problem: %s", exc)
         st.error(t("no_readable_release" if isinstance(exc, UnreadableReleases) else "no_release", lang))
-    except Exception:  # noqa: BLE001 - the public app never shows a traceback
+    except Exception:
         log.exception("page %s failed", name)
         st.error(t("friendly_error", lang), icon=":material/error:")

@@ -4,8 +4,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from pages._common import chart, comparability, downloads, header, notes, run_app
-from ui import figures, fmt, views
+from pages._common import chart, comparability, downloads, header, n_label, notes, rank_text, run_app
+from ui import figures, fmt, queries, views
 from ui.state import COUNTRY, MAX_COMPARE, map_area, units_in_area
 
 FILTERS = ("year", "level", "service", "indicator")  # the sidebar's filters on this page
@@ -15,7 +15,8 @@ def _on_pick() -> None:
     from pages._common import change_params
     ctx = st.session_state.get("_ctx")
     if ctx is not None:
-        st.query_params.from_dict(change_params(ctx.state, ctx.offer, compare=list(st.session_state["cmp_units"]) or None))
+        picked = list(st.session_state["cmp_units"]) or None
+        st.query_params.from_dict(change_params(ctx.state, ctx.offer, compare=picked))
 
 
 def default_units(ctx) -> list[str]:
@@ -49,8 +50,10 @@ def body(ctx) -> None:
         fig = figures.framed(figures.grouped_bars, els, ctx.lang, frame=dict(
             title=ctx.t("cmp_elements_title"),
             subtitle=figures.subtitle(", ".join(names.values()), s.year, svc,
-                                      ctx.t("n_line", n=" / ".join(fmt.count(n, ctx.lang) for n in
-                                                                  head.set_index("unit_code").reindex(chosen)["n"]))),
+                                      ctx.t("n_line_forms_each" if n_label(ctx, s.indicator) == ctx.t("n_forms")
+                                            else "n_line_answers",
+                                            n=" / ".join(fmt.count(n, ctx.lang) for n in
+                                                         head.set_index("unit_code").reindex(chosen)["n"]))),
             source=ctx.source(), demo=ctx.release.is_demo, lang=ctx.lang))
         chart(fig, "cmp_elements", primary=True)
 
@@ -62,21 +65,20 @@ def body(ctx) -> None:
         if not len(h):
             continue
         r = h.iloc[0]
-        sib = ctx.read(year=s.year, level=r["level"], parent=r["parent_code"], service=s.service, indicator=s.indicator)
-        total = int((~sib["suppressed"].astype(bool)).sum())
+        rank = queries.rank_of(ctx.read, r, year=s.year, service=s.service, indicator=s.indicator)
         rows.append({ctx.t("unit"): names[c], ctx.t("code"): c,
                      ind_label: ctx.t("suppressed_class") if r["suppressed"] else fmt.num(r["value"], ctx.lang),
                      ctx.t("interval"): fmt.interval(r["ci_low"], r["ci_high"], ctx.lang),
-                     "n": fmt.count(r["n"], ctx.lang),
-                     ctx.t("rank"): (f"{fmt.count(r['rank'], ctx.lang)}/{fmt.count(total, ctx.lang)} · "
-                                     f"{ctx.name(r['parent_code'])}") if not pd.isna(r["rank"]) else "–"})
+                     n_label(ctx, s.indicator): fmt.count(r["n"], ctx.lang),
+                     ctx.t("rank"): rank_text(ctx, r, rank)})
     st.markdown(f"**{ctx.t('cmp_rank_title')}**")
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
 
-    # trend
-    hist = ctx.read(year=None, unit=chosen, service=s.service, indicator=s.indicator, level=None, source="computed",
-                    restated=None)
-    hist = hist[~hist["suppressed"].astype(bool)]
+    # trend: each unit's own series on the view year's vintage (restated before it for a new
+    # unit); an old unit's line ends with its vintage, never continued by a new unit with its code
+    hist = pd.concat([queries.history(ctx.read, vintage=s.vintage, unit=c, service=s.service, indicator=s.indicator)
+                      for c in chosen], ignore_index=True)
+    hist = hist[~hist["suppressed"].astype(bool)] if len(hist) else hist
     if len(hist):
         tr = hist.assign(series=hist["unit_code"].map(names), restated=hist["basis"] == "restated")
         tr["_o"] = tr["unit_code"].map({c: i for i, c in enumerate(chosen)})
@@ -90,7 +92,8 @@ def body(ctx) -> None:
         if tr["restated"].any():
             st.caption(ctx.t("restated_note"))
 
-    # criteria pulling each unit down: gap to its parent, most negative first
+    # criteria pulling each unit down: only those below its parent (the comparison, named), most
+    # negative first
     items = parts[parts["indicator"].str.startswith("item:") & ~parts["suppressed"].astype(bool)]
     parents = sorted(set(head["parent_code"].dropna()) - {COUNTRY})
     if len(items) and parents:
@@ -102,15 +105,21 @@ def body(ctx) -> None:
         gaps["gap"] = gaps["value"] - gaps["parent_value"]
         cols = st.columns(min(len(chosen), 3))
         for i, c in enumerate(chosen):
-            g = views.label_frame(gaps[gaps["unit_code"] == c].nsmallest(3, "gap"), m, ctx.lang)
+            below = gaps[(gaps["unit_code"] == c) & (gaps["gap"] < 0)]
+            g = views.label_frame(below.nsmallest(3, "gap"), m, ctx.lang)
+            parent = ctx.name(pcode.get(c)) if isinstance(pcode.get(c), str) else ""
             with cols[i % len(cols)]:
-                st.markdown(f"**{ctx.t('cmp_criteria_pull', name=fmt.md(names[c]))}**")
+                st.markdown(f"**{fmt.md(ctx.t('cmp_criteria_vs', name=names[c], parent=parent))}**")
+                if not len(g):
+                    st.caption(fmt.md(ctx.t("cmp_criteria_none", parent=parent)))
+                    continue
                 st.dataframe(pd.DataFrame({ctx.t("criterion"): g["label"],
                                            ctx.t("value"): [fmt.num(v, ctx.lang) for v in g["value"]],
-                                           "±": [fmt.signed(v, ctx.lang) for v in g["gap"]]}),
+                                           ctx.t("cmp_gap"): [fmt.signed(v, ctx.lang) for v in g["gap"]]}),
                              hide_index=True, width="stretch")
     export = head[["year", "unit_code", "parent_code", "service", "indicator", "value", "ci_low", "ci_high", "n",
                    "rank", "suppressed"]].reset_index(drop=True)
+    export.insert(1, "vintage", s.vintage)
     downloads(ctx, export, "compare", "cmp")
     notes(ctx, [])
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from pages._common import change_params, chart, comparability, downloads, header, notes, run_app
+from pages._common import (change_lines, change_params, chart, comparability, downloads, header, lineage_box,
+                           n_label, n_line, notes, rank_text, run_app)
 from sipas_data import calendar
 from ui import figures, fmt, queries, views
 from ui.state import COUNTRY, vintage_of
@@ -70,9 +71,10 @@ def body(ctx) -> None:
     if ref is None or ref.code == COUNTRY:
         st.info(ctx.t("loc_pick_hint"))
         return
-    name = ref.name
+    name = ctx.name(s.unit)
     ind_label = ctx.indicator_label(s.indicator)
-    header(ctx, name, ctx.name(ref.parent) if ref.parent and ref.parent != COUNTRY else None, s.year)
+    header(ctx, ref.name, ctx.name(ref.parent) if ref.parent and ref.parent != COUNTRY else None, s.year)
+    lineage_box(ctx)
     m = ctx.methodology()
 
     row = queries.headline(ctx.read, year=s.year, unit=s.unit, service=s.service, indicator=s.indicator,
@@ -89,24 +91,20 @@ def body(ctx) -> None:
         c1.metric(fmt.md(ctx.t("loc_headline", indicator=ind_label, year=s.year)), ctx.t("suppressed_class"))
     else:
         delta = None
-        if prev.value is not None:
+        if prev.value is not None:  # None as well when the year before covers another area
             d = float(row["value"]) - prev.value
             delta = fmt.signed(d, ctx.lang).replace("−", "-") + (" điểm %" if ctx.lang == "vi" else " pts")
-        c1.metric(fmt.md(ctx.t("loc_headline", indicator=ind_label, year=s.year)), fmt.pct(row["value"], ctx.lang), delta)
-    rank_text = (ctx.t("loc_rank", rank=fmt.count(rank.rank, ctx.lang), total=fmt.count(rank.total, ctx.lang),
-                       level=level_label(ref.level, ctx.lang, plural=True), parent=ctx.name(row["parent_code"]))
-                 if rank is not None else ctx.t("loc_rank_none"))
+        c1.metric(fmt.md(ctx.t("loc_headline", indicator=ind_label, year=s.year)), fmt.pct(row["value"], ctx.lang),
+                  delta)
+    ranked = rank_text(ctx, row, rank)
     c2.metric(ctx.t("rank"), f"{fmt.count(rank.rank, ctx.lang)}/{fmt.count(rank.total, ctx.lang)}"
-              if rank is not None else "–")
-    c3.metric("n", fmt.count(row["n"], ctx.lang))
-    lines = [rank_text[:1].upper() + rank_text[1:] + "."]
-    if prev.row is not None:
-        ch = views.change_text(row["value"], prev.row["value"], ctx.lang)
-        if ch:
-            lines.append(f"{ctx.t('ov_change', year=prev.year)}: {ch}" +
-                         (f" ({ctx.t('restated')})" if prev.restated else "") + ".")
+              if rank is not None else "–", help=ranked)
+    c3.metric(n_label(ctx, s.indicator), fmt.count(row["n"], ctx.lang))
+    lines = [ranked[:1].upper() + ranked[1:] + "."]
+    lines += change_lines(ctx, row, prev)
     if not bool(row["suppressed"]):
-        lines.append(ctx.t("loc_sure", n=fmt.count(row["n"], ctx.lang), lo=fmt.num(row["ci_low"], ctx.lang),
+        sure = "loc_sure" if n_label(ctx, s.indicator) == ctx.t("n_answers") else "loc_sure_forms"
+        lines.append(ctx.t(sure, n=fmt.count(row["n"], ctx.lang), lo=fmt.num(row["ci_low"], ctx.lang),
                            hi=fmt.num(row["ci_high"], ctx.lang)))
     st.markdown("  \n".join(fmt.md(x) for x in lines))
     if prev.row is not None and prev.method_break:
@@ -115,7 +113,8 @@ def body(ctx) -> None:
     left, right = st.columns([3, 2])
     parts = ctx.read(year=s.year, unit=s.unit, service=s.service, indicator=None, level=None, source="computed")
     els = views.label_frame(views.order_like(views.element_indicators(parts), m, "element"), m, ctx.lang)
-    sub = figures.subtitle(name, s.year, ctx.service_label(s.service), ctx.t("n_line", n=fmt.count(row["n"], ctx.lang)))
+    sub = figures.subtitle(name, s.year, ctx.service_label(s.service), n_line(ctx, row["n"], s.indicator, s.service,
+                                                                                  ref.level))
     if len(els):
         fig = figures.framed(figures.bar_ci, els["label"].tolist(), els["value"].tolist(), els["ci_low"].tolist(),
                              els["ci_high"].tolist(), els["n"].tolist(), ctx.lang,
@@ -147,15 +146,18 @@ def body(ctx) -> None:
             ctx.t("value"): [ctx.t("suppressed_class") if sp else fmt.num(v, ctx.lang)
                              for v, sp in zip(svc["value"], svc["suppressed"])],
             ctx.t("interval"): [fmt.interval(a, b, ctx.lang) for a, b in zip(svc["ci_low"], svc["ci_high"])],
-            "n": [fmt.count(n, ctx.lang) for n in svc["n"]],
-            ctx.t("rank"): [f"{fmt.count(r, ctx.lang)}/{fmt.count(totals.get(x), ctx.lang)}" if not pd.isna(r) else "–"
+            n_label(ctx, s.indicator): [fmt.count(n, ctx.lang) for n in svc["n"]],
+            ctx.t("rank"): [ctx.t("rank_among", rank=fmt.count(r, ctx.lang), total=fmt.count(totals.get(x), ctx.lang),
+                                  level=level_label(ref.level, ctx.lang, plural=True),
+                                  parent=ctx.name(row["parent_code"]))
+                            if not pd.isna(r) and (totals.get(x) or 0) > 1 else "–"
                             for r, x in zip(svc["rank"], svc["service"])],
         })
         st.dataframe(table, hide_index=True, width="stretch")
 
-    # trend
-    hist = ctx.read(year=None, unit=s.unit, service=s.service, indicator=s.indicator, level=None, source="computed",
-                    restated=None)
+    # trend: this unit's own series (its vintage), and for a unit of the latest vintage the years
+    # before it restated from its old units; never the years of an old unit that had its code
+    hist = queries.history(ctx.read, vintage=s.vintage, unit=s.unit, service=s.service, indicator=s.indicator)
     hist = hist[~hist["suppressed"].astype(bool)]
     if len(hist):
         tr = hist.assign(series=name, restated=hist["basis"] == "restated")
@@ -172,8 +174,9 @@ def body(ctx) -> None:
         if tr["restated"].any():
             st.caption(ctx.t("restated_note"))
         if calendar.reform_between(s.year, max(ctx.offer.years)):
-            st.caption(ctx.t("unit_gone"))
+            st.caption(ctx.t("unit_gone") + " " + ctx.t("lin_ends", name=name, year=int(tr["year"].max())))
         export = hist[["year", "unit_code", "service", "indicator", "value", "ci_low", "ci_high", "n", "rank", "basis"]]
+        export.insert(1, "vintage", s.vintage)
         downloads(ctx, export.reset_index(drop=True), "locality", "loc")
     notes(ctx, [])
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from pages._common import chart, comparability, downloads, header, notes, run_app
+from pages._common import change_lines, chart, comparability, downloads, header, n_label, n_line, notes, run_app
 from sipas_data import calendar
 from ui import figures, fmt, queries, views
 from ui.state import COUNTRY, map_area, units_in_area
@@ -13,11 +13,10 @@ from ui.strings import level_label
 FILTERS = ("year", "unit", "level", "service", "indicator")  # the sidebar's filters on this page
 
 
-def previous_cell(ctx, year: int, unit: str, service: str, indicator: str):
-    """The same cell one year earlier and whether it is restated (on the new units, across a
-    boundary reform): see ui.queries.previous."""
-    prev = queries.previous(ctx.read, ctx.offer.years, year=year, unit=unit, service=service, indicator=indicator)
-    return prev.row, prev.restated
+def previous_cell(ctx, year: int, unit: str, service: str, indicator: str) -> queries.Previous:
+    """The same cell one year earlier, restated on the new units across a boundary reform, with
+    what each year covers: see ui.queries.previous."""
+    return queries.previous(ctx.read, ctx.offer.years, year=year, unit=unit, service=service, indicator=indicator)
 
 
 def body(ctx) -> None:
@@ -28,21 +27,24 @@ def body(ctx) -> None:
     m = ctx.methodology()
 
     row = queries.headline(ctx.read, year=s.year, unit=s.unit, service=s.service, indicator=s.indicator)
-    prev, restated = previous_cell(ctx, s.year, s.unit, s.service, s.indicator)
+    before = previous_cell(ctx, s.year, s.unit, s.service, s.indicator)
+    prev, restated = before.row, before.restated
+    ulevel = ctx.offer.unit(s.year, s.unit).level if ctx.offer.unit(s.year, s.unit) else "country"
 
     c1, c2, c3, c4 = st.columns([1.1, 1.6, 0.9, 1.4])
     if row is not None and not bool(row["suppressed"]):
         delta = None
-        if prev is not None and not pd.isna(prev["value"]) and not pd.isna(row["value"]):
-            d = float(row["value"]) - float(prev["value"])
+        if before.value is not None and not pd.isna(row["value"]):  # same area in both years only
+            d = float(row["value"]) - before.value
             delta = fmt.signed(d, ctx.lang).replace("−", "-") + (" điểm %" if ctx.lang == "vi" else " pts")
         c1.metric(fmt.md(ind_label), fmt.pct(row["value"], ctx.lang), delta,
                   help=ctx.t("ov_change", year=s.year - 1))
         c2.metric(ctx.t("interval"), fmt.interval(row["ci_low"], row["ci_high"], ctx.lang))
-        c3.metric("n", fmt.count(row["n"], ctx.lang))
+        c3.metric(n_label(ctx, s.indicator), fmt.count(row["n"], ctx.lang),
+                  help=n_line(ctx, row["n"], s.indicator, s.service, ulevel))
     elif row is not None:
         c1.metric(fmt.md(ind_label), ctx.t("suppressed_class"))
-        c3.metric("n", fmt.count(row["n"], ctx.lang))
+        c3.metric(n_label(ctx, s.indicator), fmt.count(row["n"], ctx.lang))
     else:
         c1.metric(fmt.md(ind_label), "–")
     nat = ctx.read(year=s.year, level="country", unit=COUNTRY, service="all", indicator="sipas", source="official")
@@ -51,13 +53,12 @@ def body(ctx) -> None:
     if prev is None:
         st.caption(ctx.t("ov_no_prev"))
     else:
-        text = views.change_text(row["value"] if row is not None else None, prev["value"], ctx.lang)
         extra = []
         if calendar.method_break_between(s.year - 1, s.year):
             extra.append(ctx.t("ov_prev_break"))
         if restated:
             extra.append(ctx.t("restated_note"))
-        st.caption(" ".join([f"{ctx.t('ov_change', year=s.year - 1)}: {text}." if text else "", *extra]))
+        st.caption(fmt.md(" ".join([*change_lines(ctx, row, before), *extra])))
     comparability(ctx, [s.year - 1, s.year] if prev is not None else [s.year])
 
     # elements and aspects of the unit
@@ -74,7 +75,7 @@ def body(ctx) -> None:
             shown["ci_high"].tolist(), shown["n"].tolist(), ctx.lang, suppressed=shown["suppressed"].tolist(),
             frame=dict(title=ctx.t("ov_elements_title"),
                        subtitle=figures.subtitle(place, s.year, ctx.service_label(s.service),
-                                                 ctx.t("n_line", n=fmt.count(n_total, ctx.lang))),
+                                                 n_line(ctx, n_total, s.indicator, s.service, ulevel)),
                        source=ctx.source(), demo=ctx.release.is_demo, lang=ctx.lang, wrap=70))
         with left:
             chart(fig, "ov_elements")
@@ -84,7 +85,7 @@ def body(ctx) -> None:
     refs = units_in_area(ctx.offer, s.year, area if area != s.unit or s.unit == COUNTRY else s.unit, s.level)
     codes = [r.code for r in refs]
     cells = ctx.read(year=s.year, level=s.level, unit=codes or None, service=s.service, indicator=s.indicator)
-    mc = views.map_cells(cells, codes, {r.code: r.name for r in refs}) if len(cells) else None
+    mc = views.map_cells(cells, codes, {r.code: ctx.name(r.code) for r in refs}) if len(cells) else None
     with right:
         st.markdown(f"**{ctx.t('ov_best_worst', level=level_label(s.level, ctx.lang, plural=True))}**")
         if len(cells):
@@ -94,7 +95,8 @@ def body(ctx) -> None:
                 st.markdown(f"*{title}*")
                 st.dataframe(pd.DataFrame({
                     ctx.t("unit"): part["name"], ctx.t("value"): [fmt.num(v, ctx.lang) for v in part["value"]],
-                    "n": [fmt.count(n, ctx.lang) for n in part["n"]]}), hide_index=True, width="stretch")
+                    n_label(ctx, s.indicator): [fmt.count(n, ctx.lang) for n in part["n"]]}), hide_index=True,
+                    width="stretch")
     if len(cells):
         ranked = mc[mc["has_data"]].sort_values("value", ascending=False, na_position="last")
         fig = figures.framed(
@@ -105,7 +107,8 @@ def body(ctx) -> None:
             frame=dict(title=ctx.t("ov_ranking_title", indicator=ind_label,
                                    level=level_label(s.level, ctx.lang, plural=True)),
                        subtitle=figures.subtitle(ctx.name(area), s.year, ctx.service_label(s.service),
-                                                 ctx.t("n_line", n=fmt.count(ranked["n"].sum(), ctx.lang))),
+                                                 n_line(ctx, ranked["n"].sum(), s.indicator, s.service,
+                                                        summed=s.level)),
                        source=ctx.source(), demo=ctx.release.is_demo, lang=ctx.lang))
         chart(fig, "ov_ranking", primary=True)
         with st.expander(ctx.t("map_table")):

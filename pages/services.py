@@ -4,8 +4,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from pages._common import chart, comparability, downloads, header, notes, run_app
-from ui import figures, fmt, views
+from pages._common import chart, comparability, downloads, header, n_line, notes, run_app
+from ui import figures, fmt, queries, views
 from ui.state import map_area, units_in_area
 from ui.strings import level_label
 
@@ -27,13 +27,15 @@ def body(ctx) -> None:
         fig = figures.framed(
             figures.bar_ci, by_svc["label"].tolist(), by_svc["value"].tolist(), by_svc["ci_low"].tolist(),
             by_svc["ci_high"].tolist(), by_svc["n"].tolist(), ctx.lang, suppressed=by_svc["suppressed"].tolist(),
-            frame=dict(title=ctx.t("sv_title"), subtitle=figures.subtitle(place, s.year, ctx.t(
-                "n_line", n=fmt.count(by_svc["n"].sum(), ctx.lang))), source=ctx.source(),
+            frame=dict(title=ctx.t("sv_title"), subtitle=figures.subtitle(place, s.year, n_line(
+                ctx, by_svc["n"].sum(), "sipas", "all")), source=ctx.source(),
                 demo=ctx.release.is_demo, lang=ctx.lang, wrap=60))
         left, right = st.columns(2)
         with left:
             chart(fig, "sv_bars", primary=True)
-        hist = ctx.read(year=None, unit=s.unit, service=None, indicator="sipas", level=None, source="computed")
+        # the unit's own years only (vintage, code): a code reused by the reform is another place
+        hist = queries.history(ctx.read, vintage=s.vintage, unit=s.unit, service=None, indicator="sipas")
+        hist = hist[hist["basis"] != "restated"]
         hist = hist[(hist["service"] != "all") & ~hist["suppressed"].astype(bool)]
         if len(hist):
             tr = hist.assign(series=[ctx.service_label(x) for x in hist["service"]], restated=False)
@@ -52,7 +54,7 @@ def body(ctx) -> None:
     items = items[items["indicator"].str.startswith("item:")]
     svc_label = ctx.service_label(s.service)
     if len(items):
-        names = {r.code: r.name for r in refs}
+        names = {r.code: ctx.name(r.code) for r in refs}
         items = items.assign(value=items["value"].where(~items["suppressed"].astype(bool)))
         mat = items.pivot_table(index="indicator", columns="unit_code", values="value", aggfunc="first")
         order = [f"item:{i.id}" for i in m.items(s.year) if f"item:{i.id}" in mat.index]
@@ -64,8 +66,9 @@ def body(ctx) -> None:
         fig = figures.framed(figures.heatmap, mat, ctx.lang, frame=dict(
             title=ctx.t("sv_heat_title", service=svc_label),
             subtitle=figures.subtitle(ctx.name(area), level_label(s.level, ctx.lang, plural=True), s.year,
-                                      svc_label, ctx.t("n_line", n=fmt.count(
-                                          items[items.indicator == items.indicator.iloc[0]]["n"].sum(), ctx.lang))),
+                                      svc_label,
+                                      n_line(ctx, items[items.indicator == items.indicator.iloc[0]]["n"].sum(),
+                                             items.indicator.iloc[0], s.service, summed=s.level)),
             source=ctx.source(), demo=ctx.release.is_demo, lang=ctx.lang))
         chart(fig, "sv_heat")
 
@@ -84,7 +87,7 @@ def body(ctx) -> None:
     cells = ctx.read(year=s.year, level=s.level, unit=codes or None, service=s.service, indicator="sipas")
     with right:
         st.markdown(f"**{ctx.t('sv_lowest_units', level=level_label(s.level, ctx.lang, plural=True), service=fmt.md(svc_label))}**")
-        mc = views.map_cells(cells, codes, {r.code: r.name for r in refs})
+        mc = views.map_cells(cells, codes, {r.code: ctx.name(r.code) for r in refs})
         low = mc[mc["has_data"] & ~mc["suppressed"]].nsmallest(5, "value")
         st.dataframe(views.table_twin(low.assign(has_data=True), ctx.lang, ctx.threshold).iloc[::-1],
                      hide_index=True, width="stretch")

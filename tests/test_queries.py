@@ -142,13 +142,13 @@ def test_the_year_before_is_computed_except_nationwide(read):
 def test_rank_of_counts_the_shown_computed_siblings(read):
     row = queries.headline(read, **cell(unit="868"))
     # 866, 868, 871 shown; 870 withheld; the published 868 and 869 are not units of the ranking
-    assert queries.rank_of(read, row, **cell()) == queries.Rank(1.0, 3)
+    assert queries.rank_of(read, row, **cell()) == queries.Rank(1.0, 3, "district", "87")
     assert read.calls[-1] == dict(year=2024, level="district", parent="87", unit=None, service="all",
                                   indicator="sipas", source=None, restated=False)
     row = queries.headline(read, **cell(unit="871"))
-    assert queries.rank_of(read, row, **cell()) == queries.Rank(3.0, 3)
+    assert queries.rank_of(read, row, **cell()) == queries.Rank(3.0, 3, "district", "87")
     row = queries.headline(read, **cell(unit="866", service="birth"))
-    assert queries.rank_of(read, row, **cell(service="birth")) == queries.Rank(2.0, 2)
+    assert queries.rank_of(read, row, **cell(service="birth")) == queries.Rank(2.0, 2, "district", "87")
 
 
 def test_cells_without_a_rank(read):

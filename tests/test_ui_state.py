@@ -67,10 +67,12 @@ def test_bad_values_fall_back_with_a_notice(offer, key, value, field, fallback):
     assert len(notices) == 1 and notices[0]
 
 
-def test_stale_unit_from_another_vintage_falls_back(offer):
-    # 868 (Thành phố Hồng Ngự) exists up to 2024, not on the 2025 units
+def test_stale_unit_from_another_vintage_is_carried_with_a_notice(offer):
+    # 868 (Thành phố Hồng Ngự) exists up to 2024, not on the 2025 units: the view goes to the
+    # new province that contains it and says so, by name (not a bare code fallback)
     state, notices = parse_view({"year": "2025", "unit": "868"}, offer)
-    assert state.unit == "82" and "868" in notices[0]
+    assert state.unit == "82" and state.origin == "2019:868"
+    assert len(notices) == 1 and "Thành phố Hồng Ngự" in notices[0] and "Tỉnh Đồng Tháp" in notices[0]
 
 
 def test_indicator_of_the_other_scheme_falls_back(offer):

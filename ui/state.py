@@ -3,6 +3,11 @@
 Streamlit-free. ``parse_view(params, offer)`` never raises: every bad or stale value falls back
 to a default and adds a human notice (in the view's language). ``to_params(state)`` gives the
 query parameters that reproduce the view; ``parse_view(to_params(s), offer)`` returns ``s``.
+
+A unit is (vintage, code): ``unit`` is the code in the vintage of ``year`` (the 2025 reform reused
+codes for other places). When the year moves to another vintage the unit is carried by its
+lineage (``ui.lineage.carry``) and ``from`` (``vintage:code``) records where the view came from,
+so the page says what happened instead of silently showing another place.
 """
 from __future__ import annotations
 
@@ -69,9 +74,15 @@ class ViewState:
     map: str = "tiles"
     compare: tuple[str, ...] = ()
     mode: str = ""  # "" (full page), "embed" (primary chart only) or "present" (no controls)
+    origin: str = ""  # "vintage:code" of the unit the view was carried from across a reform, else ""
 
     def with_(self, **kw) -> "ViewState":
         return replace(self, **kw)
+
+    @property
+    def vintage(self) -> str:
+        """The vintage of the units of the view's year: ``unit`` is a code of it."""
+        return vintage_of(self.year)
 
 
 def _one(params: Mapping, key: str) -> str | None:
@@ -121,8 +132,18 @@ def parse_view(params: Mapping, offer: Offer) -> tuple[ViewState, list[str]]:
     default_u = offer.default_unit(year)
     raw = _one(params, "unit")
     unit = default_u
+    origin = ""
+    raw_from = _one(params, "from")
+    src = _origin(raw_from, year) if raw_from else None
     if raw is not None:
-        if raw == COUNTRY or offer.unit(year, raw) is not None:
+        if src is None and raw != COUNTRY and offer.unit(year, raw) is None:
+            src = _origin_of_stale(offer, raw, year)
+        if src is not None and (raw == COUNTRY or offer.unit(year, raw) is not None or src[1] == raw):
+            # carried across a reform: the unit of this year that the source unit maps to
+            unit, note = _carried(offer, src, raw, year, lang)
+            origin = f"{src[0]}:{src[1]}"
+            notices.append(note)
+        elif raw == COUNTRY or offer.unit(year, raw) is not None:
             unit = raw
         else:
             fb = offer.unit(year, default_u)
@@ -195,7 +216,8 @@ def parse_view(params: Mapping, offer: Offer) -> tuple[ViewState, list[str]]:
             notices.append(t("notice_mode", lang, value=raw[:20]))
 
     state = ViewState(release=offer.release, year=year, level=level, unit=unit, service=service,
-                      indicator=indicator, lang=lang, map=style, compare=tuple(compare), mode=mode)
+                      indicator=indicator, lang=lang, map=style, compare=tuple(compare), mode=mode,
+                      origin=origin)
     return state, notices
 
 
@@ -207,7 +229,102 @@ def to_params(state: ViewState) -> dict[str, str]:
         out["units"] = ",".join(state.compare)
     if state.mode:
         out["mode"] = state.mode
+    if state.origin:
+        out["from"] = state.origin
     return out
+
+
+def _origin(raw: str, year: int) -> tuple[str, str] | None:
+    """``vintage:code`` of another vintage than ``year``'s, naming a unit of it; else None."""
+    import geo
+    vintage, _, code = raw.partition(":")
+    if vintage not in calendar.vintage_ids() or vintage == vintage_of(year) or not code:
+        return None
+    return (vintage, code) if geo.unit(code, vintage) is not None else None
+
+
+def _origin_of_stale(offer: Offer, code: str, year: int) -> tuple[str, str] | None:
+    """A code the year's units lack that another vintage of the release has: where it came from."""
+    for y in sorted(offer.years, reverse=True):
+        if vintage_of(y) != vintage_of(year) and offer.unit(y, code) is not None:
+            return vintage_of(y), code
+    return None
+
+
+def _old_name(vintage: str, code: str, lang: str) -> str:
+    import geo
+    u = geo.unit(code, vintage) if code != COUNTRY else None
+    return u["name"] if u else (t("nationwide", lang) if code == COUNTRY else code)
+
+
+def carry(offer: Offer, vintage: str, code: str, year: int):
+    """Where ``(vintage, code)`` goes in ``year`` (see ``ui.lineage.carry``)."""
+    from . import lineage
+    return lineage.carry(lambda c: offer.unit(year, c) is not None, code, vintage, vintage_of(year), COUNTRY)
+
+
+def _carried(offer: Offer, src: tuple[str, str], raw: str, year: int, lang: str) -> tuple[str, str]:
+    """(unit shown in ``year``, the notice saying why) for a view carried from ``src``. ``raw``:
+    the unit the URL asks for (one of the choices, when the user picked one)."""
+    from . import lineage
+    c = carry(offer, *src, year)
+    options = [c.unit, *c.choices]
+    unit = raw if raw in options or (raw != src[1] and offer.unit(year, raw) is not None) else c.unit
+    later = calendar.vintage_ids().index(vintage_of(year)) > calendar.vintage_ids().index(src[0])
+    date = lineage.reform_date(vintage_of(year) if later else src[0])
+    old = _old_name(*src, lang)
+
+    def name(code: str) -> str:  # a unit of ``year``; the same name on both sides says which is which
+        label = unit_label(offer, year, code, lang)
+        if label != old:
+            return label
+        return t("unit_since" if later else "unit_before", lang, name=label, date=date)
+    old_year = max((y for y in offer.years if vintage_of(y) == src[0]), default=year)
+    kw = dict(old=old, old_year=old_year, year=year, date=date, new=name(unit), shown=name(unit))
+    if c.kind == "part_of":
+        return unit, t("notice_carry_part_of", lang, **kw)
+    if c.kind == "split":
+        return unit, t("notice_carry_split", lang, choices=", ".join(name(x) for x in options), **kw)
+    if c.kind == "formed_from":
+        olds = lineage.predecessors(src[1], src[0]) or list(c.choices or (c.unit,))
+        return unit, t("notice_carry_formed", lang, choices=", ".join(
+            name(x) if offer.unit(year, x) else _old_name(vintage_of(year), x, lang) for x in olds), **kw)
+    return unit, t("notice_carry_none", lang, **kw)
+
+
+_TYPE_SHORT = (("Thành phố ", "TP "), ("Thị xã ", "TX "), ("Huyện ", "H. "), ("Quận ", "Q. "), ("Tỉnh ", ""))
+
+
+def short_name(name: str) -> str:
+    """A parent's name as a qualifier: "Thành phố Cao Lãnh" -> "TP Cao Lãnh"."""
+    for long, short in _TYPE_SHORT:
+        if name.startswith(long):
+            return short + name[len(long):]
+    return name
+
+
+def unit_label(offer: Offer, year: int, code: str, lang: str = "vi") -> str:
+    """The unit's name, told apart by its parent when another unit of the year has the same
+    name ("Phường 1 · TP Cao Lãnh")."""
+    if code == COUNTRY:
+        return t("nationwide", lang)
+    ref = offer.unit(year, code)
+    if ref is None:
+        return code
+    if ref.name not in _repeated_names(offer, year):
+        return ref.name
+    parent = offer.unit(year, ref.parent) if ref.parent and ref.parent != COUNTRY else None
+    return f"{ref.name} · {short_name(parent.name)}" if parent else f"{ref.name} ({code})"
+
+
+def _repeated_names(offer: Offer, year: int) -> frozenset:
+    memo = offer.__dict__.setdefault("_repeated", {})
+    if year not in memo:
+        seen, twice = set(), set()
+        for r in offer.units.get(year, {}).values():
+            (twice if r.name in seen else seen).add(r.name)
+        memo[year] = frozenset(twice)
+    return memo[year]
 
 
 def ancestors(offer: Offer, year: int, code: str) -> list[UnitRef]:

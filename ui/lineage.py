@@ -1,0 +1,201 @@
+"""Where a unit went across a boundary reform, and where it came from (no Streamlit).
+
+A unit is (vintage, code), never a code alone: the 2025 reform reused codes for other places
+(the new Phường Hồng Ngự carries the code of the old Phường An Thạnh). The lineage follows the
+official crosswalk (``geo.crosswalk``), commune by commune:
+
+* :func:`successors` -- the units of the next vintage an old unit became part of: a commune's
+  new commune (several when the crosswalk splits it, the official default first), a district's
+  new communes, a province's new province;
+* :func:`predecessors` -- the old units a new unit was formed from (a split commune counts for
+  each of its new communes);
+* :func:`carry` -- where a view of a unit goes when its year crosses the reform: the one unit
+  that contains it, or a place with a choice (:class:`Carry`).
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+
+from sipas_data import calendar
+
+
+def vintage_after(vintage: str) -> str | None:
+    ids = calendar.vintage_ids()
+    i = ids.index(str(vintage))
+    return ids[i + 1] if i + 1 < len(ids) else None
+
+
+def vintage_before(vintage: str) -> str | None:
+    ids = calendar.vintage_ids()
+    i = ids.index(str(vintage))
+    return ids[i - 1] if i > 0 else None
+
+
+def reform_date(vintage: str) -> str:
+    """The day a vintage's units took effect, as Vietnamese write it (1/7/2025)."""
+    start = calendar.vintage(vintage).start
+    return f"{start.day}/{start.month}/{start.year}" if start else str(calendar.vintage(vintage).first_year)
+
+
+@lru_cache(maxsize=1)
+def _split_targets() -> dict[str, list[str]]:
+    """Old commune code -> every new commune the official converter splits it among (default first).
+
+    ``geo.crosswalk`` keeps only the default of a split commune; lineage must name all of them,
+    so the converter's list is read here with geo's own key rules."""
+    from geo.units import _compact, _legacy_raw, _new_raw, _package_dir
+    with open(_package_dir() / "data" / calendar.vintages()[0].crosswalk_to_next, encoding="utf-8") as f:
+        conv = json.load(f)
+    new = _new_raw()
+    code_of = {(_compact(p), _compact(w)): c for p, w, c in zip(new["provinceKey"], new["wardKey"], new["wardCode"])}
+    leg = _legacy_raw()
+    leg = leg[leg["wardCode"].notna()].drop_duplicates("wardCode")
+    old_code = {f"{p}_{d}_{w}": c for p, d, w, c in
+                zip(leg["provinceKey"], leg["districtKey"], leg["wardKey"], leg["wardCode"])}
+    out: dict[str, list[str]] = {}
+    for new_prov, olds in conv["DICT_PROVINCE_WARD_DIVIDED"].items():
+        for key, options in olds.items():
+            code = old_code.get(key)
+            if code is None:
+                continue
+            ordered = sorted(options, key=lambda o: not o.get("isDefaultNewWard"))
+            codes = [code_of.get((_compact(new_prov), _compact(o["newWardKey"]))) for o in ordered]
+            out[code] = list(dict.fromkeys(c for c in codes if c))
+    return out
+
+
+@dataclass(frozen=True)
+class _Maps:
+    forward: dict[str, list[str]]    # old code (any level) -> new codes
+    backward: dict[str, list[str]]   # new code (commune or province) -> old codes of the same level
+    split: frozenset                 # old communes split among several new ones
+    counted: dict[str, list[str]]    # new commune -> old communes the restated series counts in it
+
+
+@lru_cache(maxsize=1)
+def _maps() -> _Maps:
+    import geo
+    cw = geo.crosswalk()
+    splits = _split_targets()
+    fwd: dict[str, list[str]] = {}
+    back: dict[str, list[str]] = {}
+    split = set()
+    counted: dict[str, list[str]] = {}
+    for r in cw.itertuples(index=False):
+        if r.new_commune_code:
+            counted.setdefault(r.new_commune_code, []).append(r.old_commune_code)
+        targets = splits.get(r.old_commune_code) if r.divided else None
+        targets = targets or ([r.new_commune_code] if r.new_commune_code else [])
+        if len(targets) > 1:
+            split.add(r.old_commune_code)
+        fwd[r.old_commune_code] = list(targets)
+        for t in targets:
+            back.setdefault(t, []).append(r.old_commune_code)
+        dist = fwd.setdefault(r.old_district_code, [])
+        dist.extend(t for t in targets if t not in dist)
+        if r.new_province_code:
+            prov = fwd.setdefault(r.old_province_code, [])
+            if r.new_province_code not in prov:
+                prov.append(r.new_province_code)
+            olds = back.setdefault(r.new_province_code, [])
+            if r.old_province_code not in olds:
+                olds.append(r.old_province_code)
+    return _Maps(fwd, {k: sorted(set(v)) for k, v in back.items()}, frozenset(split),
+                 {k: sorted(v) for k, v in counted.items()})
+
+
+def _level(code: str, vintage: str) -> str | None:
+    import geo
+    u = geo.unit(code, vintage)
+    return u["level"] if u else None
+
+
+def successors(code: str, vintage: str) -> list[str]:
+    """The next vintage's units that ``(vintage, code)`` became part of (empty: none, or no
+    later vintage). A district's are the new communes its communes went to."""
+    if vintage_after(vintage) is None:
+        return []
+    return list(_maps().forward.get(str(code), []))
+
+
+def containing(code: str, vintage: str) -> list[str]:
+    """The next vintage's units that hold ``(vintage, code)`` whole or in part, at the most
+    detailed level that exists for it: a commune's new communes; a district (abolished) and a
+    province: the new provinces."""
+    nxt = vintage_after(vintage)
+    if nxt is None:
+        return []
+    level = _level(code, vintage)
+    if level == "commune":
+        return successors(code, vintage)
+    if level == "district":
+        import geo
+        provs = [geo.unit(c, nxt) for c in successors(code, vintage)]
+        return list(dict.fromkeys(p["province_code"] for p in provs if p))
+    return successors(code, vintage)
+
+
+def is_split(code: str, vintage: str) -> bool:
+    return str(code) in _maps().split and vintage_after(vintage) is not None
+
+
+def predecessors(code: str, vintage: str) -> list[str]:
+    """The previous vintage's units (same level) that ``(vintage, code)`` was formed from."""
+    if vintage_before(vintage) is None:
+        return []
+    return list(_maps().backward.get(str(code), []))
+
+
+def restated_from(code: str, vintage: str) -> list[str]:
+    """The old units whose forms the release's restated series counts in ``(vintage, code)``:
+    the crosswalk's default for a split commune (the engine restates a form once), so a split
+    commune counts in one new commune only; a province: its old provinces."""
+    if vintage_before(vintage) is None:
+        return []
+    m = _maps()
+    if str(code) in m.counted:
+        return list(m.counted[str(code)])
+    return [c for c in m.backward.get(str(code), []) if c not in m.forward or _level(c, vintage_before(vintage))
+            != "commune"]
+
+
+@dataclass(frozen=True)
+class Carry:
+    """Where a view of a unit goes when the year moves to another vintage."""
+    unit: str               # the unit shown in the new year (COUNTRY when nothing closer has data)
+    choices: tuple = ()     # other units of the new year the old one maps to (a choice to offer)
+    kind: str = "same"      # same | part_of | split | formed_from | none
+
+
+def carry(has_data, code: str, va: str, vb: str, country: str = "VN") -> Carry:
+    """Carry ``(va, code)`` to vintage ``vb``. ``has_data(code)``: the release has the unit of
+    ``vb`` in the year shown.
+
+    Forward (old -> new): the new unit that contains it (``part_of``), or, split, the official
+    default with the others as choices (``split``). Backward (new -> old): the one old unit it
+    was formed from, or the old units with data as choices, shown from their common parent
+    (``formed_from``)."""
+    import geo
+    va, vb = str(va), str(vb)
+    if va == vb or code == country:
+        return Carry(code)
+    if calendar.vintage_ids().index(vb) > calendar.vintage_ids().index(va):
+        targets = [c for c in containing(code, va) if has_data(c)]
+        if not targets:
+            return Carry(country, (), "none")
+        kind = "split" if len(targets) > 1 else "part_of"
+        return Carry(targets[0], tuple(targets[1:]), kind)
+    olds = [c for c in predecessors(code, va) if has_data(c)]
+    if not olds:
+        return Carry(country, (), "none")
+    if len(olds) == 1:
+        return Carry(olds[0], (), "formed_from")
+    parents = {(geo.unit(c, vb) or {}).get("parent_code") for c in olds}
+    parent = parents.pop() if len(parents) == 1 else None
+    if parent is None or not has_data(parent):
+        provs = {(geo.unit(c, vb) or {}).get("province_code") for c in olds}
+        parent = provs.pop() if len(provs) == 1 else country
+        parent = parent if parent and has_data(parent) else country
+    return Carry(parent, tuple(olds), "formed_from")
