@@ -331,7 +331,7 @@ def n_line(ctx: Ctx, n, indicator: str, service: str = "all", level: str | None 
     if indicator.split(":", 1)[0] in ("item", "perception", "expectation"):
         return ctx.t("n_line_answers", n=n)
     if summed:
-        return ctx.t("n_line_forms_level", n=n, level=level_label(summed, ctx.lang, plural=True))
+        return ctx.t("n_line_forms_level", n=n, level=level_label(summed, ctx.lang, plural=True, year=ctx.state.year))
     if service != "all":
         return ctx.t("n_line_forms_service", n=n)
     if level == "commune":
@@ -354,7 +354,8 @@ def rank_text(ctx: Ctx, row, rank) -> str:
             return ctx.t("loc_rank_none")
         return ctx.t("rank_alone", parent=parent)
     return ctx.t("rank_among", rank=fmt.count(rank.rank, ctx.lang), total=fmt.count(rank.total, ctx.lang),
-                 level=level_label(rank.level or row["level"], ctx.lang, plural=True), parent=parent)
+                 level=level_label(rank.level or row["level"], ctx.lang, plural=True, year=int(row["year"])),
+                 parent=parent)
 
 
 def _old_label(ctx: Ctx, code: str, vintage: str, now: str) -> str:

@@ -148,7 +148,7 @@ def body(ctx) -> None:
             ctx.t("interval"): [fmt.interval(a, b, ctx.lang) for a, b in zip(svc["ci_low"], svc["ci_high"])],
             n_label(ctx, s.indicator): [fmt.count(n, ctx.lang) for n in svc["n"]],
             ctx.t("rank"): [ctx.t("rank_among", rank=fmt.count(r, ctx.lang), total=fmt.count(totals.get(x), ctx.lang),
-                                  level=level_label(ref.level, ctx.lang, plural=True),
+                                  level=level_label(ref.level, ctx.lang, plural=True, year=s.year),
                                   parent=ctx.name(row["parent_code"]))
                             if not pd.isna(r) and (totals.get(x) or 0) > 1 else "–"
                             for r, x in zip(svc["rank"], svc["service"])],

@@ -53,7 +53,7 @@ def test_overview_headline_matches_the_release(demo_env, release):
     head = metrics["Chỉ số SIPAS"]
     assert head.value == vi(cell["value"]) + "%"
     assert vi(abs(cell["value"] - prev["value"])) in head.delta
-    assert metrics["n"].value == format_decimal(int(cell["n"]), format="#,##0", locale="vi_VN")
+    assert metrics["n (phiếu)"].value == format_decimal(int(cell["n"]), format="#,##0", locale="vi_VN")
     nat = release.read(year=2024, level="country", source="official")
     assert metrics["Bình quân toàn quốc (chính thức)"].value == vi(nat["value"].iloc[0]) + "%"
     assert "Thành phố Hồng Ngự" in at.subheader[0].value
@@ -170,6 +170,98 @@ def test_english_switch_uses_a_decimal_point(demo_env, release):
     cell = release.read(year=2024, unit="868", level="district").iloc[0]
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["SIPAS index"] == format_decimal(cell["value"], format="#,##0.00", locale="en_US") + "%"
+
+
+# ---------------------------------------------------------------------------------------------
+# units across the 2025 reform: (vintage, code), lineage, coverage, what n and ranks count
+
+def captions(at) -> str:
+    return " ".join(c.value for c in at.caption).replace("\\", "")
+
+
+def plain(text: str) -> str:
+    return text.replace("\\", "").replace("\u2060", "")
+
+
+def test_locality_trend_of_a_new_unit_has_only_its_own_and_restated_years(demo_env):
+    # the new Phường Hồng Ngự carries old Phường An Thạnh's code: An Thạnh's 2018-2024 are not its
+    at = run("pages/locality.py", year="2025", unit="29955")
+    assert_clean(at)
+    text = captions(at)
+    assert "Chỉ số SIPAS của Phường Hồng Ngự qua các năm · Phường Hồng Ngự · 2025–2025" in text
+    info = plain(" ".join(i.value for i in at.info))
+    assert "Phường Hồng Ngự được hình thành từ 1/7/2025" in info and "Phường An Thạnh" in info
+
+
+def test_locality_of_an_old_unit_ends_in_2024_and_says_where_it_went(demo_env):
+    at = run("pages/locality.py", year="2024", unit="29955")
+    assert_clean(at)
+    assert "Phường An Thạnh · 2018–2024" in captions(at)
+    info = plain(" ".join(i.value for i in at.info))
+    assert "Từ 1/7/2025, Phường An Thạnh là một phần của Phường Hồng Ngự." in info
+
+
+def test_locality_year_switch_across_the_reform_keeps_the_place_with_a_notice(demo_env):
+    at = run("pages/locality.py", year="2024", unit="30172")   # Xã Mỹ An Hưng A, dissolved
+    at.selectbox(key="w_year").select(2025).run()
+    assert_clean(at)
+    assert at.query_params["unit"] == "30178" and at.query_params["from"] == "2019:30172"
+    info = plain(" ".join(i.value for i in at.info))
+    assert "Xã Mỹ An Hưng A (năm 2024) từ 1/7/2025 thuộc Xã Mỹ An Hưng" in info
+
+
+def test_compare_old_units_lines_end_in_2024(demo_env):
+    at = run("pages/compare.py", year="2024", units="29955,29959")
+    assert_clean(at)
+    assert "Phường An Thạnh, Xã Bình Thạnh · TP Hồng Ngự · 2018–2024" in captions(at)
+
+
+def test_overview_gives_no_change_against_a_restated_year_of_another_area(demo_env, release):
+    at = run("pages/overview.py", year="2025", unit="82")
+    assert_clean(at)
+    head = {m.label: m for m in at.metric}["Chỉ số SIPAS"]
+    assert not head.delta
+    text = captions(at)
+    n87 = format_decimal(int(release.read(year=2024, unit="87", level="province")["n"].iloc[0]), format="#,##0",
+                         locale="vi_VN")
+    assert "So với 2024" not in text
+    assert f"Tỉnh Đồng Tháp (trước 1/7/2025) ({n87} phiếu)" in text and "chưa có số liệu của Tỉnh Tiền Giang" in text
+    assert "Không so sánh thay đổi" in text
+
+
+def test_n_lines_say_what_they_count(demo_env, release):
+    at = run("pages/overview.py", year="2024", unit="87", level="commune")
+    assert_clean(at)
+    text = captions(at)
+    n = format_decimal(int(release.read(year=2024, unit="87", level="province")["n"].iloc[0]), format="#,##0",
+                       locale="vi_VN")
+    assert f"n = {n} phiếu (mọi dịch vụ, mọi cấp giải quyết trên địa bàn)" in text
+    communes = release.read(year=2024, level="commune", parent=None)
+    communes = communes[communes["parent_code"].isin(release.read(year=2024, level="district")["unit_code"])]
+    total = format_decimal(int(communes["n"].sum()), format="#,##0", locale="vi_VN")
+    assert f"n = {total} phiếu về dịch vụ do xã/phường/thị trấn giải quyết" in text
+
+
+def test_ranks_say_among_what(demo_env, release):
+    at = run("pages/compare.py", year="2024", units="29955,29959")
+    assert_clean(at)
+    table = frames(at)[0].set_index("Mã")
+    cell = release.read(year=2024, unit="29955", level="commune").iloc[0]
+    n = int((~release.read(year=2024, level="commune", parent="868")["suppressed"]).sum())
+    assert table.loc["29955", "Hạng"] == f"{int(cell['rank'])}/{n} xã/phường/thị trấn của Thành phố Hồng Ngự"
+    at = run("pages/locality.py", year="2025", unit="82")   # the only province of the release
+    assert_clean(at)
+    assert {m.label: m.value for m in at.metric}["Hạng"] == "–"
+    assert "Không xếp hạng" in plain(" ".join(m.value for m in at.markdown))
+
+
+def test_criteria_pulling_down_are_below_the_named_parent(demo_env):
+    at = run("pages/compare.py", year="2025", units="28249,28261,28270")
+    assert_clean(at)
+    heads = [plain(m.value) for m in at.markdown if "thấp hơn" in m.value]
+    assert len(heads) == 3 and all("thấp hơn Tỉnh Đồng Tháp" in h for h in heads)
+    gaps = [f for f in frames(at) if "Chênh lệch (điểm %)" in f.columns]
+    assert gaps and all(v.startswith("−") for f in gaps for v in f["Chênh lệch (điểm %)"])
 
 
 def test_fresh_clone_builds_the_demo(tmp_path, monkeypatch):
