@@ -2,8 +2,8 @@
 
 * Formula injection (OWASP "CSV Injection"): a unit name starting with ``=``, ``+``, ``-``, ``@``,
   a tab or a carriage return never becomes a live formula in any download (a view's CSV and XLSX
-  on every page, the press kit's CSV and XLSX): XLSX cells are quote-prefixed text, CSV cells get
-  a leading single quote; numbers stay numbers.
+  on every page, their provenance lines and title block, the press kit's CSV and XLSX): XLSX cells
+  are quote-prefixed text, CSV cells get a leading single quote; numbers stay numbers.
 * Markdown injection: the chart tables (st.table, which renders Markdown) show hostile names as
   the plain text they are, in AppTest and in a real browser.
 """
@@ -133,6 +133,27 @@ def test_every_owasp_trigger_is_neutralised_and_numbers_stay_numbers():
         assert num.data_type == "n" and num.value == df["value"][r - 2]
     assert (wb["notes"]["A2"].value, wb["notes"]["A2"].data_type) == ("=1+2 (note)", "s")
     xlsx_texts(export.xlsx_bytes(df, notes=["=1+2 (note)"]))
+
+
+@pytest.mark.parametrize("trigger", TRIGGERS)
+def test_the_provenance_title_block_is_inert(trigger):
+    # a release title, place or service from the data may open a line of the block (the title
+    # line is the page's, but every field is protected alike)
+    prov = export.Provenance(title=trigger, indicator=trigger, place=trigger, year="2024", service=trigger,
+                             source=trigger, release=trigger, demo=True)
+    frame = pd.DataFrame({"year": [2024], "code": ["868"], "name": [HYPERLINK], "value": [80.5], "rank": [1.0]})
+    lines = prov.lines("vi")
+    assert lines[0] == trigger and lines[5] == trigger  # the title and the source line open with it
+    rows = list(csv.reader(io.StringIO(export.reader_csv(frame, "vi", prov).decode("utf-8-sig"), newline="")))
+    assert rows[0] == ["'" + trigger] and rows[5] == ["'" + trigger]
+    csv_cells(export.reader_csv(frame, "vi", prov))
+    data = export.reader_xlsx(frame, "vi", prov)
+    texts = xlsx_texts(data)  # no formula cell, every formula-like text quote-prefixed
+    ws = openpyxl.load_workbook(io.BytesIO(data))["SIPAS"]
+    for r in (1, 6):
+        cell = ws.cell(row=r, column=1)
+        assert (cell.value, cell.data_type, cell.quotePrefix) == (trigger.replace("\r", "\n"), "s", True)
+    assert HYPERLINK in texts
 
 
 def test_a_name_with_a_semicolon_cannot_start_a_new_csv_cell():

@@ -28,6 +28,7 @@ from functools import lru_cache
 import pandas as pd
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
+from ui import fmt
 from ui.strings import level_label, t
 
 #: Decimals of a percentage as the pages show it (ui/fmt.py ``num``).
@@ -172,6 +173,14 @@ _ROUNDED = ("value", "ci_low", "ci_high")
 _WHOLE = ("n", "rank", "total")
 
 
+def _shown(s: pd.Series) -> pd.Series:
+    """Percentages rounded exactly as the pages print them (ui.fmt.num: Babel's half-even on the
+    decimal text, which a binary round() does not always match, e.g. 16.065)."""
+    values = pd.to_numeric(s, errors="coerce")
+    return pd.Series([math.nan if _missing(v) else float(fmt.num(v, "en", SHOWN_DIGITS).replace(",", ""))
+                      for v in values], index=s.index, dtype=float)
+
+
 def _whole(s: pd.Series) -> pd.Series:
     return pd.to_numeric(s, errors="coerce").round().astype("Int64")
 
@@ -216,7 +225,7 @@ def reader_frame(frame: pd.DataFrame, lang: str, *, year: int | None = None,
         elif col == "indicator":
             out[t("dl_indicator", lang)] = mapped(col, indicators)
         elif col in _ROUNDED:
-            out[t("dl_" + col, lang)] = pd.to_numeric(s, errors="coerce").round(SHOWN_DIGITS)
+            out[t("dl_" + col, lang)] = _shown(s)
         elif col in _WHOLE:
             out[t("dl_" + col, lang)] = _whole(s)
         elif col == "suppressed":
