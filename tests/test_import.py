@@ -25,6 +25,9 @@ def form(**over) -> dict:
            "district_code": "868", "commune_code": "29954", "service": "marriage",
            "gender": "1", "weight": "", "collected_on": "05/09/2024", "channel": "trực tiếp"}
     row.update({it: "4" for it in ITEMS_2024})
+    year = str(over.get("year", ""))
+    if "collected_on" not in over and year.isdigit() and len(year) == 4:
+        row["collected_on"] = f"05/09/{year}"  # a form is collected in its survey year
     row.update(over)
     return row
 

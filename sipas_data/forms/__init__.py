@@ -1,0 +1,95 @@
+"""Survey forms (CSV or XLSX) to the canonical *responses* frame, as named stages.
+
+Each file goes through the stages in turn; every row read is accepted, rejected with a reason
+naming the row, the column and what was expected, or ignored as a form already imported:
+``len(accepted) + len(rejects) + duplicates_ignored == rows_read``, always.
+
+1. :mod:`.read` - the file as text cells (CSV, or XLSX by its cells' real extent), with the
+   cells whose value could not be read and the hidden rows;
+2. :mod:`.headers` - which canonical column each header means;
+3. :mod:`.rules` - every check, one function per subject (using the value :mod:`.parsers`);
+4. :mod:`.responses` - the checked columns typed as the responses contract;
+5. :mod:`.duplicates` - one form per (year, form_id);
+6. then the accepted rows and the rejects of every file are gathered into an
+   :class:`ImportResult` (:mod:`.result`).
+
+:mod:`sipas_data.importer` is the public entry and states every rule in its docstring.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import pandas as pd
+
+from .duplicates import duplicates
+from .errors import ERROR_KINDS, ImportFileError, RowErrors
+from .headers import IGNORED_HEADERS, _all_columns, map_headers, norm
+from .read import read_table
+from .responses import typed
+from .result import ImportResult
+from .rules import Forms, check
+
+__all__ = ["ImportFileError", "ImportResult", "read_forms"]
+
+_TRACE = ("file", "row", "errors")
+
+
+def _rejected(forms: Forms, bad) -> pd.DataFrame:
+    """The rejected rows as read (original headers and text), with file, row and reasons."""
+    body = forms.table.body
+    rej = body[bad].copy()
+    rej = rej[[c for c in rej.columns if norm(c) not in IGNORED_HEADERS]]
+    rej["file"] = forms.name
+    rej["row"] = body.index[bad]
+    rej["errors"] = forms.err.text()[bad]
+    return rej
+
+
+def read_forms(paths: str | Path | list[str | Path]) -> ImportResult:
+    """Read one or more form files; see :mod:`sipas_data.importer` for every rule."""
+    if isinstance(paths, (str, Path)):
+        paths = [paths]
+    paths = [Path(p) for p in paths]
+    if not paths:
+        raise ImportFileError("no files given")
+    columns = _all_columns()
+    accepted, rejects, sources, unused, notes = [], [], [], {}, []
+    counts, seen = Counter(), {}
+    rows_read = ignored = 0
+    for path in paths:
+        table = read_table(path)
+        positions, unused[table.name] = map_headers(table.headers, table.name)
+        forms = Forms(table, {c: table.body.columns[i] for c, i in positions.items()},
+                      RowErrors(len(table.body)))
+        check(forms)
+        frame = typed(pd.DataFrame(forms.out, index=table.body.index), columns)
+        ignore = duplicates(frame, table.body.index.to_numpy(), forms.err, table.name, seen)
+        bad = forms.err.any()
+        accepted.append(frame[~bad & ~ignore])
+        if bad.any():
+            rejects.append(_rejected(forms, bad))
+        sources.append({"file": table.name, "sha256": table.sha256, "rows": len(table.body)})
+        rows_read += len(table.body)
+        ignored += int(ignore.sum())
+        counts.update(forms.err.counts())
+        notes += forms.notes
+    return ImportResult(accepted=_gather_accepted(accepted, columns), rejects=_gather_rejects(rejects),
+                        rows_read=rows_read, sources=sources, duplicates_ignored=ignored,
+                        error_counts={k: counts[k] for k in ERROR_KINDS if counts.get(k)},
+                        unused_columns=unused, notes=notes, _inputs=paths)
+
+
+def _gather_accepted(parts: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
+    out = pd.concat(parts) if parts else typed(pd.DataFrame(), columns)
+    return out.sort_values(["year", "form_id"], kind="stable").reset_index(drop=True)
+
+
+def _gather_rejects(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    if not parts:
+        return pd.DataFrame(columns=list(_TRACE))
+    out = pd.concat(parts, ignore_index=True)
+    front = [c for c in out.columns if c not in _TRACE]
+    out = out[front + list(_TRACE)]
+    out[front] = out[front].fillna("")
+    return out

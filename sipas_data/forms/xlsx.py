@@ -1,0 +1,267 @@
+"""Reading a forms sheet from an XLSX workbook by what its cells hold, never by what it claims.
+
+python-calamine reads the cell values; it sizes the sheet by the cells that hold something, not
+by the stored ``<dimension>`` (a tool that writes ``A1:BX11`` for 200 forms loses nothing here).
+Before it runs, one streaming pass over the sheet's XML measures the extent of the cells that
+hold a value and finds what calamine would turn silently into an empty cell or ignore:
+
+* a formula without a saved value (a workbook written by a program and never opened in Excel),
+* an error value (``#N/A``, ``#REF!``),
+* a hidden row (hidden by hand or by a filter).
+
+A sheet whose extent is far larger than its cells (one stray cell at XFD1048576 would make a
+grid of 17 billion cells) or too large to be forms is refused before anything is allocated, so
+memory stays bounded by the data actually present.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import posixpath
+import re
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from xml.etree import ElementTree
+
+import numpy as np
+import pandas as pd
+
+#: A sheet of forms holds at most this many cells (1M forms of 20 columns); beyond, CSV.
+MAX_CELLS = 20_000_000
+#: The extent (rows x columns of the cells that hold a value) may exceed the cells present by
+#: this factor plus SPARSE_SLACK before the sheet counts as too sparse to be forms: blank rows
+#: and empty answers are normal, a lone cell a million rows below is not.
+SPARSE_FACTOR = 4
+SPARSE_SLACK = 2_000_000
+#: No form has more columns than this (A to ZZ); a cell beyond is what makes a sheet too wide.
+WIDEST_FORM = 702
+SHEET_NAMES = ("phieu", "forms")
+_CHUNK = 8 << 20
+
+_NS = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
+       "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
+       "rel": "http://schemas.openxmlformats.org/package/2006/relationships"}
+# a cell that holds something: <c ...> with content (an empty styled cell is <c .../>)
+_CONTENT_COL = re.compile(rb'<c r="([A-Z]{1,3})\d+"[^>/]*>')
+_CONTENT_REF = re.compile(rb'<c r="([A-Z]{1,3})(\d+)"[^>/]*>')
+_FORMULA_NO_VALUE = re.compile(
+    rb'<c r="([A-Z]{1,3})(\d+)"[^>/]*>(?:<f\b[^>]*/>|<f\b[^>]*>[^<]*</f>)(?:<v\s*/>|<v>\s*</v>)?</c>')
+_ERROR_VALUE = re.compile(
+    rb'<c r="([A-Z]{1,3})(\d+)"[^>]*\bt="e"[^>]*>(?:<f\b[^>]*/>|<f\b[^>]*>[^<]*</f>)?<v>([^<]*)</v>')
+_HIDDEN_ROW = re.compile(rb'<row\b[^>]*?\br="(\d+)"[^>]*?\bhidden="(?:1|true)"|'
+                         rb'<row\b[^>]*?\bhidden="(?:1|true)"[^>]*?\br="(\d+)"')
+
+
+class SheetError(ValueError):
+    """The workbook or sheet cannot be read as forms; the message says why."""
+
+
+def column_index(letters: str | bytes) -> int:
+    """0-based index of a column's letters: A -> 0, Z -> 25, AA -> 26."""
+    if isinstance(letters, bytes):
+        letters = letters.decode()
+    i = 0
+    for ch in letters:
+        i = i * 26 + ord(ch) - 64
+    return i - 1
+
+
+def column_letters(i: int) -> str:
+    s = ""
+    i += 1
+    while i:
+        i, r = divmod(i - 1, 26)
+        s = chr(65 + r) + s
+    return s
+
+
+def _norm_name(text: str) -> str:
+    from .headers import norm
+    return norm(text)
+
+
+@dataclass
+class SheetScan:
+    """What the streaming pass found in a sheet's XML."""
+    cells: int = 0                 # cells holding something
+    width: int = 0                 # columns up to the rightmost such cell
+    height: int = 0                # rows up to the lowest such cell
+    far_cell: str = ""             # the lowest (then rightmost) such cell
+    no_value: list[tuple[int, int]] = field(default_factory=list)   # (row, column index)
+    errors: list[tuple[int, int, str]] = field(default_factory=list)
+    hidden_rows: list[int] = field(default_factory=list)
+
+
+def _sheet_member(z: zipfile.ZipFile, name: str) -> tuple[str, str]:
+    """(sheet title, path of its XML in the package) for the forms sheet."""
+    try:
+        book = ElementTree.fromstring(z.read("xl/workbook.xml"))
+        rels = ElementTree.fromstring(z.read("xl/_rels/workbook.xml.rels"))
+    except (KeyError, ElementTree.ParseError) as exc:
+        raise SheetError(f"{name}: cannot be opened as an Excel workbook ({exc})") from None
+    targets = {r.get("Id"): r.get("Target", "") for r in rels.findall("rel:Relationship", _NS)}
+    sheets = [(s.get("name", ""), targets.get(s.get(f"{{{_NS['r']}}}id"), ""))
+              for s in book.findall("m:sheets/m:sheet", _NS)]
+    if not sheets:
+        raise SheetError(f"{name}: the workbook has no sheet")
+    title, target = next((s for s in sheets if _norm_name(s[0]) in SHEET_NAMES), sheets[0])
+    target = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join("xl", target))
+    return title, target
+
+
+def scan_sheet(stream) -> SheetScan:
+    """One pass over a sheet's XML in chunks (never the whole text in memory)."""
+    out = SheetScan()
+    width_letters = b""
+    tail = b""
+    last_ref = None
+    while True:
+        chunk = stream.read(_CHUNK)
+        data = tail + chunk
+        if chunk:
+            # cut after the last complete cell, so no tag is split between two chunks
+            cut = data.rfind(b"</c>")
+            cut = max(cut + 4 if cut >= 0 else 0, data.rfind(b"/>") + 2)
+            if cut <= 0:
+                tail = data
+                continue
+            data, tail = data[:cut], data[cut:]
+        cols = _CONTENT_COL.findall(data)
+        out.cells += len(cols)
+        if cols:
+            widest = max(set(cols), key=lambda c: (len(c), c))
+            if (len(widest), widest) > (len(width_letters), width_letters):
+                width_letters = widest
+            pos = data.rfind(b"<c r=")
+            while pos >= 0:
+                m = _CONTENT_REF.match(data, pos)
+                if m:
+                    last_ref = m
+                    break
+                pos = data.rfind(b"<c r=", 0, pos)
+        if b"<f" in data:
+            out.no_value += [(int(r), column_index(c)) for c, r in _FORMULA_NO_VALUE.findall(data)]
+        if b't="e"' in data:
+            out.errors += [(int(r), column_index(c), v.decode("utf-8", "replace"))
+                           for c, r, v in _ERROR_VALUE.findall(data)]
+        if b"hidden=" in data:
+            out.hidden_rows += [int(a or b) for a, b in _HIDDEN_ROW.findall(data)]
+        if not chunk:
+            break
+    out.width = column_index(width_letters) + 1 if width_letters else 0
+    if last_ref is not None:
+        out.height = int(last_ref.group(2))
+        out.far_cell = (last_ref.group(1) + last_ref.group(2)).decode()
+    return out
+
+
+def _far_right(stream, width: int) -> str:
+    """The first cell found in the rightmost column (named in the message for a sparse sheet)."""
+    letters = column_letters(width - 1).encode()
+    pattern = re.compile(rb'<c r="(' + letters + rb'\d+)"[^>/]*>')
+    tail = b""
+    while chunk := stream.read(_CHUNK):
+        m = pattern.search(tail + chunk)
+        if m:
+            return m.group(1).decode()
+        tail = chunk[-64:]
+    return column_letters(width - 1)
+
+
+def _text(values: list) -> np.ndarray:
+    """A column of cell values as the text a person sees: 87 not 87.0, dates as yyyy-mm-dd,
+    TRUE/FALSE as those words (a tick box, not the answer 1)."""
+    arr = np.empty(len(values), dtype=object)
+    arr[:] = values
+    kind = pd.api.types.infer_dtype(arr, skipna=False)
+    if kind == "string":
+        return arr
+    if kind in ("floating", "integer", "mixed-integer-float", "mixed", "mixed-integer"):
+        is_num = np.fromiter((type(v) is float for v in arr), dtype=bool, count=len(arr))
+        if is_num.any():
+            f = arr[is_num].astype(float)
+            whole = np.isfinite(f) & (f == np.floor(f)) & (np.abs(f) < 1e15)
+            text = np.empty(len(f), dtype=object)
+            text[whole] = f[whole].astype(np.int64).astype(str)
+            text[~whole] = [repr(float(v)) for v in f[~whole]]
+            arr[is_num] = text
+        if kind in ("floating", "integer") or (is_num | _is_str(arr)).all():
+            return arr
+    return np.array([_cell_text(v) for v in arr], dtype=object)
+
+
+def _is_str(arr: np.ndarray) -> np.ndarray:
+    return np.fromiter((type(v) is str for v in arr), dtype=bool, count=len(arr))
+
+
+def _cell_text(v) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, str):
+        return v
+    if isinstance(v, bool):
+        return "TRUE" if v else "FALSE"
+    if isinstance(v, float):
+        return str(int(v)) if v.is_integer() else repr(v)
+    if isinstance(v, _dt.datetime):
+        return v.date().isoformat() if v.time() == _dt.time() else v.isoformat(sep=" ")
+    if isinstance(v, (_dt.date, _dt.time)):
+        return v.isoformat()
+    return str(v)
+
+
+@dataclass
+class Sheet:
+    grid: pd.DataFrame             # text cells, row 1 (the header) first
+    title: str
+    scan: SheetScan
+
+
+def read_xlsx(path: Path) -> Sheet:
+    """The forms sheet as a text grid, with what the scan found about its cells."""
+    import python_calamine
+
+    name = path.name
+    try:
+        with zipfile.ZipFile(path) as z:
+            title, member = _sheet_member(z, name)
+            try:
+                with z.open(member) as stream:
+                    scan = scan_sheet(stream)
+            except KeyError:
+                raise SheetError(f"{name}: the sheet '{title}' is missing from the workbook") from None
+            extent = scan.width * scan.height
+            where = f"rows 1–{scan.height:,}, columns A–{column_letters(max(scan.width - 1, 0))}"
+            if extent > SPARSE_FACTOR * scan.cells + SPARSE_SLACK:
+                far = scan.far_cell   # the lowest cell, unless the stray one is far right
+                if scan.width > WIDEST_FORM:
+                    with z.open(member) as stream:
+                        far = _far_right(stream, scan.width)
+                raise SheetError(
+                    f"{name}: the sheet '{title}' is too sparse to be forms: it spans {where} for "
+                    f"{scan.cells:,} cells holding a value; a stray cell such as {far} lies far "
+                    "outside the forms: delete it (and any empty rows or columns up to it) and "
+                    "save again")
+            if scan.cells > MAX_CELLS:
+                raise SheetError(
+                    f"{name}: the sheet '{title}' holds {scan.cells:,} cells ({where}), more than "
+                    f"{MAX_CELLS:,} for one workbook; save it as CSV UTF-8 or split it into "
+                    "several files")
+    except zipfile.BadZipFile as exc:
+        raise SheetError(f"{name}: cannot be opened as an Excel workbook ({exc})") from None
+    except OSError as exc:
+        raise SheetError(f"{name}: cannot be read ({exc.strerror or exc})") from None
+    try:
+        book = python_calamine.CalamineWorkbook.from_path(str(path))
+        rows = book.get_sheet_by_name(title).to_python(skip_empty_area=False)
+    except Exception as exc:  # noqa: BLE001 - calamine raises its own errors for any damaged part
+        raise SheetError(f"{name}: cannot be opened as an Excel workbook ({exc})") from None
+    if not rows or not any(str(c).strip() for c in rows[0]):
+        raise SheetError(f"{name}: the sheet '{title}' is empty (no header row in row 1)")
+    width = max(len(r) for r in rows)
+    if any(len(r) != width for r in rows):
+        rows = [r + [""] * (width - len(r)) for r in rows]
+    columns = list(zip(*rows)) if rows else []
+    del rows
+    grid = pd.DataFrame({i: _text(list(c)) for i, c in enumerate(columns)})
+    return Sheet(grid=grid, title=title, scan=scan)
