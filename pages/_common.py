@@ -403,13 +403,17 @@ def change_lines(ctx: Ctx, row, prev) -> list[str]:
     return out
 
 
+def _go_unit(code: str, year: int) -> None:
+    """on_click of a lineage link: open that unit in its year (the URL follows, so it can be shared;
+    a page link to the page itself would leave the address bar on the old view)."""
+    ctx: Ctx = st.session_state.get("_ctx")
+    if ctx is not None:
+        st.query_params.from_dict(change_params(ctx.state, ctx.offer, year=year, unit=code, level=None))
+
+
 def _link(ctx: Ctx, code: str, year: int, label: str, key: str) -> None:
-    params = change_params(ctx.state, ctx.offer, year=year, unit=code, level=None)
-    page = ctx.links.get("locality")
-    if page is not None:
-        st.page_link(page, label=label, query_params=params, icon=":material/location_on:")
-    else:
-        st.markdown(fmt.md(label))
+    st.button(fmt.md(label), key=key, on_click=_go_unit, args=(code, year), icon=":material/location_on:",
+              type="tertiary")
 
 
 def lineage_box(ctx: Ctx) -> None:

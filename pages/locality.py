@@ -166,7 +166,7 @@ def body(ctx) -> None:
         fig = figures.framed(figures.trend, tr[["series", "year", "value", "ci_low", "ci_high", "n", "restated"]],
                              ctx.lang, indicator=s.indicator, national=nat, frame=dict(
                                  title=ctx.t("loc_trend_title", indicator=ind_label, name=name),
-                                 subtitle=figures.subtitle(name, f"{int(tr.year.min())}–{int(tr.year.max())}",
+                                 subtitle=figures.subtitle(name, _span(tr["year"]),
                                                            ctx.service_label(s.service)),
                                  source=ctx.source(), demo=ctx.release.is_demo, lang=ctx.lang))
         chart(fig, "loc_trend", primary=True)
@@ -179,6 +179,11 @@ def body(ctx) -> None:
         export.insert(1, "vintage", s.vintage)
         downloads(ctx, export.reset_index(drop=True), "locality", "loc")
     notes(ctx, [])
+
+
+def _span(years) -> str:
+    lo, hi = int(min(years)), int(max(years))
+    return str(lo) if lo == hi else f"{lo}–{hi}"
 
 
 if __name__ == "__main__":  # the file run as the script itself: app.py draws it in its frame

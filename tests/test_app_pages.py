@@ -188,9 +188,14 @@ def test_locality_trend_of_a_new_unit_has_only_its_own_and_restated_years(demo_e
     at = run("pages/locality.py", year="2025", unit="29955")
     assert_clean(at)
     text = captions(at)
-    assert "Chỉ số SIPAS của Phường Hồng Ngự qua các năm · Phường Hồng Ngự · 2025–2025" in text
+    assert "Chỉ số SIPAS của Phường Hồng Ngự qua các năm · Phường Hồng Ngự · 2025 ·" in text
     info = plain(" ".join(i.value for i in at.info))
     assert "Phường Hồng Ngự được hình thành từ 1/7/2025" in info and "Phường An Thạnh" in info
+    # each old unit is a link to its own profile and years
+    at.button(key="lin_2019_29959").click().run()
+    assert_clean(at)
+    assert (at.query_params["year"], at.query_params["unit"]) == ("2024", "29959")
+    assert "Xã Bình Thạnh" in at.subheader[0].value
 
 
 def test_locality_of_an_old_unit_ends_in_2024_and_says_where_it_went(demo_env):
