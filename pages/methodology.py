@@ -89,9 +89,10 @@ def body(ctx) -> None:
                         f"**{ctx.t('years_range')}:** {fmt.md(_years(ctx, m.first_year, m.last_year))}")
             st.markdown(f"**{ctx.t('me_formulas')}**")
             st.markdown("\n".join(f"- {fmt.md(line)}" for line in _rules(ctx, m, threshold)))
-            rows = [{ctx.t("me_item_code"): it.id, ctx.t("ov_elements"): el.label[ctx.lang],
-                     ctx.t("criterion"): it.label[ctx.lang],
-                     ctx.t("years_range"): _years(ctx, it.from_year or m.first_year, it.to_year or m.last_year)}
+            # the criterion first: on a phone the columns after the second are off screen
+            rows = [{ctx.t("criterion"): it.label[ctx.lang], ctx.t("ov_elements"): el.label[ctx.lang],
+                     ctx.t("years_range"): _years(ctx, it.from_year or m.first_year, it.to_year or m.last_year),
+                     ctx.t("me_item_code"): it.id}
                     for el in m.elements for it in el.items]
             st.markdown(f"**{ctx.t('me_elements_table')}**")
             st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", height=260)

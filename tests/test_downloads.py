@@ -69,9 +69,11 @@ def test_reader_frame_in_english_and_on_the_2025_units():
 
 
 def test_unit_codes_get_their_names_when_the_frame_has_none():
-    f = pd.DataFrame({"year": [2024, 2025], "unit_code": ["868", "87"], "value": [80.0, 81.0]})
+    f = pd.DataFrame({"year": [2024, 2025], "vintage": ["2019", "2025"], "unit_code": ["868", "87"],
+                      "value": [80.0, 81.0]})
     d = export.reader_frame(f, "en", names={(2024, "868"): "Hồng Ngự", (2025, "87"): "Đồng Tháp"})
     assert d["Code"].tolist() == ["868", "87"] and d["Area"].tolist() == ["Hồng Ngự", "Đồng Tháp"]
+    assert d["Unit vintage"].tolist() == ["2019", "2025"]
 
 
 def test_csv_starts_with_its_provenance_then_the_table():

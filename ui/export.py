@@ -231,6 +231,8 @@ def reader_frame(frame: pd.DataFrame, lang: str, *, year: int | None = None,
         elif col == "suppressed":
             out[t("status", lang)] = [t("suppressed_class", lang) if not _missing(v) and bool(v) else ""
                                       for v in s]
+        elif col == "vintage":
+            out[t("dl_vintage", lang)] = s.astype(object)
         elif col == "basis":
             out[t("dl_basis", lang)] = [t(BASIS_KEYS[v], lang) if v in BASIS_KEYS else v for v in s]
         else:

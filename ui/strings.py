@@ -413,6 +413,7 @@ S: dict[str, tuple[str, str]] = {
                     "Values and intervals are rounded to {digits} decimals as on the page; the column "
                     "“{full}” keeps full precision."),
     "dl_title": ("{app} · {page}", "{app} · {page}"),
+    "dl_vintage": ("Bộ đơn vị hành chính", "Unit vintage"),
 }
 
 
