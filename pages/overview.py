@@ -123,8 +123,8 @@ def body(ctx) -> None:
 
 def _meta(ctx) -> dict:
     s = ctx.state
-    return {"release": ctx.release.id, "year": s.year, "level": s.level, "service": s.service,
-            "indicator": s.indicator}
+    return {"release": ctx.release.id, "year": s.year, "vintage": s.vintage, "level": s.level,
+            "service": s.service, "indicator": s.indicator}
 
 
 if __name__ == "__main__":  # the file run as the script itself: app.py draws it in its frame
