@@ -93,8 +93,9 @@ def body(ctx) -> None:
                      hide_index=True, width="stretch")
     if len(items):
         exp = items.merge(pd.DataFrame({"unit_code": list(names), "name": list(names.values())}), on="unit_code", how="left")
-        downloads(ctx, exp[["year", "unit_code", "name", "service", "indicator", "value", "ci_low", "ci_high", "n",
-                            "suppressed", "rank"]].reset_index(drop=True), "services", "sv")
+        exp = exp.assign(vintage=s.vintage)  # a code names a unit of one vintage only
+        downloads(ctx, exp[["year", "vintage", "unit_code", "name", "service", "indicator", "value", "ci_low",
+                            "ci_high", "n", "suppressed", "rank"]].reset_index(drop=True), "services", "sv")
     notes(ctx, [])
 
 
