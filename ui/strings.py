@@ -142,6 +142,7 @@ S: dict[str, tuple[str, str]] = {
     "unit_since": ("{name} (từ {date})", "{name} (from {date})"),
     "cov_restated": ("Số năm {year} là số tính lại từ: {parts}.", "The {year} value is restated from: {parts}."),
     "cov_part": ("{name} ({n} phiếu)", "{name} ({n} forms)"),
+    "cov_series": ("Số liệu tính lại {years} gồm: {parts}.", "The restated values of {years} cover: {parts}."),
     "cov_missing": ("chưa có số liệu của {names}", "no results for {names}"),
     "cov_not_same": ("Không so sánh thay đổi: năm {year} gồm {now}, năm {prev} chỉ gồm {before}.",
                      "No change is given: {year} covers {now}, {prev} only {before}."),
