@@ -403,6 +403,31 @@ def change_lines(ctx: Ctx, row, prev) -> list[str]:
     return out
 
 
+def restated_coverage(ctx: Ctx, years, service: str, indicator: str) -> str:
+    """One line saying which old units (and how many forms each, in the latest of ``years``) the
+    restated points of the view's unit count, and which old units have no results in them."""
+    from ui import queries
+    s = ctx.state
+    years = sorted({int(y) for y in years})
+    if not years:
+        return ""
+    here = ctx.name(s.unit)
+    covered, missing = {}, set()
+    for y in years:
+        have, absent = queries.coverage(ctx.read, year=y, unit=s.unit, vintage=s.vintage, service=service,
+                                        indicator=indicator)
+        covered.update(have)
+        missing |= set(absent)
+    missing -= set(covered)
+    vint = vintage_of(years[0])
+    parts = [ctx.t("cov_part", name=_old_label(ctx, c, vint, here), n=fmt.count(n, ctx.lang)) if n is not None
+             else _old_label(ctx, c, vint, here) for c, n in covered.items()]
+    if missing:
+        parts.append(ctx.t("cov_missing", names=", ".join(_old_label(ctx, c, vint, here) for c in sorted(missing))))
+    span = str(years[0]) if len(years) == 1 else f"{years[0]}–{years[-1]}"
+    return ctx.t("cov_series", years=span, parts="; ".join(parts)) if parts else ""
+
+
 def _go_unit(code: str, year: int) -> None:
     """on_click of a lineage link: open that unit in its year (the URL follows, so it can be shared;
     a page link to the page itself would leave the address bar on the old view)."""

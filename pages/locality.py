@@ -5,7 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from pages._common import (change_lines, change_params, chart, comparability, downloads, header, lineage_box,
-                           n_label, n_line, notes, rank_text, run_app)
+                           n_label, n_line, notes, rank_text, restated_coverage, run_app)
 from sipas_data import calendar
 from ui import figures, fmt, queries, views
 from ui.state import COUNTRY, vintage_of
@@ -173,6 +173,7 @@ def body(ctx) -> None:
         comparability(ctx, tr["year"])
         if tr["restated"].any():
             st.caption(ctx.t("restated_note"))
+            st.caption(fmt.md(restated_coverage(ctx, tr.loc[tr["restated"], "year"], s.service, s.indicator)))
         if calendar.reform_between(s.year, max(ctx.offer.years)):
             st.caption(ctx.t("unit_gone") + " " + ctx.t("lin_ends", name=name, year=int(tr["year"].max())))
         export = hist[["year", "unit_code", "service", "indicator", "value", "ci_low", "ci_high", "n", "rank", "basis"]]

@@ -234,6 +234,15 @@ def test_overview_gives_no_change_against_a_restated_year_of_another_area(demo_e
     assert "Không so sánh thay đổi" in text
 
 
+def test_locality_restated_trend_states_its_coverage(demo_env, release):
+    at = run("pages/locality.py", year="2025", unit="82")
+    assert_clean(at)
+    n87 = format_decimal(int(release.read(year=2024, unit="87", level="province")["n"].iloc[0]), format="#,##0",
+                         locale="vi_VN")
+    assert (f"Số liệu tính lại 2018–2024 gồm: Tỉnh Đồng Tháp (trước 1/7/2025) ({n87} phiếu); "
+            "chưa có số liệu của Tỉnh Tiền Giang.") in plain(captions(at))
+
+
 def test_n_lines_say_what_they_count(demo_env, release):
     at = run("pages/overview.py", year="2024", unit="87", level="commune")
     assert_clean(at)
