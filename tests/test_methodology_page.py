@@ -7,16 +7,19 @@ paragraph in Vietnamese. Level names follow the year's vintage."""
 import copy
 import json
 import re
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from apptest import errors, open_page
+from browser import NEEDS_CHROMIUM, app_server, chromium
 
 from sipas_data.methodology import METHODOLOGY_DIR, MethodologyError, builtin_methodologies, parse_methodology
 from sipas_data.release import open_release
 from ui.strings import level_label
 
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 RAW_IDS = ("wilson", "linearised_respondent_scores", "services_aspect", "mean_of_aspects", "mean_of_elements",
            "high_levels_share", "ticked_share", "sipas_data", "The composite interval")
 
@@ -191,3 +194,27 @@ def test_samples_table_says_what_it_counts_and_level_names_fit_the_vintage(pages
     assert any("xã/phường/đặc khu" in c.value for c in at.caption)
     en = next(d.value for d in pages["en"].dataframe if "Withheld cells" in d.value.columns)
     assert isinstance(en, pd.DataFrame) and "Commune/ward/special zone" in set(en["Level"])
+
+
+@NEEDS_CHROMIUM
+def test_methodology_page_on_a_phone_in_both_languages(demo_release_root, tmp_path_factory):
+    """390x844: the page reads in its language and nothing but the tables' own scroll is wider
+    than the screen. Screenshots in test-artifacts/."""
+    pytest.importorskip("playwright.sync_api")
+    ARTIFACTS.mkdir(exist_ok=True)
+    geo = tmp_path_factory.mktemp("geo_empty")
+    heads = {"vi": ("Công thức áp dụng", "Khoảng tin cậy", "Cỡ mẫu"),
+             "en": ("Formulas used", "Intervals", "Sample sizes")}
+    with app_server(demo_release_root, geo) as url, chromium() as b:
+        for lang, words in heads.items():
+            pg = b.new_page(viewport={"width": 390, "height": 844})
+            pg.goto(f"{url}/methodology?year=2025&level=commune&lang={lang}")
+            pg.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning'] h3", timeout=90_000)
+            text = pg.locator("[data-testid='stMain']").inner_text()
+            for w in words:
+                assert w in text, (lang, w)
+            assert ("linearised" in text) == (lang == "en") and ("tuyến tính hóa" in text) == (lang == "vi")
+            width = pg.evaluate("document.querySelector('[data-testid=\"stMain\"]').scrollWidth")
+            assert width <= 390, width
+            pg.screenshot(path=str(ARTIFACTS / f"methodology_phone_{lang}.png"))
+            pg.close()
