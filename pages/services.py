@@ -4,7 +4,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from pages._common import chart, comparability, downloads, header, n_line, notes, run_app
+from pages._common import chart, comparability, downloads, header, n_label, n_line, notes, run_app
 from ui import figures, fmt, queries, views
 from ui.state import map_area, units_in_area
 from ui.strings import level_label
@@ -23,7 +23,8 @@ def body(ctx) -> None:
     by_svc = ctx.read(year=s.year, unit=s.unit, service=None, indicator="sipas", level=lvl, source="computed")
     by_svc = by_svc[by_svc["service"] != "all"]
     if len(by_svc):
-        by_svc = by_svc.assign(label=[ctx.service_label(x) for x in by_svc["service"]]).sort_values("value", ascending=False)
+        by_svc = by_svc.assign(label=[ctx.service_label(x) for x in by_svc["service"]])
+        by_svc = by_svc.sort_values("value", ascending=False)
         fig = figures.framed(
             figures.bar_ci, by_svc["label"].tolist(), by_svc["value"].tolist(), by_svc["ci_low"].tolist(),
             by_svc["ci_high"].tolist(), by_svc["n"].tolist(), ctx.lang, suppressed=by_svc["suppressed"].tolist(),
@@ -40,7 +41,8 @@ def body(ctx) -> None:
         if len(hist):
             tr = hist.assign(series=[ctx.service_label(x) for x in hist["service"]], restated=False)
             fig = figures.framed(figures.trend, tr, ctx.lang, frame=dict(
-                title=ctx.t("sv_trend_title"), subtitle=figures.subtitle(place, f"{int(tr.year.min())}–{int(tr.year.max())}"),
+                title=ctx.t("sv_trend_title"),
+                subtitle=figures.subtitle(place, f"{int(tr.year.min())}–{int(tr.year.max())}"),
                 source=ctx.source(), demo=ctx.release.is_demo, lang=ctx.lang, wrap=60))
             with right:
                 chart(fig, "sv_trend")
@@ -81,18 +83,21 @@ def body(ctx) -> None:
         weak = views.label_frame(own.nsmallest(5, "value"), m, ctx.lang)
         st.dataframe(pd.DataFrame({ctx.t("criterion"): weak["label"],
                                    ctx.t("value"): [fmt.num(v, ctx.lang) for v in weak["value"]],
-                                   ctx.t("interval"): [fmt.interval(a, b, ctx.lang) for a, b in zip(weak.ci_low, weak.ci_high)],
-                                   "n": [fmt.count(n, ctx.lang) for n in weak["n"]]}),
+                                   ctx.t("interval"): [fmt.interval(a, b, ctx.lang)
+                                                       for a, b in zip(weak.ci_low, weak.ci_high)],
+                                   n_label(ctx, "item:"): [fmt.count(n, ctx.lang) for n in weak["n"]]}),
                      hide_index=True, width="stretch")
     cells = ctx.read(year=s.year, level=s.level, unit=codes or None, service=s.service, indicator="sipas")
     with right:
-        st.markdown(f"**{ctx.t('sv_lowest_units', level=level_label(s.level, ctx.lang, plural=True), service=fmt.md(svc_label))}**")
+        levels = level_label(s.level, ctx.lang, plural=True, year=s.year)
+        st.markdown(f"**{ctx.t('sv_lowest_units', level=levels, service=fmt.md(svc_label))}**")
         mc = views.map_cells(cells, codes, {r.code: ctx.name(r.code) for r in refs})
         low = mc[mc["has_data"] & ~mc["suppressed"]].nsmallest(5, "value")
         st.dataframe(views.table_twin(low.assign(has_data=True), ctx.lang, ctx.threshold).iloc[::-1],
                      hide_index=True, width="stretch")
     if len(items):
-        exp = items.merge(pd.DataFrame({"unit_code": list(names), "name": list(names.values())}), on="unit_code", how="left")
+        exp = items.merge(pd.DataFrame({"unit_code": list(names), "name": list(names.values())}), on="unit_code",
+                          how="left")
         exp = exp.assign(vintage=s.vintage)  # a code names a unit of one vintage only
         downloads(ctx, exp[["year", "vintage", "unit_code", "name", "service", "indicator", "value", "ci_low",
                             "ci_high", "n", "suppressed", "rank"]].reset_index(drop=True), "services", "sv")
