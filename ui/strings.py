@@ -415,6 +415,17 @@ S: dict[str, tuple[str, str]] = {
                     "“{full}” keeps full precision."),
     "dl_title": ("{app} · {page}", "{app} · {page}"),
     "dl_vintage": ("Bộ đơn vị hành chính", "Unit vintage"),
+    # The interactive map (pydeck): archipelagos, tap-to-select card, place search
+    "archipelago_hoang_sa": ("Quần đảo Hoàng Sa (Đà Nẵng)", "Hoàng Sa archipelago (Đà Nẵng)"),
+    "archipelago_truong_sa": ("Quần đảo Trường Sa (Khánh Hòa)", "Trường Sa archipelago (Khánh Hòa)"),
+    "map_tap": ("Chạm hoặc bấm vào một đơn vị để xem số liệu của đơn vị đó; dùng nút bên dưới để xem cấp dưới.",
+                "Tap or click a unit to see its figures; use the buttons below to go to the level below."),
+    "map_drill": ("Xem {level} của {name}", "See the {level} of {name}"),
+    "map_find": ("Tìm một địa phương trên bản đồ", "Find a place on the map"),
+    "map_find_none": ("Không tìm thấy “{q}” trong năm {year}.", "No place matching “{q}” in {year}."),
+    "map_card_rank": ("Hạng", "Rank"),
+    "map_legend": ("Thang màu cố định: {lo}–{hi}%. Xám: không công bố. Xám nhạt: không có dữ liệu.",
+                   "Fixed colour scale: {lo}–{hi}%. Grey: withheld. Light grey: no data."),
 }
 
 
