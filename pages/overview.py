@@ -13,10 +13,11 @@ from ui.strings import level_label
 FILTERS = ("year", "unit", "level", "service", "indicator")  # the sidebar's filters on this page
 
 
-def previous_cell(ctx, year: int, unit: str, service: str, indicator: str) -> queries.Previous:
-    """The same cell one year earlier, restated on the new units across a boundary reform, with
-    what each year covers: see ui.queries.previous."""
-    return queries.previous(ctx.read, ctx.offer.years, year=year, unit=unit, service=service, indicator=indicator)
+def previous_cell(ctx, year: int, unit: str, service: str, indicator: str):
+    """The same cell one year earlier and whether it is restated (on the new units, across a
+    boundary reform): see ui.queries.previous, which the page asks for what each year covers."""
+    prev = queries.previous(ctx.read, ctx.offer.years, year=year, unit=unit, service=service, indicator=indicator)
+    return prev.row, prev.restated
 
 
 def body(ctx) -> None:
@@ -27,7 +28,8 @@ def body(ctx) -> None:
     m = ctx.methodology()
 
     row = queries.headline(ctx.read, year=s.year, unit=s.unit, service=s.service, indicator=s.indicator)
-    before = previous_cell(ctx, s.year, s.unit, s.service, s.indicator)
+    before = queries.previous(ctx.read, ctx.offer.years, year=s.year, unit=s.unit, service=s.service,
+                              indicator=s.indicator)
     prev, restated = before.row, before.restated
     ulevel = ctx.offer.unit(s.year, s.unit).level if ctx.offer.unit(s.year, s.unit) else "country"
 
