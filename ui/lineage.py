@@ -33,6 +33,14 @@ def vintage_before(vintage: str) -> str | None:
     return ids[i - 1] if i > 0 else None
 
 
+def has_crosswalk(old_vintage: str) -> bool:
+    """The lineage knows the way out of ``old_vintage``: the official crosswalk (``geo.crosswalk``)
+    is the one out of the earliest vintage, to the next; another reform has no lineage here
+    until its crosswalk is read."""
+    ids = calendar.vintage_ids()
+    return len(ids) > 1 and str(old_vintage) == ids[0]
+
+
 def reform_date(vintage: str) -> str:
     """The day a vintage's units took effect, as Vietnamese write it (1/7/2025)."""
     start = calendar.vintage(vintage).start
@@ -115,7 +123,7 @@ def _level(code: str, vintage: str) -> str | None:
 def successors(code: str, vintage: str) -> list[str]:
     """The next vintage's units that ``(vintage, code)`` became part of (empty: none, or no
     later vintage). A district's are the new communes its communes went to."""
-    if vintage_after(vintage) is None:
+    if vintage_after(vintage) is None or not has_crosswalk(vintage):
         return []
     return list(_maps().forward.get(str(code), []))
 
@@ -125,7 +133,7 @@ def containing(code: str, vintage: str) -> list[str]:
     detailed level that exists for it: a commune's new communes; a district (abolished) and a
     province: the new provinces."""
     nxt = vintage_after(vintage)
-    if nxt is None:
+    if nxt is None or not has_crosswalk(vintage):
         return []
     level = _level(code, vintage)
     if level == "commune":
@@ -138,12 +146,13 @@ def containing(code: str, vintage: str) -> list[str]:
 
 
 def is_split(code: str, vintage: str) -> bool:
-    return str(code) in _maps().split and vintage_after(vintage) is not None
+    return has_crosswalk(vintage) and str(code) in _maps().split
 
 
 def predecessors(code: str, vintage: str) -> list[str]:
     """The previous vintage's units (same level) that ``(vintage, code)`` was formed from."""
-    if vintage_before(vintage) is None:
+    before = vintage_before(vintage)
+    if before is None or not has_crosswalk(before):
         return []
     return list(_maps().backward.get(str(code), []))
 
@@ -152,7 +161,8 @@ def restated_from(code: str, vintage: str) -> list[str]:
     """The old units whose forms the release's restated series counts in ``(vintage, code)``:
     the crosswalk's default for a split commune (the engine restates a form once), so a split
     commune counts in one new commune only; a province: its old provinces."""
-    if vintage_before(vintage) is None:
+    before = vintage_before(vintage)
+    if before is None or not has_crosswalk(before):
         return []
     m = _maps()
     if str(code) in m.counted:

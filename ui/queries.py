@@ -107,8 +107,10 @@ def previous(read, years, *, year: int, unit: str, service: str, indicator: str,
              restated=comparison.restated)
     d = _computed(d) if unit != country else d
     row = d.iloc[0] if len(d) else None
-    if not comparison.restated or unit == country:
-        return Previous(prev, comparison, row)
+    before = lineage.vintage_before(calendar.vintage_for_year(year))
+    if not comparison.restated or unit == country or calendar.vintage_for_year(prev) != before \
+            or not lineage.has_crosswalk(before):
+        return Previous(prev, comparison, row)   # no lineage to say what the restated year covers
     covered, absent = coverage(read, year=prev, unit=unit, vintage=calendar.vintage_for_year(year),
                                service=service, indicator=indicator)
     now = covered_by_year(read, year=year, unit=unit, service=service, indicator=indicator)
