@@ -1,0 +1,167 @@
+"""The pydeck map spec (ui/deck.py): layers, colours, escaped tooltips, no base map by default,
+labels that never overlap, the archipelagos on national maps."""
+import json
+
+import pandas as pd
+import pytest
+
+from ui import deck, figures, maps
+
+
+def _square(code, x, y, side=1.0):
+    ring = [[x, y], [x + side, y], [x + side, y + side], [x, y + side], [x, y]]
+    return {"type": "Feature", "id": code, "properties": {}, "geometry": {"type": "Polygon", "coordinates": [ring]}}
+
+
+def _cells(rows):
+    df = pd.DataFrame(rows, columns=["code", "name", "value", "n", "suppressed", "has_data"])
+    df["ci_low"] = df["value"] - 1
+    df["ci_high"] = df["value"] + 1
+    df["rank"] = df["value"].rank(ascending=False)
+    df.loc[df["suppressed"] | ~df["has_data"], "rank"] = float("nan")
+    df["total"] = 3
+    return df
+
+
+CELLS = _cells([("a", "Xã <b>A</b> & Co", 90.0, 120, False, True),
+                ("b", "Xã B", 60.0, 80, False, True),
+                ("c", "Xã C", float("nan"), float("nan"), True, True),
+                ("d", "Xã D", float("nan"), float("nan"), False, False)])
+GEO = {"type": "FeatureCollection", "features": [_square("a", 0, 0), _square("b", 1, 0), _square("c", 0, 1),
+                                                  _square("d", 1, 1)]}
+
+
+def _spec(**kw):
+    d = deck.deck(GEO, CELLS, "sipas", "vi", view=(1.0, 1.0, 6.5), points=deck.anchors(GEO), **kw)
+    # the tooltip travels beside the JSON spec (Streamlit reads it from the Deck object)
+    return {**json.loads(d.to_json()), "tooltip": d._tooltip}
+
+
+def _layer(spec, layer_id):
+    return next(layer for layer in spec["layers"] if layer["id"] == layer_id)
+
+
+def test_no_base_map_and_no_third_party_host_by_default(monkeypatch):
+    monkeypatch.delenv(deck.BASEMAP_ENV, raising=False)
+    spec = _spec(basemap=deck.basemap_setting())
+    # pydeck's sentinel: Streamlit's frontend draws no base map (None or "" would make it pick Carto)
+    assert spec["mapStyle"] == deck.NO_BASEMAP
+    text = json.dumps(spec)
+    assert "http" not in text and "carto" not in text.lower() and "mapbox" not in text.lower()
+
+
+@pytest.mark.parametrize("value,expected", [
+    ("", None), ("off", None), ("nonsense", None),
+    ("light", {"kind": "style", "url": deck.LIGHT_STYLE}),
+    ("https://tiles.agency.gov.vn/{z}/{x}/{y}.png", {"kind": "raster", "url": "https://tiles.agency.gov.vn/{z}/{x}/{y}.png"}),
+    ("https://maps.agency.gov.vn/style.json", {"kind": "style", "url": "https://maps.agency.gov.vn/style.json"}),
+])
+def test_base_map_setting(value, expected):
+    assert deck.basemap_setting({deck.BASEMAP_ENV: value}) == expected
+
+
+def test_agency_raster_tiles_become_a_style_with_one_source():
+    spec = _spec(basemap=deck.basemap_setting({deck.BASEMAP_ENV: "https://t.example.vn/{z}/{x}/{y}.png"}))
+    assert spec["mapStyle"]["sources"]["agency"]["tiles"] == ["https://t.example.vn/{z}/{x}/{y}.png"]
+
+
+def test_units_layer_colours_on_the_fixed_scale_and_greys_withheld_and_missing():
+    units = _layer(_spec(), deck.UNITS_LAYER)
+    assert units["pickable"] is True
+    fills = {f["properties"]["code"]: f["properties"]["fill"] for f in units["data"]["features"]}
+    assert fills["a"][:3] == deck.colour(90.0, "sipas")[:3]
+    assert fills["c"][:3] == [0x9E, 0x9E, 0x9E]  # SUPPRESSED_COLOUR
+    assert fills["d"][:3] == [0xEC, 0xEC, 0xEC]  # NO_DATA_COLOUR
+    # the scale's ends: 50 is the lightest colour, 100 and above the darkest
+    assert deck.colour(50, "sipas")[:3] == [0xFF, 0xFF, 0xD9]
+    assert deck.colour(120, "sipas")[:3] == [0x08, 0x1D, 0x58]
+    # 75 is half-way: SCALE's 0.5 stop, #41b6c4
+    assert deck.colour(75, "sipas")[:3] == [0x41, 0xB6, 0xC4]
+    assert deck.colour(50, "expectation:x")[:3] == [0x41, 0xB6, 0xC4]
+
+
+def test_tooltip_is_plain_text_with_value_interval_n_and_rank():
+    spec = _spec(parents={"a": "Huyện <i>X</i>"})
+    assert set(spec["tooltip"]) == {"text", "style"}  # never "html": names cannot become markup
+    tips = {f["properties"]["code"]: f["properties"]["tip"] for f in _layer(spec, "units")["data"]["features"]}
+    assert tips["a"].splitlines() == ["Xã <b>A</b> & Co · Huyện <i>X</i>", "Giá trị: 90,00%",
+                                      "Khoảng tin cậy 95%: 89,00–91,00", "n = 120", "Hạng: 1/3"]
+    assert "không công bố" in tips["c"] and "%" not in tips["c"].splitlines()[0]
+    en = deck.tooltip_text(next(CELLS.itertuples(index=False)), "en", 30)
+    assert "Value: 90.00%" in en and "95% interval" in en
+
+
+def test_highlight_outlines_the_unit():
+    spec = _spec(highlight="b")
+    hl = _layer(spec, "highlight")
+    assert hl["filled"] is False and len(hl["data"]["features"]) == 1
+
+
+def _boxes_overlap(a, b):
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def test_few_units_are_all_named_with_their_value_where_it_fits():
+    labels = deck.pick_labels(CELLS, deck.anchors(GEO), (1.0, 1.0, 7.5), "vi")
+    assert {lb["code"] for lb in labels} == {"a", "b", "c", "d"}
+    text = {lb["code"]: lb["text"] for lb in labels}
+    assert text["b"] == "B\n60,0"  # big enough on screen for the value; the type word left out
+    assert text["c"] == "C"  # withheld: the name only
+
+
+def test_many_units_labels_never_overlap_and_keep_selected_and_extremes():
+    n = 120
+    feats, rows = [], []
+    for i in range(n):
+        code = f"{i:03d}"
+        feats.append(_square(code, (i % 12) * 0.1, (i // 12) * 0.1, 0.1))
+        rows.append((code, f"Xã Số Một Trăm {i}", 50.0 + i * 0.4, 100, False, True))
+    cells = _cells(rows)
+    pts = deck.anchors({"features": feats})
+    labels = deck.pick_labels(cells, pts, (0.6, 0.5, 8.0), "vi", selected="050")
+    assert 3 < len(labels) < n
+    for i, a in enumerate(labels):
+        for b in labels[i + 1:]:
+            assert not _boxes_overlap(a["box"], b["box"]), (a, b)
+    codes = [lb["code"] for lb in labels]
+    assert codes[0] == "050"  # the selected unit first
+    assert "119" in codes  # the highest
+    assert "000" in codes or "001" in codes  # the lowest (or its neighbour when the lowest collides)
+
+
+def test_a_type_word_is_left_out_of_a_label_except_before_a_number():
+    assert deck._short("Thành phố Hồng Ngự") == "Hồng Ngự"
+    assert deck._short("Phường 1") == "Phường 1"
+
+
+def test_national_map_names_and_marks_both_archipelagos():
+    islands = deck.archipelagos("vi")
+    spec = _spec(islands=islands)
+    texts = [d["text"] for d in _layer(spec, "labels")["data"]]
+    assert "Quần đảo Hoàng Sa (Đà Nẵng)" in texts and "Quần đảo Trường Sa (Khánh Hòa)" in texts
+    dots = _layer(spec, "archipelagos")["data"]
+    lons = [d["position"][0] for d in dots]
+    assert max(lons) > 115 and min(d["position"][1] for d in dots) < 8.5  # reaches the far islands
+    assert _layer(spec, "archipelagos")["radiusMinPixels"] >= 2  # a dot, never a speck
+    assert _layer(spec, "labels")["characterSet"] == "auto"  # Vietnamese letters in the font atlas
+    en = [a["name"] for a in deck.archipelagos("en")]
+    assert en == ["Hoàng Sa archipelago (Đà Nẵng)", "Trường Sa archipelago (Khánh Hòa)"]
+
+
+def test_tile_map_places_the_archipelagos_east_of_their_provinces():
+    import geo
+    codes = sorted(geo.units("2019").query("level == 'province'")["code"])
+    gj = maps.tiles_geojson(codes, "2019")
+    pts = deck.anchors(gj)
+    islands = deck.archipelagos("vi", {c: (x, y) for c, (x, y, _) in pts.items()}, 0.5)
+    by_key = {a["key"]: a for a in islands}
+    assert by_key["hoang_sa"]["points"][0][0] > pts["48"][0] and by_key["truong_sa"]["points"][0][0] > pts["56"][0]
+    xs = [x for x, _, _ in pts.values()]
+    assert all(p[0] > max(xs) - 3 for a in islands for p in a["points"])  # out at sea, east of the tiles
+
+
+def test_national_view_includes_the_archipelagos():
+    islands = deck.archipelagos("vi")
+    extra = [{"id": a["key"], "geometry": {"type": "MultiPoint", "coordinates": a["points"]}} for a in islands]
+    x0, y0, x1, y1 = figures._bounds({"features": extra})
+    assert x1 > 115.5 and y0 < 8
