@@ -127,7 +127,7 @@ class Ctx:
     state: ViewState
     notices: list[str] = field(default_factory=list)
     figures: list = field(default_factory=list)  # (key, figure) drawn by this run, for the press kit
-    frames: list = field(default_factory=list)   # data frames offered for download by this run
+    frames: list = field(default_factory=list)   # the views' downloads offered by this run (ui.export.ViewDownload)
     _schemes: dict = field(default_factory=dict, repr=False)  # year -> Methodology, for this run
     links: dict = field(default_factory=dict, repr=False)  # page name -> st.Page registered by app.py
 
@@ -487,14 +487,9 @@ def comparability(ctx: Ctx, years) -> None:
 
 def downloads(ctx: Ctx, frame: pd.DataFrame, name: str, key: str) -> None:
     """The view's CSV and XLSX, for a reader: labels in the viewer's language, values as shown
-    and the provenance in the file (ui.export.reader_csv, reader_xlsx). The labels are looked up here, in
-    the page's run; the files are made on the click."""
-    ctx.frames.append(frame)
-    if not ctx.controls:
-        return
-    c1, c2 = st.columns(2)
+    and the provenance in the file (ui.export.ViewDownload). The labels are looked up here, in
+    the page's run; the files are made on the click (here, or in the press kit)."""
     s = ctx.state
-    base = export.slug("sipas", ctx.release.id, name, s.year, s.unit, s.service, s.indicator.replace(":", "-"))
     years = [int(y) for y in frame["year"]] if "year" in frame else [s.year] * len(frame)
 
     def labels(col: str, label) -> dict:
@@ -514,11 +509,16 @@ def downloads(ctx: Ctx, frame: pd.DataFrame, name: str, key: str) -> None:
         indicator=ctx.indicator_label(s.indicator), place=ctx.name(s.unit), year=str(s.year),
         service=ctx.service_label(s.service), source=ctx.source(), release=ctx.release.id,
         demo=bool(ctx.release.is_demo))
-    lang = ctx.lang
+    view = export.ViewDownload(frame, ctx.lang, prov, lab)
+    ctx.frames.append(view)
+    if not ctx.controls:
+        return
+    c1, c2 = st.columns(2)
+    base = export.slug("sipas", ctx.release.id, name, s.year, s.unit, s.service, s.indicator.replace(":", "-"))
     # deferred: the files are made when the button is clicked, never on a rerun
-    c1.download_button(ctx.t("me_view_csv"), lambda: export.reader_csv(frame, lang, prov, **lab),
+    c1.download_button(ctx.t("me_view_csv"), view.csv,
                        f"{base}.csv", "text/csv", key=f"dl_csv_{key}", icon=":material/download:", on_click="ignore")
-    c2.download_button(ctx.t("me_view_xlsx"), lambda: export.reader_xlsx(frame, lang, prov, **lab),
+    c2.download_button(ctx.t("me_view_xlsx"), view.xlsx,
                        f"{base}.xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                        key=f"dl_xlsx_{key}", icon=":material/download:", on_click="ignore")
 

@@ -98,13 +98,16 @@ def facts(ctx) -> press.Facts:
 def _key_numbers(root: str, release_id: str, fingerprint: str, link: str, _ctx) -> str:
     """The key-numbers paragraph of a view, made once per release and view (``link`` names the
     view: it carries every URL parameter)."""
-    return press.key_numbers_text(facts(_ctx), _ctx.source(), demo=_ctx.release.is_demo, link=link)
+    from ui.figures import source_line
+    # the paragraph is Vietnamese whatever the page's language, and so is its source line
+    return press.key_numbers_text(facts(_ctx), source_line(_ctx.release, "vi"), demo=_ctx.release.is_demo,
+                                  link=link)
 
 
 def _page_url(ctx, page: str) -> str:
     try:
         url = st.context.url
-    except Exception:  # noqa: BLE001 - no browser context (tests, scripts)
+    except Exception:  # deliberately broad: no browser context (tests, scripts)
         url = None
     return share.base_url(url, page)
 
@@ -117,7 +120,7 @@ def toolbar(ctx, slot, page: str) -> None:
     text = ""
     try:
         text = _key_numbers(ctx.root, ctx.release.id, ctx.release.fingerprint, link, ctx)
-    except Exception:  # noqa: BLE001 - the key numbers must never break a page
+    except Exception:  # deliberately broad: the key numbers must never break a page
         log.exception("key numbers failed")
     with slot:
         c1, c2, c3, _ = st.columns([1, 1, 1.4, 2.6])

@@ -192,3 +192,38 @@ def test_methodology_page_downloads_open_as_a_reader_expects(demo_release_root, 
     assert lines[0].strip('"') == block[0] and lines[len(block)] == ""
     full = next(f for k, f in deferred.items() if k.endswith("-indices.parquet"))()
     assert "vintage" in pq.read_table(io.BytesIO(full)).column_names
+
+
+class _NoBrowser:
+    """Stands in for the image renderer: the press kit's data files are what is under test."""
+
+    def render(self, fig, width, height, scale=2, fmt="png"):
+        return b"\x89PNG stub"
+
+
+def test_press_kit_carries_the_views_own_download_files():
+    """The press kit's CSV and XLSX are the ones under the page's buttons: labelled, rounded, with
+    their provenance, not the raw frame the page was drawn from."""
+    import zipfile
+
+    import plotly.graph_objects as go
+
+    from ui import press
+    view = export.ViewDownload(FRAME, "vi", PROV, LABELS)
+    data = press.press_kit(_NoBrowser(), [("f", go.Figure())], view, "Năm 2024\n", base="sipas-x")
+    z = zipfile.ZipFile(io.BytesIO(data))
+    assert z.read("sipas-x-data.csv") == view.csv()
+    csv_text = z.read("sipas-x-data.csv").decode("utf-8-sig")
+    assert "Tỉnh Đồng Tháp" in csv_text and "Giá trị (%)" in csv_text and "Nguồn: Sở Nội vụ" in csv_text
+    book = openpyxl.load_workbook(io.BytesIO(z.read("sipas-x-data.xlsx")))
+    cells = [c.value for row in book.active.iter_rows() for c in row if c.value is not None]
+    assert "Tiếp cận dịch vụ" in " ".join(map(str, cells)) and "r1" not in [str(c) for c in cells[-20:]]
+
+
+def test_key_numbers_on_the_english_page_are_vietnamese_to_their_source_line():
+    """The key-numbers paragraph is always Vietnamese: its source line too (it read 'Nguồn: Source: ...')."""
+    at = open_page("pages/overview.py", lang="en", year="2024", unit="87")
+    assert not errors(at)
+    texts = [c.value for c in at.code if "Năm 2024" in (c.value or "")]
+    assert texts, "the key numbers paragraph is on the page"
+    assert "Nguồn:" in texts[0] and "Source:" not in texts[0]

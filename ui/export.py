@@ -269,6 +269,22 @@ def reader_xlsx(frame: pd.DataFrame, lang: str, provenance: Provenance, **labels
                       decimals=reader_decimals(lang))
 
 
+@dataclass(frozen=True)
+class ViewDownload:
+    """A view's data as its reader downloads it: the same CSV and XLSX under the page's buttons
+    and in the press kit. The files are made when asked for, never when the page runs."""
+    frame: pd.DataFrame
+    lang: str
+    provenance: Provenance
+    labels: Mapping
+
+    def csv(self) -> bytes:
+        return reader_csv(self.frame, self.lang, self.provenance, **self.labels)
+
+    def xlsx(self) -> bytes:
+        return reader_xlsx(self.frame, self.lang, self.provenance, **self.labels)
+
+
 # ---------------------------------------------------------------------------------------------
 # the full release, machine-readable
 

@@ -386,13 +386,18 @@ def image_name(base: str, index: int, name: str, size: str, fmt_: str = "png") -
 def press_kit(renderer: Renderer, figures: list[tuple[str, go.Figure]], frame, text: str, *, base: str,
               notes: list[str] | None = None) -> bytes:
     """ZIP bytes: every figure at both press sizes (PNG, 2x), the data shown (CSV and XLSX, when
-    ``frame`` is given) and ``so-lieu-chinh.txt`` with the key numbers."""
+    ``frame`` is given: a data frame, or the view's download, ``ui.export.ViewDownload``, whose
+    files are the page's own, labelled and with their provenance) and ``so-lieu-chinh.txt`` with
+    the key numbers."""
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
         for i, (name, fig) in enumerate(figures, start=1):
             for size, (w, h) in SIZES.items():
                 z.writestr(image_name(base, i, name, size), renderer.render(fig, w, h, SCALE, "png"))
-        if frame is not None:
+        if isinstance(frame, export.ViewDownload):
+            z.writestr(f"{base}-data.csv", frame.csv())
+            z.writestr(f"{base}-data.xlsx", frame.xlsx())
+        elif frame is not None:
             z.writestr(f"{base}-data.csv", export.csv_bytes(frame))
             z.writestr(f"{base}-data.xlsx", export.xlsx_bytes(frame, notes=notes))
         z.writestr("so-lieu-chinh.txt", text.encode("utf-8"))
