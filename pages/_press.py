@@ -107,7 +107,7 @@ def _key_numbers(root: str, release_id: str, fingerprint: str, link: str, _ctx) 
 def _page_url(ctx, page: str) -> str:
     try:
         url = st.context.url
-    except Exception:  # deliberately broad: no browser context (tests, scripts)
+    except Exception:  # noqa: BLE001 - no browser context (tests, scripts)
         url = None
     return share.base_url(url, page)
 
