@@ -88,7 +88,8 @@ def facts(ctx) -> press.Facts:
     ref = ctx.offer.unit(s.year, s.unit)
     parent = ref.parent if ref is not None else None
     labels = {"indicator": ind, "place": ctx.name(s.unit) if s.unit != "VN" else t("nationwide", "vi"),
-              "service": svc, "peers": level_label(ref.level, "vi", plural=True, year=s.year) if ref is not None else None,
+              "service": svc,
+              "peers": level_label(ref.level, "vi", plural=True, year=s.year) if ref is not None else None,
               "parent": ctx.name(parent) if parent else None}
     return press.headline_facts(ctx.read, ctx.offer.years, year=s.year, unit=s.unit, service=s.service,
                                 indicator=s.indicator, labels=labels)
