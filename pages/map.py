@@ -16,7 +16,7 @@ from ui.strings import level_label
 FILTERS = ("year", "level", "service", "indicator", "map")  # the sidebar's filters on this page
 # the canvas the first view is fitted to: a phone's width (the map stacks above the table there);
 # a wider screen shows the same view with room around it
-MAP_W, MAP_H = 400, 560
+MAP_W, MAP_H = 350, 560
 
 
 @st.cache_resource(show_spinner=False, max_entries=64)

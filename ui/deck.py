@@ -189,6 +189,10 @@ def pick_labels(cells: pd.DataFrame, points: dict, view: tuple[float, float, flo
         ranked = valued.sort_values(["value", "code"], ascending=[False, True])["code"].tolist()
         order += ranked[:EXTREMES] + ranked[::-1][:EXTREMES]
     order += d.sort_values(["area", "code"], ascending=[False, True])["code"].tolist()
+    # the short name, unless two units would read the same ("Huyện Cao Lãnh", "Thành phố Cao Lãnh")
+    shorts = {c: _short(str(n)) for c, n in zip(d["code"], d["name"])}
+    taken = pd.Series(list(shorts.values())).value_counts()
+    label_of = {c: (sn if taken[sn] == 1 else str(n)) for (c, sn), n in zip(shorts.items(), d["name"])}
     seen, placed, out = set(), [], []
     by_code = d.set_index("code")
     for code in order:
@@ -198,7 +202,7 @@ def pick_labels(cells: pd.DataFrame, points: dict, view: tuple[float, float, flo
         r = by_code.loc[code]
         lon, lat, area = points[code]
         x, y = screen(lon, lat)
-        name = _short(str(r["name"]))
+        name = label_of[code]
         side = math.sqrt(max(area, 0.0)) * scale  # the unit's size on screen, px
         value = fmt.num(r["value"], lang, 1) if code in set(valued["code"]) else None
         lines = [name] + ([value] if value and side > max(len(name) * CHAR_PX * 0.8, 34) else [])
