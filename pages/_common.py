@@ -403,18 +403,20 @@ def change_lines(ctx: Ctx, row, prev) -> list[str]:
     return out
 
 
-def restated_coverage(ctx: Ctx, years, service: str, indicator: str) -> str:
+def restated_coverage(ctx: Ctx, years, service: str, indicator: str, unit: str | None = None) -> str:
     """One line saying which old units (and how many forms each, in the latest of ``years``) the
-    restated points of the view's unit count, and which old units have no results in them."""
+    restated points of ``unit`` (the view's by default) count, and which old units have no
+    results in them."""
     from ui import queries
     s = ctx.state
+    unit = unit or s.unit
     years = sorted({int(y) for y in years})
     if not years:
         return ""
-    here = ctx.name(s.unit)
+    here = ctx.name(unit)
     covered, missing = {}, set()
     for y in years:
-        have, absent = queries.coverage(ctx.read, year=y, unit=s.unit, vintage=s.vintage, service=service,
+        have, absent = queries.coverage(ctx.read, year=y, unit=unit, vintage=s.vintage, service=service,
                                         indicator=indicator)
         covered.update(have)
         missing |= set(absent)

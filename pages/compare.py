@@ -4,7 +4,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from pages._common import chart, comparability, downloads, header, n_label, notes, rank_text, run_app
+from pages._common import (chart, comparability, downloads, header, n_label, notes, rank_text, restated_coverage,
+                           run_app)
 from ui import figures, fmt, queries, views
 from ui.state import COUNTRY, MAX_COMPARE, map_area, units_in_area
 
@@ -91,6 +92,11 @@ def body(ctx) -> None:
         comparability(ctx, tr["year"])
         if tr["restated"].any():
             st.caption(ctx.t("restated_note"))
+            for c in chosen:  # what each unit's restated points count
+                years = tr.loc[tr["restated"] & (tr["unit_code"] == c), "year"]
+                line = restated_coverage(ctx, years, s.service, s.indicator, c) if len(years) else ""
+                if line:
+                    st.caption(fmt.md(f"{names[c]}: {line}"))
 
     # criteria pulling each unit down: only those below its parent (the comparison, named), most
     # negative first
