@@ -243,6 +243,16 @@ def test_locality_restated_trend_states_its_coverage(demo_env, release):
             "chưa có số liệu của Tỉnh Tiền Giang.") in plain(captions(at))
 
 
+def test_compare_restated_lines_state_their_coverage(demo_env, release):
+    at = run("pages/compare.py", year="2025", units="30001,82")
+    assert_clean(at)
+    text = plain(captions(at))
+    olds = release.read(year=2024, unit=["30001", "30007"], level="commune").set_index("unit_code")["n"]
+    assert (f"Xã Tràm Chim: Số liệu tính lại 2018–2024 gồm: Thị trấn Tràm Chim ({int(olds['30001'])} phiếu); "
+            f"Xã Tân Công Sính ({int(olds['30007'])} phiếu).") in text
+    assert "Tỉnh Đồng Tháp: Số liệu tính lại 2018–2024 gồm: Tỉnh Đồng Tháp (trước 1/7/2025)" in text
+
+
 def test_n_lines_say_what_they_count(demo_env, release):
     at = run("pages/overview.py", year="2024", unit="87", level="commune")
     assert_clean(at)
