@@ -42,9 +42,19 @@ def source_line(release, lang: str) -> str:
              created=fmt.date(release.created))
 
 
-# Left margin for a vertical value axis: its title and "100" ticks (automargin is bounded by the
-# framing's fixed margins, so a narrow column clipped them).
-VALUE_AXIS_MARGIN = 64
+# Phone-safe line lengths for a chart on screen: the server cannot know the viewport, and a
+# 390 px phone leaves about 350 px for a chart (17 px bold title ~9 px a character, 13 px
+# subtitle ~6.4, 11 px source ~5.9). Press images wrap for their own width (fit_width).
+SCREEN_TITLE_WRAP = 36
+SCREEN_SUBTITLE_WRAP = 46
+SCREEN_SOURCE_WRAP = 56
+TITLE_LINE_PX = 22
+SUBTITLE_LINE_PX = 17
+SOURCE_LINE_PX = 15
+LEGEND_ROW_PX = 21
+# Left margin for a vertical value axis with "100%" ticks (automargin is off: the framing's
+# margins are computed, and the source line is placed from the figure's left edge).
+VALUE_AXIS_MARGIN = 44
 
 
 def _wrap(text: str, width: int) -> str:
@@ -52,33 +62,66 @@ def _wrap(text: str, width: int) -> str:
     return "<br>".join(esc(line) for line in textwrap.wrap(text, width)) or esc(text)
 
 
+def _legend_entries(fig: go.Figure) -> int:
+    return sum(1 for tr in fig.data if tr.showlegend is not False and tr.name)
+
+
 def frame_figure(fig: go.Figure, title: str, subtitle: str, source: str, demo: bool,
-                 lang: str = "vi", height: int | None = None, wrap: int = 110) -> go.Figure:
+                 lang: str = "vi", height: int | None = None, wrap: int = 110,
+                 fit_width: int | None = None) -> go.Figure:
     """Title, subtitle (place · year · service · n), source line and demo watermark, in the figure.
 
-    The source line sits under whatever the builder put at the bottom (axis title, legend): the
-    bottom margin is grown by the source's height."""
-    base_b = fig.layout.margin.b if fig.layout.margin.b is not None else 40
+    Everything is stacked in pixels so nothing overlaps at any width: the title block on top
+    (its height from its wrapped lines), then the plot, then what the builder reserved below the
+    plot (``margin.b``: ticks), then a one-entry-a-row legend for builders that ask for it
+    (``meta["legend_below"]``), then the source line. A builder's ``height`` is its plot plus its
+    own margins; the frame adds its own rows to it, unless ``height`` (the whole figure) is given.
+    On screen the lines are wrapped to fit a phone (``wrap`` only shortens them further);
+    ``fit_width`` (press images) wraps for that width instead."""
+    hints = fig.layout.meta if isinstance(fig.layout.meta, dict) else {}
+    frame0 = hints.get("frame") or {}
+    base_b = frame0.get("base_b", fig.layout.margin.b if fig.layout.margin.b is not None else 40)
+    base_t = frame0.get("base_t", fig.layout.margin.t if hints.get("builder") and fig.layout.margin.t else 0)
+    body_h = frame0.get("body_h", fig.layout.height)
     left = fig.layout.margin.l if fig.layout.margin.l is not None else 10
-    # the raw frame travels with the figure, so an export can frame it again for its own size
-    fig.update_layout(meta={"frame": {"title": title, "subtitle": subtitle, "source": source, "demo": bool(demo),
-                                      "lang": lang, "base_b": base_b}})
-    src = _wrap(source, wrap)
-    src_lines = src.count("<br>") + 1
+    right = fig.layout.margin.r if fig.layout.margin.r is not None else 10
+    legend_below = bool(hints.get("legend_below"))
+    if fit_width:
+        t_wrap = max(40, int((fit_width - 30) / 10.5))
+        s_wrap, src_wrap = t_wrap + 20, max(50, int((fit_width - 20) / 6.2))
+    else:
+        t_wrap = min(wrap, SCREEN_TITLE_WRAP)
+        s_wrap, src_wrap = min(wrap + 20, SCREEN_SUBTITLE_WRAP), min(wrap, SCREEN_SOURCE_WRAP)
+    head, sub, src = _wrap(title, t_wrap), _wrap(subtitle, s_wrap), _wrap(source, src_wrap)
+    top = 14 + TITLE_LINE_PX * (head.count("<br>") + 1) + SUBTITLE_LINE_PX * (sub.count("<br>") + 1) + 10 + base_t
+    legend_px = LEGEND_ROW_PX * _legend_entries(fig) if legend_below else 0
+    bottom = base_b + legend_px + SOURCE_LINE_PX * (src.count("<br>") + 1) + 12
+    # the raw frame and the builder's own margins travel with the figure, so an export can frame
+    # it again for its own size
+    fig.update_layout(meta={**{k: v for k, v in hints.items() if k != "frame"},
+                            "frame": {"title": title, "subtitle": subtitle, "source": source, "demo": bool(demo),
+                                      "lang": lang, "base_b": base_b, "base_t": base_t, "body_h": body_h}})
     fig.update_layout(
-        title=dict(text=f"<b>{_wrap(title, wrap)}</b><br>"
-                        f"<span style='font-size:13px;color:#444'>{_wrap(subtitle, wrap + 20)}</span>",
+        title=dict(text=f"<b>{head}</b><br><span style='font-size:13px;color:#444'>{sub}</span>",
                    x=0.01, xanchor="left", xref="container", yref="container", y=1, yanchor="top",
                    pad=dict(t=14, l=4), font=dict(size=17)),
         font=dict(family=FONT, size=13, color="#222"),
-        margin=dict(l=left, r=10, t=92, b=base_b + 18 * src_lines + 10),
+        margin=dict(l=left, r=right, t=top, b=bottom, autoexpand=False),
         paper_bgcolor="white", plot_bgcolor="white",
         separators=",." if lang == "vi" else ".,",
     )
-    if height:
-        fig.update_layout(height=height)
+    total = height or (body_h + top - base_t + legend_px + bottom - base_b if body_h else None)
+    if total:
+        # a little below the edge: a Vietnamese capital's diacritic must not touch it
+        fig.update_layout(height=total, title=dict(y=1 - 8 / total))
+    if legend_below and total:
+        plot_h = max(total - top - bottom, 1)
+        fig.update_layout(legend=dict(orientation="v", x=0, xref="paper", xanchor="left", y=-(base_b + 2) / plot_h,
+                                      yanchor="top", yref="paper", tracegroupgap=0, itemsizing="constant",
+                                      font=dict(size=12), bgcolor="rgba(255,255,255,0)"),
+                          showlegend=True)
     fig.add_annotation(text=src, xref="paper", yref="paper", x=0, y=0, xanchor="left",
-                       yanchor="top", yshift=-base_b, xshift=-(left - 6), showarrow=False,
+                       yanchor="top", yshift=-(base_b + legend_px), xshift=-(left - 6), showarrow=False,
                        font=dict(size=11, color="#555"),
                        align="left", name="source")
     if demo:
@@ -238,37 +281,122 @@ def label_margin(labels, px_per_char: float = 7.2, cap: int = 380) -> int:
     return int(min(16 + px_per_char * longest, cap))
 
 
+# Horizontal bars are laid out in rows that fit a phone: each category's name on its own line
+# above its bar(s), so the name never competes with the bars for width (a left margin wide
+# enough for "Tiếp nhận, xử lý góp ý, phản ánh, kiến nghị" left a 390 px phone no bars), and the
+# values in a column right of the plot, where no interval whisker can run through them.
+ROW_LABEL_PX = 19
+BAR_PX = 18
+GROUP_BAR_PX = 14
+ROW_GAP_PX = 7
+LABEL_CHARS = 44
+VALUE_FONT = 12
+BAR_AXIS_PX = 26  # below the plot: the value ticks
+NOT_SHOWN = "#6b6b6b"
+
+
+def value_margin(texts, px_per_char: float = 7.0) -> int:
+    """Right margin (px) for the value column: its longest text and a small gap."""
+    longest = max((len(str(x)) for x in texts), default=5)
+    return int(12 + px_per_char * longest)
+
+
+def _short(label) -> str:
+    label = str(label)
+    return label if len(label) <= LABEL_CHARS else label[:LABEL_CHARS - 1] + "…"
+
+
+def _bar_rows(n_series: int) -> tuple[float, float, float]:
+    """(row height px, label share of a row, bar share of a row) for ``n_series`` bars a row."""
+    bar_px = BAR_PX if n_series == 1 else GROUP_BAR_PX
+    row = ROW_LABEL_PX + bar_px * n_series + ROW_GAP_PX
+    return row, ROW_LABEL_PX / row, bar_px / row
+
+
+def _value_axis(fig: go.Figure, lang: str, indicator: str) -> None:
+    """The value axis of every bar chart: 0 to 100, so a bar's length is its value."""
+    fig.update_xaxes(range=[0, 100], dtick=20, ticksuffix="%", gridcolor="#e6e6e6", zeroline=True,
+                     zerolinecolor="#888", fixedrange=True, automargin=False, title=None)
+
+
+def _row_frame(fig: go.Figure, cats: list[str], n_series: int, extra_top: int, right: int) -> None:
+    row_px, _, _ = _bar_rows(n_series)
+    n = len(cats)
+    # category axis kept (the text twin reads the categories from it), its ticks replaced by the
+    # labels above the bars
+    fig.update_yaxes(type="category", categoryorder="array", categoryarray=cats, range=[n - 0.5, -0.5],
+                     showticklabels=False, showgrid=False, fixedrange=True, automargin=False)
+    fig.update_layout(height=int(row_px * n) + BAR_AXIS_PX + extra_top, bargap=0, barmode="overlay",
+                      margin=dict(l=14, r=right, t=extra_top, b=BAR_AXIS_PX), showlegend=n_series > 1,
+                      meta={"builder": True, "legend_below": n_series > 1})
+
+
+def _row_label(fig: go.Figure, i: int, text: str, label_share: float) -> None:
+    fig.add_annotation(x=0, xref="paper", xanchor="left", y=i - 0.5 + label_share, yref="y", yanchor="bottom",
+                       text=text, showarrow=False, align="left", font=dict(size=13, color="#222"),
+                       name="row-label", yshift=-1)
+
+
+def _value_label(fig: go.Figure, y: float, text: str) -> None:
+    fig.add_annotation(x=1, xref="paper", xanchor="left", xshift=4, y=y, yref="y", yanchor="middle",
+                       text=text, showarrow=False, font=dict(size=VALUE_FONT, color="#222"), name="value-label")
+
+
+def _withheld_label(fig: go.Figure, y: float, text: str) -> None:
+    """A withheld (or empty) bar is a labelled row, never a gap that reads as zero."""
+    fig.add_annotation(x=0, xref="x", xanchor="left", xshift=4, y=y, yref="y", yanchor="middle",
+                       text=f"<i>{esc(text)}</i>", showarrow=False, font=dict(size=VALUE_FONT, color=NOT_SHOWN),
+                       name="withheld-label")
+
+
+def _whiskers(vals, lows, highs):
+    plus = [None if _nan(v) or _nan(hi) else max(float(hi) - float(v), 0.0) for v, hi in zip(vals, highs)]
+    minus = [None if _nan(v) or _nan(lo) else max(float(v) - float(lo), 0.0) for v, lo in zip(vals, lows)]
+    return plus, minus
+
+
 def bar_ci(labels: list[str], values, lows, highs, ns, lang: str, *, indicator: str = "sipas",
            suppressed=None, reference: float | None = None, reference_label: str = "") -> go.Figure:
-    """Horizontal bars with 95% interval whiskers; suppressed bars are omitted and labelled."""
-    vals = [None if (suppressed is not None and suppressed[i]) else v for i, v in enumerate(values)]
-    text = [t("suppressed_class", lang) if v is None or _nan(v) else fmt.num(v, lang) for v in vals]
+    """Horizontal bars from 0 with 95% interval whiskers, one row per label (name above its bar,
+    value right of the plot). A withheld or empty row keeps its place with its label saying so."""
+    labels = [str(lb) for lb in labels]
+    withheld = [bool(suppressed[i]) if suppressed is not None else False for i in range(len(labels))]
+    vals = [None if w or _nan(v) else float(v) for v, w in zip(values, withheld)]
+    cats = [esc(lb) for lb in labels]
+    row_px, label_share, bar_share = _bar_rows(1)
+    offset = -0.5 + label_share
     hover = [f"<b>{esc(lb)}</b><br>{fmt.pct(v, lang)}<br>{esc(t('hover_ci', lang))}: "
-             f"{fmt.interval(lo, hi, lang)}<br>n = {fmt.count(n, lang)}"
-             for lb, v, lo, hi, n in zip(labels, vals, lows, highs, ns)]
-    err_plus = [None if v is None or _nan(v) or _nan(hi) else hi - v for v, hi in zip(vals, highs)]
-    err_minus = [None if v is None or _nan(v) or _nan(lo) else v - lo for v, lo in zip(vals, lows)]
-    short = [lb if len(lb) <= 44 else lb[:43] + "…" for lb in map(str, labels)]
+             f"{fmt.interval(lo, hi, lang)}<br>n = {fmt.count(n, lang)}" if v is not None else
+             f"<b>{esc(lb)}</b><br>{esc(t('suppressed_class' if w else 'no_data_class', lang))}"
+             for lb, v, lo, hi, n, w in zip(labels, vals, lows, highs, ns, withheld)]
+    plus, minus = _whiskers(vals, lows, highs)
     fig = go.Figure(go.Bar(
-        y=[esc(lb) for lb in short], x=vals, orientation="h", marker_color=LINE, text=text,
-        textposition="inside", insidetextanchor="end", textfont=dict(color="white"),
-        error_x=dict(type="data", array=err_plus, arrayminus=err_minus, color="#222", thickness=1.2),
-        hovertext=hover, hoverinfo="text"))
-    lo_axis, hi_axis = indicator_range(indicator)
-    fig.update_xaxes(range=[0 if lo_axis == 0 else 40, 100], title=t("value", lang), gridcolor="#eee")
-    fig.update_yaxes(autorange="reversed", automargin=False)
+        y=cats, x=vals, orientation="h", marker_color=LINE, width=bar_share, offset=offset,
+        error_x=dict(type="data", array=plus, arrayminus=minus, color="#222", thickness=1.2, width=4),
+        hovertext=hover, hoverinfo="text", textposition="none", showlegend=False))
+    texts = [fmt.num(v, lang) for v in vals if v is not None]
+    _value_axis(fig, lang, indicator)
+    extra_top = 20 if reference is not None and not _nan(reference) else 4
+    _row_frame(fig, cats, 1, extra_top, value_margin(texts or ["100,00"]))
+    for i, (lb, v, w) in enumerate(zip(labels, vals, withheld)):
+        _row_label(fig, i, esc(_short(lb)), label_share)
+        centre = i + offset + bar_share / 2
+        if v is None:
+            _withheld_label(fig, centre, t("suppressed_class" if w else "no_data_class", lang))
+        else:
+            _value_label(fig, centre, fmt.num(v, lang))
     if reference is not None and not _nan(reference):
-        fig.add_vline(x=reference, line_dash="dash", line_color=HIGHLIGHT,
-                      annotation_text=esc(reference_label), annotation_position="top")
-    fig.update_layout(height=max(300, 170 + 30 * len(labels)), showlegend=False,
-                      margin=dict(b=50, l=label_margin(short)))
+        fig.add_vline(x=reference, line_dash="dash", line_color=HIGHLIGHT, line_width=1.5,
+                      annotation_text=esc(reference_label), annotation_position="top",
+                      annotation_font=dict(size=12, color=HIGHLIGHT))
     return fig
 
 
 def trend(df: pd.DataFrame, lang: str, *, indicator: str = "sipas", national: pd.DataFrame | None = None) -> go.Figure:
     """Lines over years with interval bands. ``df``: series, year, value, ci_low, ci_high, n,
     restated (bool). Restated points are drawn dashed and named as restated; the method break
-    between 2021 and 2022 and the unit change before 2025 are marked."""
+    between 2021 and 2022 and the unit change before 2025 are marked. The legend is one entry a
+    row below the years (placed by ``frame_figure``), so it never sits on an axis title."""
     fig = go.Figure()
     for i, (series, d) in enumerate(df.groupby("series", sort=False)):
         colour = PALETTE[i % len(PALETTE)]
@@ -294,33 +422,66 @@ def trend(df: pd.DataFrame, lang: str, *, indicator: str = "sipas", national: pd
     years = sorted(set(df["year"]) | (set(national["year"]) if national is not None and len(national) else set()))
     if years and min(years) <= 2021 < max(years):
         fig.add_vline(x=2021.5, line_dash="dot", line_color="#b00020",
-                      annotation_text=esc(t("method_break", lang)), annotation_position="top left")
+                      annotation_text=esc(t("method_break", lang)), annotation_position="top left",
+                      annotation_font=dict(size=12, color="#b00020"))
     lo_axis, _ = indicator_range(indicator)
-    fig.update_xaxes(dtick=1, title=t("year", lang), gridcolor="#eee")
-    fig.update_yaxes(title=t("value", lang), gridcolor="#eee", range=[lo_axis if lo_axis == 0 else 40, 100])
-    n_series = len(fig.data)
-    fig.update_layout(legend=dict(orientation="h", x=0, y=-0.16, yanchor="top"), height=400 + 22 * n_series,
-                      margin=dict(l=VALUE_AXIS_MARGIN, b=70 + 24 * n_series))
+    # a line's level is read against its neighbours, not its length: the axis may start above 0
+    # (40 for the satisfaction indices), never below the data
+    low = lo_axis if lo_axis == 0 else 40
+    if len(df) and df["ci_low"].notna().any():
+        low = min(low, 10 * math.floor(float(df["ci_low"].min()) / 10))
+    fig.update_xaxes(dtick=1, title=None, gridcolor="#eee", fixedrange=True, automargin=False)
+    fig.update_yaxes(title=None, ticksuffix="%", gridcolor="#eee", range=[max(low, 0), 100],
+                     dtick=10 if low >= 40 else 20, fixedrange=True, automargin=False)
+    fig.update_layout(height=300 + 20 + 24, margin=dict(l=VALUE_AXIS_MARGIN, r=14, t=20, b=24), showlegend=True,
+                      meta={"builder": True, "legend_below": True})
     return fig
 
 
 def grouped_bars(df: pd.DataFrame, lang: str, *, indicator: str = "sipas") -> go.Figure:
-    """Bars per category (``label``) grouped by ``series`` with interval whiskers.
+    """Horizontal bars from 0, one row per category (``label``, its name above), one bar per
+    ``series`` in it, interval whiskers, values right of the plot, withheld bars labelled.
     ``df``: series, label, value, ci_low, ci_high, n, suppressed."""
     fig = go.Figure()
-    for i, (series, d) in enumerate(df.groupby("series", sort=False)):
-        v = d["value"].where(~d["suppressed"].astype(bool))
+    cats = list(dict.fromkeys(esc(x) for x in df["label"]))
+    index = {c: i for i, c in enumerate(cats)}
+    groups = list(df.groupby("series", sort=False))
+    k = max(len(groups), 1)
+    row_px, label_share, bar_share = _bar_rows(k)
+    texts = []
+    for s_i, (series, d) in enumerate(groups):
+        withheld = d["suppressed"].fillna(False).astype(bool).tolist()
+        vals = [None if w or _nan(v) else float(v) for v, w in zip(d["value"], withheld)]
+        offset = -0.5 + label_share + s_i * bar_share
+        plus, minus = _whiskers(vals, d["ci_low"], d["ci_high"])
+        y = [esc(x) for x in d["label"]]
         fig.add_trace(go.Bar(
-            x=[esc(x) for x in d["label"]], y=v, name=esc(series), marker_color=PALETTE[i % len(PALETTE)],
-            error_y=dict(type="data", array=(d["ci_high"] - v).tolist(), arrayminus=(v - d["ci_low"]).tolist(),
-                         color="#333", thickness=1),
-            hovertext=[f"<b>{esc(series)}</b><br>{esc(lb)}: {fmt.pct(x, lang)}<br>n = {fmt.count(n, lang)}"
-                       for lb, x, n in zip(d["label"], v, d["n"])], hoverinfo="text"))
-    lo_axis, _ = indicator_range(indicator)
-    fig.update_yaxes(range=[lo_axis if lo_axis == 0 else 40, 100], title=t("value", lang), gridcolor="#eee")
-    fig.update_layout(barmode="group", legend=dict(orientation="h", x=0, y=-0.25, yanchor="top"),
-                      height=460, margin=dict(l=VALUE_AXIS_MARGIN, b=130))
+            y=y, x=vals, orientation="h", name=esc(series), marker_color=PALETTE[s_i % len(PALETTE)],
+            width=bar_share * 0.9, offset=offset,
+            error_x=dict(type="data", array=plus, arrayminus=minus, color="#333", thickness=1, width=3),
+            hovertext=[f"<b>{esc(series)}</b><br>{esc(lb)}: "
+                       + (fmt.pct(x, lang) if x is not None else esc(t("suppressed_class", lang)))
+                       + f"<br>n = {fmt.count(n, lang)}" for lb, x, n in zip(d["label"], vals, d["n"])],
+            hoverinfo="text", textposition="none"))
+        for c, v, w in zip(y, vals, withheld):
+            centre = index[c] + offset + bar_share * 0.45
+            if v is None:
+                _withheld_label(fig, centre, t("suppressed_class" if w else "no_data_class", lang))
+            else:
+                texts.append(fmt.num(v, lang))
+                fig.add_annotation(x=1, xref="paper", xanchor="left", xshift=4, y=centre, yref="y",
+                                   yanchor="middle", text=fmt.num(v, lang), showarrow=False,
+                                   font=dict(size=11, color=PALETTE[s_i % len(PALETTE)]), name="value-label")
+    _value_axis(fig, lang, indicator)
+    _row_frame(fig, cats, k, 4, value_margin(texts or ["100,00"], 6.5))
+    for c, i in index.items():
+        _row_label(fig, i, _short_esc(c), label_share)
     return fig
+
+
+def _short_esc(escaped: str) -> str:
+    import html
+    return esc(_short(html.unescape(escaped)))
 
 
 def heatmap(matrix: pd.DataFrame, lang: str, *, indicator: str = "sipas", ns: pd.DataFrame | None = None) -> go.Figure:
@@ -332,6 +493,7 @@ def heatmap(matrix: pd.DataFrame, lang: str, *, indicator: str = "sipas", ns: pd
         colorscale=SCALE, zmin=zmin, zmax=zmax, text=text, texttemplate="%{text}",
         hovertemplate="%{y}<br>%{x}: %{text}<extra></extra>", colorbar=dict(thickness=12, title=dict(text="%"))))
     fig.update_yaxes(autorange="reversed", automargin=False)
-    fig.update_layout(height=max(340, 200 + 26 * len(matrix.index)),
-                      margin=dict(b=90, l=label_margin(list(matrix.index))))
+    fig.update_xaxes(automargin=False, tickangle=-40)
+    fig.update_layout(height=26 * len(matrix.index) + 110, meta={"builder": True},
+                      margin=dict(t=0, b=110, l=label_margin(list(matrix.index)), r=60))
     return fig

@@ -74,10 +74,9 @@ def press_figure(fig: go.Figure, width: int, height: int) -> go.Figure:
     if frame:
         f.layout.annotations = [a for a in f.layout.annotations if a.name not in ("source", "demo-watermark")]
         f.update_layout(margin=dict(b=frame.get("base_b", 40)))
-        # title: 17px bold Noto Sans is about 9.5px a character; keep a safety margin
-        wrap = max(40, int((width - 30) / 10.5))
+        # wrapped for this width, stacked for this height (legend and source under the plot)
         frame_figure(f, frame["title"], frame["subtitle"], frame["source"], frame["demo"], frame.get("lang", "vi"),
-                     wrap=wrap)
+                     height=height, fit_width=width)
     f.update_layout(width=width, height=height, autosize=False, paper_bgcolor="white")
     # the title sits a little lower than on screen: at 2x a diacritic must not touch the edge
     f.update_layout(title=dict(y=1 - 10 / height))
