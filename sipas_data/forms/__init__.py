@@ -21,8 +21,10 @@ from collections import Counter
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from .duplicates import duplicates
+from .duplicates import Seen, duplicates
 from .errors import ERROR_KINDS, ImportFileError, RowErrors
 from .headers import IGNORED_HEADERS, _all_columns, map_headers, norm
 from .read import read_table
@@ -55,7 +57,7 @@ def read_forms(paths: str | Path | list[str | Path]) -> ImportResult:
         raise ImportFileError("no files given")
     columns = _all_columns()
     accepted, rejects, sources, unused, notes = [], [], [], {}, []
-    counts, seen = Counter(), {}
+    counts, seen = Counter(), Seen()
     rows_read = ignored = 0
     for path in paths:
         table = read_table(path)
@@ -63,15 +65,15 @@ def read_forms(paths: str | Path | list[str | Path]) -> ImportResult:
         forms = Forms(table, {c: table.body.columns[i] for c, i in positions.items()},
                       RowErrors(len(table.body)))
         check(forms)
-        frame = typed(pd.DataFrame(forms.out, index=table.body.index), columns)
-        ignore = duplicates(frame, table.body.index.to_numpy(), forms.err, table.name, seen)
+        frame = typed(forms.out, table.body.index, columns)
+        good, ignore = duplicates(frame, table.body.index.to_numpy(), forms.err, table.name, seen)
+        accepted.append(good)
         bad = forms.err.any()
-        accepted.append(frame[~bad & ~ignore])
         if bad.any():
             rejects.append(_rejected(forms, bad))
         sources.append({"file": table.name, "sha256": table.sha256, "rows": len(table.body)})
         rows_read += len(table.body)
-        ignored += int(ignore.sum())
+        ignored += ignore
         counts.update(forms.err.counts())
         notes += forms.notes
     return ImportResult(accepted=_gather_accepted(accepted, columns), rejects=_gather_rejects(rejects),
@@ -81,8 +83,12 @@ def read_forms(paths: str | Path | list[str | Path]) -> ImportResult:
 
 
 def _gather_accepted(parts: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
-    out = pd.concat(parts) if parts else typed(pd.DataFrame(), columns)
-    return out.sort_values(["year", "form_id"], kind="stable").reset_index(drop=True)
+    out = pd.concat(parts) if len(parts) > 1 else parts[0] if parts else typed({}, pd.RangeIndex(0), columns)
+    # a stable sort by (year, form_id), as Arrow orders text: by code point, like Python
+    keys = pa.table({"year": pa.array(out["year"].to_numpy(dtype="int64", na_value=0)),
+                     "form_id": pa.array(out["form_id"].to_numpy(dtype=object, na_value=None), pa.string())})
+    order = pc.sort_indices(keys, sort_keys=[("year", "ascending"), ("form_id", "ascending")]).to_numpy()
+    return out.take(order).reset_index(drop=True)
 
 
 def _gather_rejects(parts: list[pd.DataFrame]) -> pd.DataFrame:

@@ -71,8 +71,15 @@ def _read_csv(path: Path, data: bytes) -> pd.DataFrame:
     first = text.lstrip("\ufeff").split("\n", 1)[0]
     counts = {d: first.count(d) for d in (",", ";", "\t")}
     delim = max(counts, key=lambda d: counts[d]) if any(counts.values()) else ","
+    utf8 = data.startswith(first.encode()) or data.startswith(b"\xef\xbb\xbf" + first.encode())
+    if utf8:
+        # the text was only decoded to check it: the parser reads the bytes themselves
+        source = io.BytesIO(data[3:] if data.startswith(b"\xef\xbb\xbf") else data)
+        del text
+    else:
+        source = io.StringIO(text.lstrip("\ufeff"))
     try:
-        frame = pd.read_csv(io.StringIO(text.lstrip("\ufeff")), sep=delim, header=None, dtype=str,
+        frame = pd.read_csv(source, sep=delim, header=None, dtype=object, encoding="utf-8",
                             keep_default_na=False, na_filter=False, skip_blank_lines=False,
                             quoting=csv.QUOTE_MINIMAL)
     except pd.errors.ParserError as exc:
@@ -87,6 +94,14 @@ def csv_parser_message(exc: pd.errors.ParserError) -> str:
     msg = str(exc)
     m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", msg)
     return f"row {m.group(2)} has {m.group(3)} cells but the header has {m.group(1)}" if m else msg
+
+
+def _nonblank(values: np.ndarray) -> np.ndarray:
+    """Which cells hold more than spaces (only the non-empty ones are stripped)."""
+    out = values != ""
+    idx = np.flatnonzero(out)
+    out[idx] = np.fromiter((bool(str(v).strip()) for v in values[idx]), dtype=bool, count=len(idx))
+    return out
 
 
 def read_table(path: Path) -> Table:
@@ -127,7 +142,7 @@ def read_table(path: Path) -> Table:
         col = body.iloc[:, i]
         h = h.strip()
         if not h:
-            if not (col.astype(str).str.strip() != "").any():
+            if not _nonblank(col.to_numpy(dtype=object)).any():
                 continue
             h = f"(no header, column {column_letters(i)})"
         seen[h] += 1
@@ -137,12 +152,17 @@ def read_table(path: Path) -> Table:
     if not names:
         raise ImportFileError(f"{path.name}: the header row (row 1) is empty")
     position = {i: k for k, i in enumerate(keep)}
-    body = body.iloc[:, keep].astype(str)
+    # plain Python text (object columns): the rules strip and parse each distinct value once,
+    # which is cheaper than converting a million cells per column to Arrow strings and back
+    body = body.iloc[:, keep]
     body.columns = names
     problems = [(r, position[c], msg) for r, c, msg in problems if c in position and r >= 2]
     blank = np.ones(len(body), dtype=bool)
-    for c in body.columns:
-        blank &= (body[c].str.strip() == "").to_numpy()
+    for c in body.columns:      # most rows are settled by their first column
+        rows = np.flatnonzero(blank)
+        blank[rows[_nonblank(body[c].to_numpy(dtype=object)[rows])]] = False
+        if not blank.any():
+            break
     body = body[~blank]
     return Table(name=path.name, sha256=digest, body=body, headers=typed, cell_problems=problems,
                  hidden_rows=[r for r in hidden if r in body.index])

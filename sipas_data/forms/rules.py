@@ -53,7 +53,7 @@ class Forms:
     post: np.ndarray | None = None              # a valid year whose units have no districts
     pre: np.ndarray | None = None               # a valid year with districts
     level: np.ndarray | None = None             # agency level, decided by the service rule
-    level_of_service: np.ndarray | None = None
+    _stripped: dict[str, pd.Series] = field(default_factory=dict, repr=False)
 
     @property
     def name(self) -> str:
@@ -65,9 +65,19 @@ class Forms:
 
     def col(self, c: str) -> pd.Series:
         """A canonical column's text, stripped (empty when the file does not have it)."""
-        if c in self.mapping:
-            return self.table.body[self.mapping[c]].str.strip()
-        return pd.Series("", index=self.table.body.index, dtype=object)
+        if c not in self._stripped:
+            if c in self.mapping:
+                self._stripped[c] = stripped(self.table.body[self.mapping[c]])
+            else:
+                self._stripped[c] = pd.Series("", index=self.table.body.index, dtype=object)
+        return self._stripped[c]
+
+
+def stripped(values: pd.Series) -> pd.Series:
+    """``values.str.strip()``, stripping each distinct text once (object dtype)."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    clean = np.array([str(u).strip() for u in uniques], dtype=object)
+    return pd.Series(clean[codes], index=values.index, dtype=object)
 
 
 def unreadable_cells(f: Forms) -> None:

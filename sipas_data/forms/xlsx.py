@@ -168,30 +168,24 @@ def _far_right(stream, width: int) -> str:
     return column_letters(width - 1)
 
 
-def _text(values: list) -> np.ndarray:
+def _text(values) -> np.ndarray:
     """A column of cell values as the text a person sees: 87 not 87.0, dates as yyyy-mm-dd,
     TRUE/FALSE as those words (a tick box, not the answer 1)."""
     arr = np.empty(len(values), dtype=object)
     arr[:] = values
-    kind = pd.api.types.infer_dtype(arr, skipna=False)
-    if kind == "string":
+    if pd.api.types.infer_dtype(arr, skipna=False) == "string":
         return arr
-    if kind in ("floating", "integer", "mixed-integer-float", "mixed", "mixed-integer"):
-        is_num = np.fromiter((type(v) is float for v in arr), dtype=bool, count=len(arr))
-        if is_num.any():
-            f = arr[is_num].astype(float)
-            whole = np.isfinite(f) & (f == np.floor(f)) & (np.abs(f) < 1e15)
-            text = np.empty(len(f), dtype=object)
-            text[whole] = f[whole].astype(np.int64).astype(str)
-            text[~whole] = [repr(float(v)) for v in f[~whole]]
-            arr[is_num] = text
-        if kind in ("floating", "integer") or (is_num | _is_str(arr)).all():
-            return arr
+    filled = arr != ""                          # calamine gives "" for an empty cell
+    rest = arr[filled]
+    if pd.api.types.infer_dtype(rest, skipna=False) == "floating":   # numbers only
+        f = rest.astype(float)
+        whole = np.isfinite(f) & (f == np.floor(f)) & (np.abs(f) < 1e15)
+        text = np.empty(len(f), dtype=object)
+        text[whole] = f[whole].astype(np.int64).astype(str)
+        text[~whole] = [repr(float(v)) for v in f[~whole]]
+        arr[filled] = text
+        return arr
     return np.array([_cell_text(v) for v in arr], dtype=object)
-
-
-def _is_str(arr: np.ndarray) -> np.ndarray:
-    return np.fromiter((type(v) is str for v in arr), dtype=bool, count=len(arr))
 
 
 def _cell_text(v) -> str:
