@@ -156,3 +156,43 @@ def test_missing_browser_is_a_clear_error(release, tmp_path):
         r.render(_ranking(release), 1200, 675)
     assert "Chromium" in str(exc.value)
     assert not r.running
+
+
+@pytest.mark.parametrize("size", list(press.SIZES))
+def test_bars_from_zero_values_clear_of_whiskers_and_withheld_row_labelled(renderer, size):
+    """Measured on the PNG: a bar of 80 is 80 % of the plot's width from its left edge, the
+    withheld row has no bar but its grey label, and the value column right of the plot holds the
+    values with nothing drawn between a whisker's end and the plot's right edge."""
+    w, h = press.SIZES[size]
+    fig = figures.frame_figure(
+        figures.bar_ci(["Huyện A", "Huyện B", "Huyện C"], [80.0, 70.0, 60.0], [78.0, 66.0, 58.0],
+                       [82.0, 74.0, 62.0], [900, 20, 700], "vi", suppressed=[False, True, False]),
+        "Xếp hạng", "Tỉnh Đồng Tháp · 2024", "Nguồn: X", False, "vi")
+    data = renderer.render(fig, w, h)
+    _save(f"press_bars_withheld_{size}.png", data)
+    a = _img(data)
+    spec = press.press_figure(fig, w, h)
+    m, bar = spec.layout.margin, spec.data[0]
+    x0, x1 = 2 * m.l, 2 * (w - m.r)
+    row_px = 2 * (h - m.t - m.b) / 3
+
+    def centre(i):
+        return int(2 * m.t + (i + bar.offset + bar.width / 2 + 0.5) * row_px)
+
+    def blue(row):
+        r, g, b = row[:, 0], row[:, 1], row[:, 2]
+        return np.where((abs(r - 31) < 20) & (abs(g - 95) < 20) & (abs(b - 168) < 20))[0]
+
+    line = a[centre(0) + 12]  # off the whisker, which covers the bar's end at its centre
+    cols = blue(line)
+    assert cols.min() <= x0 + 4                                    # the bar starts at the axis' 0
+    assert abs((cols.max() - x0) / (x1 - x0) - 0.80) < 0.01        # and its length is its value
+    assert len(blue(a[centre(1)])) == 0                            # the withheld row has no bar
+    grey = a[centre(1) - 12:centre(1) + 12, x0:x0 + 2 * 160]
+    assert ((abs(grey - 107) < 40).all(axis=2) & (grey.sum(axis=2) < 450)).sum() > 100  # its label
+    for i, v in ((0, 82.0), (2, 62.0)):
+        ys = slice(centre(i) - 8, centre(i) + 8)
+        whisker_end = int(x0 + (x1 - x0) * v / 100)
+        assert _ink(a[ys, whisker_end + 6:x1 - 2]) == 0             # nothing crosses into the values
+        assert _ink(a[ys, x1:2 * w]) > 60                           # the value is drawn, in its column
+    assert _ink(a[:, 2 * w - 4:]) == 0 and _ink(a[2 * h - 4:]) == 0  # nothing clipped at the edges
