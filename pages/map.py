@@ -9,7 +9,7 @@ import streamlit as st
 
 from pages import _press
 from pages._common import _text_twin, chart, comparability, downloads, header, n_line, notes, run_app
-from ui import deck, figures, fmt, maps, views
+from ui import deck, figures, fmt, mapfig, maps, views
 from ui.state import COUNTRY, ancestors, map_area, units_in_area, vintage_of
 from ui.strings import level_label
 
@@ -124,8 +124,12 @@ def body(ctx) -> None:
     summed = None if own is not None and len(own) else s.level
     n_text = n_line(ctx, total_n, s.indicator, s.service, level=area_ref.level if area_ref else None, summed=summed)
     # ``key`` stands for the positional arguments: the GeoJSON by what _geometry made it from (shared, read only)
-    fig = figures.framed(figures.choropleth, geojson, mc, s.indicator, ctx.lang, threshold=ctx.threshold,
-                         highlight=highlight, tiles=(style == "tiles"),
+    deck_key = f"deck_{s.year}_{area}_{s.level}_{style}"
+    zoom_to = highlight if highlight and st.session_state.get("map_zoom") == highlight else None
+    islands, view, points = _deck_geometry(style, vintage, s.level, area, tuple(codes), zoom_to)
+    islands = [{**a, "name": ctx.t(f"archipelago_{a['key']}")} for a in islands]
+    fig = figures.framed(mapfig.choropleth, geojson, mc, s.indicator, ctx.lang, threshold=ctx.threshold,
+                         highlight=highlight, tiles=(style == "tiles"), islands=islands,
                          key=("geometry", s.map, vintage, s.level, area, tuple(codes), style, mc, s.indicator,
                               ctx.lang),
                          frame=dict(title=ctx.t("map_title", indicator=ind_label, level=level_pl),
@@ -137,12 +141,9 @@ def body(ctx) -> None:
         return
     ctx.figures.append((f"map_{s.year}_{area}_{s.level}_{s.service}_{s.indicator}_{style}", fig))
     parents = {c: ctx.name(area) for c in codes} if area != COUNTRY else {}
-    deck_key = f"deck_{s.year}_{area}_{s.level}_{style}"
-    zoom_to = highlight if highlight and st.session_state.get("map_zoom") == highlight else None
-    islands, view, points = _deck_geometry(style, vintage, s.level, area, tuple(codes), zoom_to)
     spec = deck.deck(geojson, mc, s.indicator, ctx.lang, view=view, threshold=ctx.threshold, highlight=highlight,
                      selected=_picked(st.session_state.get(deck_key)), parents=parents,
-                     islands=[{**a, "name": ctx.t(f"archipelago_{a['key']}")} for a in islands],
+                     islands=islands,
                      basemap=deck.basemap_setting() if style == "boundaries" else None,
                      width_px=MAP_W, height_px=MAP_H, points=points)
     left, right = st.columns([3, 2], gap="medium")

@@ -88,8 +88,13 @@ def press_figure(fig: go.Figure, width: int, height: int) -> go.Figure:
 
 
 def _fit_map(f: go.Figure, width: int, height: int) -> None:
-    """Centre and zoom the map on its features for this image's plot area."""
-    from .figures import _view  # noqa: PLC0415
+    """The map fitted to this image's plot area, drawn as SVG shapes with its units named
+    (ui/mapfig.py; WebGL maps were slow to export); a map without those traces is re-centred."""
+    from .mapfig import press_map
+    if any(tr.type == "choroplethmap" for tr in f.data):
+        press_map(f, width, height)
+        return
+    from .figures import _view
     feats = []
     for tr in f.data:
         gj = getattr(tr, "geojson", None)
