@@ -5,15 +5,25 @@
    commune level for one province and at district level nationwide (all 696 districts drawn).
 3. Time to first render of each page in headless Chromium (navigation -> script idle with the
    primary element drawn).
+4. ``--deploy``: a first visit through the deployment (deploy/run.sh, one app process behind
+   nginx) in a fresh browser: bytes over the wire (HTTP as sent, compressed; the websocket's
+   frames), requests to any other host; then, in the same run, the time to the first drawn chart
+   of overview, map and locality against a bare Streamlit page with one plotly chart (the floor),
+   each a fresh browser context (empty cache) on a warm server, median of ``--visits``; and a filter
+   change in the sidebar (the year) until the page is drawn again: time, charts redrawn, websocket
+   bytes of the rerun.
 Figures are printed, never asserted.
 """
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -106,11 +116,207 @@ def browser_figures(url: str) -> tuple[dict, dict]:
     return sizes, renders
 
 
+FLOOR_APP = """import plotly.graph_objects as go
+import streamlit as st
+st.set_page_config(layout="wide")
+st.plotly_chart(go.Figure(go.Bar(x=[1, 2, 3], y=[3, 1, 2])), theme=None)
+"""
+READY = "[data-testid='stApp'][data-test-script-state='notRunning']"
+# a chart is drawn when plotly has put its SVG (or, for maps, its canvas) into the page
+DRAWN = ".js-plotly-plot .main-svg"
+CHART_PAGES = {"overview": "/overview?year=2024", "map": "/map?year=2024",
+               "locality": "/locality?year=2024&unit=868"}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait(url: str, proc, tries: int = 480) -> None:
+    for _ in range(tries):
+        try:
+            urllib.request.urlopen(url + "/_stcore/health", timeout=1)
+            return
+        except OSError:
+            if proc.poll() is not None:
+                raise SystemExit(f"{url} exited")
+            time.sleep(0.25)
+    raise SystemExit(f"{url} did not start")
+
+
+def start_deploy(run: str):
+    """deploy/run.sh with one app process behind nginx on free loopback ports: (process, URL)."""
+    base, front = _free_port(), _free_port()
+    while front == base:
+        front = _free_port()
+    env = {**os.environ, "SIPAS_PROCESSES": "1", "SIPAS_APP_PORT": str(base), "SIPAS_LISTEN": f"127.0.0.1:{front}",
+           "SIPAS_RUNTIME": run, "PYTHON": sys.executable}
+    proc = subprocess.Popen(["bash", "deploy/run.sh"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    url = f"http://127.0.0.1:{front}"
+    _wait(url, proc)
+    return proc, url
+
+
+def start_floor(folder: str):
+    """A bare Streamlit page with one plotly chart, the same Streamlit, its own process."""
+    app = Path(folder, "floor.py")
+    app.write_text(FLOOR_APP, encoding="utf-8")
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(app), "--server.port", str(port),
+                             "--server.headless", "true", "--browser.gatherUsageStats", "false"], cwd=folder,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    _wait(url, proc)
+    return proc, url
+
+
+def _stop(proc) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(20)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        os.killpg(proc.pid, signal.SIGKILL)
+
+
+def _count_ws(pg, box: list) -> None:
+    pg.on("websocket", lambda ws: ws.on("framereceived", lambda f: box.__setitem__(
+        0, box[0] + len(f if isinstance(f, bytes) else f.encode()))))
+
+
+def first_visit(b, url: str, path: str) -> dict:
+    """A fresh browser context (empty cache): wire bytes, other hosts, seconds to the first chart."""
+    from urllib.parse import urlsplit
+    ctx = b.new_context(viewport={"width": 1400, "height": 1000})
+    pg = ctx.new_page()
+    seen, ws = [], [0]
+    pg.on("requestfinished", lambda r: seen.append(r))
+    pg.on("requestfailed", lambda r: seen.append(r))
+    _count_ws(pg, ws)
+    t0 = time.perf_counter()
+    pg.goto(url + path)
+    pg.wait_for_selector(DRAWN, timeout=90_000)
+    chart_s = time.perf_counter() - t0
+    pg.wait_for_selector(READY, timeout=90_000)
+    pg.wait_for_timeout(1500)
+    host = urlsplit(url).netloc
+    http, biggest = 0, []
+    others = sorted({r.url for r in seen if urlsplit(r.url).scheme in ("http", "https", "ws", "wss")
+                     and urlsplit(r.url).netloc != host})
+    for r in seen:
+        if r.url.startswith("http") and r.response() is not None:
+            sz = r.sizes()
+            n = sz["responseBodySize"] + sz["responseHeadersSize"]
+            http += n
+            biggest.append((n, r.url.rsplit("/", 1)[-1]))
+    ctx.close()
+    return {"chart_s": chart_s, "http": http, "ws": ws[0], "others": others, "biggest": sorted(biggest)[-6:]}
+
+
+def time_to_chart(b, url: str, path: str) -> float:
+    ctx = b.new_context(viewport={"width": 1400, "height": 1000})
+    pg = ctx.new_page()
+    t0 = time.perf_counter()
+    pg.goto(url + path)
+    pg.wait_for_selector(DRAWN, timeout=90_000)
+    dt = time.perf_counter() - t0
+    ctx.close()
+    return dt
+
+
+WAIT_DRAWN_JS = """(t0) => new Promise(done => {
+  // the rerun is over when the app is idle again; the page is drawn at the next two frames
+  const check = () => {
+    const app = document.querySelector("[data-testid='stApp']");
+    if (app.dataset.testScriptState === 'notRunning' && performance.now() - t0 > 50) {
+      requestAnimationFrame(() => requestAnimationFrame(() => done(performance.now() - t0)));
+    } else { setTimeout(check, 10); }
+  };
+  check();
+})"""
+
+
+def filter_change(b, url: str, path: str, runs: int) -> dict:
+    """Change the sidebar's year back and forth; until the page is idle and drawn again."""
+    ctx = b.new_context(viewport={"width": 1400, "height": 1000})
+    pg = ctx.new_page()
+    ws = [0]
+    _count_ws(pg, ws)
+    pg.goto(url + path)
+    pg.wait_for_selector(DRAWN, timeout=90_000)
+    pg.wait_for_selector(READY, timeout=90_000)
+    pg.wait_for_timeout(1500)
+    times, sizes = [], []
+    for i in range(runs):
+        year = "2023" if i % 2 == 0 else "2024"
+        pg.locator(".st-key-w_year [role='combobox']").click()
+        option = pg.get_by_role("option", name=year, exact=True).first
+        option.wait_for(timeout=10_000)
+        before = ws[0]
+        t0 = pg.evaluate("performance.now()")
+        option.click()
+        pg.wait_for_function(f"document.querySelector(\"[data-testid='stApp']\").dataset.testScriptState "
+                             f"!== 'notRunning' || location.search.includes('year={year}')", timeout=30_000)
+        times.append(pg.evaluate(WAIT_DRAWN_JS, t0) / 1000)
+        pg.wait_for_timeout(400)
+        sizes.append(ws[0] - before)
+    charts = pg.locator(".js-plotly-plot").count()
+    ctx.close()
+    warm = times[2:] or times
+    return {"median_s": statistics.median(warm), "ws_bytes": statistics.median(sizes[2:] or sizes), "charts": charts}
+
+
+def deploy_figures(visits: int, changes: int) -> None:
+    from playwright.sync_api import sync_playwright
+    folder = tempfile.mkdtemp(prefix="sipas-bench-")
+    proc, url = start_deploy(folder)
+    floor_proc, floor_url = start_floor(folder)
+    try:
+        with sync_playwright() as p:
+            b = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+            for path in CHART_PAGES.values():  # warm the server's caches once per page
+                time_to_chart(b, url, path)
+            time_to_chart(b, floor_url, "/")
+            print("first visit through nginx (fresh browser, warm server):")
+            for name, path in CHART_PAGES.items():
+                v = first_visit(b, url, path)
+                print(f"  {name:10s} http {v['http'] / 1e6:5.2f} MB  websocket {v['ws'] / 1e6:5.2f} MB  "
+                      f"other hosts {len(v['others'])} {v['others'][:3]}")
+                print("             largest: " + ", ".join(f"{n / 1e3:.0f} kB {u[:40]}" for n, u in v["biggest"][::-1]))
+            print(f"time to the first drawn chart, fresh browser context, median of {visits} (s):")
+            runs = {name: [] for name in ["floor", *CHART_PAGES]}
+            for _ in range(visits):  # interleaved, so that both see the same machine load
+                runs["floor"].append(time_to_chart(b, floor_url, "/"))
+                for name, path in CHART_PAGES.items():
+                    runs[name].append(time_to_chart(b, url, path))
+            floor = statistics.median(runs["floor"])
+            for name, ts in runs.items():
+                m = statistics.median(ts)
+                print(f"  {name:10s} {m:5.2f}  ({m / floor:4.2f}x the floor)  min {min(ts):5.2f} max {max(ts):5.2f}")
+            print(f"a year change in the sidebar until the page is drawn again, median of {changes} (s):")
+            for name, path in CHART_PAGES.items():
+                f = filter_change(b, url, path, changes)
+                print(f"  {name:10s} {f['median_s']:5.2f}  charts on the page {f['charts']}  "
+                      f"websocket {f['ws_bytes'] / 1e3:7.1f} kB per change")
+            b.close()
+    finally:
+        _stop(proc)
+        _stop(floor_proc)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=12)
+    ap.add_argument("--deploy", action="store_true", help="only the figures through deploy/run.sh (4. above)")
+    ap.add_argument("--visits", type=int, default=5, help="--deploy: fresh-browser visits per page")
+    ap.add_argument("--changes", type=int, default=8, help="--deploy: filter changes per page")
     args = ap.parse_args(argv)
     ensure_demo()
+    if args.deploy:
+        deploy_figures(args.visits, args.changes)
+        return 0
     print("median server rerun after a year change (ms, warm cache):")
     for page, ms in rerun_times(args.runs).items():
         print(f"  {page:12s} {ms:7.1f}")

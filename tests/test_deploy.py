@@ -6,6 +6,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -73,7 +74,10 @@ def established(port: int) -> int:
 def cluster(demo_release_root, tmp_path_factory):
     base = _consecutive_free(2)
     front = _free_ports(1)[0]
-    run = tmp_path_factory.mktemp("sipas_run")
+    # nginx's workers read the copy of the built assets in the runtime folder; started as root they
+    # run as nobody, who cannot enter pytest's private temporary folders
+    run = Path(tempfile.mkdtemp(prefix="sipas_run_"))
+    run.chmod(0o755)
     env = {**os.environ, "SIPAS_RELEASES": str(demo_release_root), "SIPAS_PROCESSES": "2",
            "SIPAS_APP_PORT": str(base), "SIPAS_LISTEN": f"127.0.0.1:{front}", "SIPAS_RUNTIME": str(run),
            "SIPAS_NGINX": NGINX, "PYTHON": sys.executable,
@@ -102,6 +106,7 @@ def cluster(demo_release_root, tmp_path_factory):
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
     log.close()
+    shutil.rmtree(run, ignore_errors=True)
 
 
 def test_health_and_route_cookie(cluster):
@@ -147,3 +152,56 @@ def test_viewers_spread_over_both_processes_and_stay_connected(cluster):
                     "Connecting" not in pg.content()
         finally:
             browser.close()
+
+
+
+def test_first_visit_is_compressed_cached_and_local(cluster):
+    """A first visit through nginx: text assets gzip-compressed, Streamlit's hashed assets cached
+    for a year, at most 3 MB over the wire (HTTP as sent, plus the websocket's frames) and nothing
+    asked of another host."""
+    from urllib.parse import urlsplit
+
+    from playwright.sync_api import sync_playwright
+    url, _ = cluster
+    host = urlsplit(url).netloc
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            pg = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+            seen, ws_bytes = [], [0]
+            pg.on("requestfinished", lambda r: seen.append(r))
+            pg.on("requestfailed", lambda r: seen.append(r))
+            pg.on("websocket", lambda ws: ws.on("framereceived", lambda f: ws_bytes.__setitem__(
+                0, ws_bytes[0] + len(f if isinstance(f, bytes) else f.encode()))))
+            pg.goto(f"{url}/overview?year=2024")
+            pg.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning'] .js-plotly-plot",
+                                 timeout=90_000)
+            pg.wait_for_timeout(1500)
+            others, http, assets = wire(seen, host)
+        finally:
+            browser.close()
+    assert others == []
+    assert any("/static/js/PlotlyChart." in u for u, *_ in assets), "the plotly bundle was not loaded"
+    for u, cache, encoding, size in assets:
+        if "/static/js/" in u or "/static/css/" in u:
+            assert "immutable" in cache and "max-age=31536000" in cache, u
+            assert encoding == "gzip" or size <= 1024, u
+    assert http + ws_bytes[0] <= 3_000_000, (http, ws_bytes[0])
+
+
+def wire(requests, host: str):
+    """Of Playwright's finished or failed requests: the URLs on another host, the HTTP bytes as sent
+    (headers and encoded bodies), and (url, cache-control, content-encoding, encoded body bytes)."""
+    from urllib.parse import urlsplit
+    others = [r.url for r in requests if urlsplit(r.url).scheme in ("http", "https", "ws", "wss")
+              and urlsplit(r.url).netloc != host]
+    http, rows = 0, []
+    for r in requests:
+        resp = r.response() if r.url.startswith("http") else None
+        if resp is None:
+            continue
+        s = r.sizes()
+        http += s["responseBodySize"] + s["responseHeadersSize"]
+        rows.append((r.url, resp.headers.get("cache-control") or "", resp.headers.get("content-encoding"),
+                     s["responseBodySize"]))
+    return others, http, rows
