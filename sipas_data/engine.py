@@ -73,9 +73,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .contracts import INDICES
 from .disclosure import AdditiveSets, additive_sets, cell_sets, complementary_suppression
 from .methodology import PROFILE_DIMENSIONS, Methodology, get_methodology
-from .schema import COUNTRY_CODE, INDEX_COLUMNS
+from .schema import COUNTRY_CODE
 
 Z95 = 1.959963984540054  # two-sided 95% normal quantile
 _Z = f"{Z95!r}::DOUBLE"  # as a SQL literal (a bare literal would be a DECIMAL)
@@ -673,10 +674,7 @@ def _forms_view_sql(m: Methodology, present: set[str]) -> str:
     return f"SELECT {', '.join(cols)} FROM forms_in"
 
 
-INDEX_TABLE_SQL = """(year SMALLINT, scheme VARCHAR, level VARCHAR, unit_code VARCHAR, parent_code VARCHAR,
-    service VARCHAR, breakdown VARCHAR, "group" VARCHAR, indicator VARCHAR, value DOUBLE, n BIGINT,
-    ci_low DOUBLE, ci_high DOUBLE, suppressed BOOLEAN, rank INTEGER, source VARCHAR, basis VARCHAR,
-    note VARCHAR)"""
+INDEX_TABLE_SQL = INDICES.duckdb_columns()
 
 
 @dataclass(frozen=True)
@@ -953,21 +951,13 @@ def compute_indices(responses: pd.DataFrame | pa.Table, *, threshold: int | None
     return pa.concat_tables(batches).cast(INDEX_SCHEMA) if batches else empty_indices()
 
 
-INDEX_SCHEMA = pa.schema([
-    ("year", pa.int16()), ("scheme", pa.string()), ("level", pa.string()), ("unit_code", pa.string()),
-    ("parent_code", pa.string()), ("service", pa.string()), ("breakdown", pa.string()),
-    ("group", pa.string()), ("indicator", pa.string()), ("value", pa.float64()), ("n", pa.int64()),
-    ("ci_low", pa.float64()), ("ci_high", pa.float64()), ("suppressed", pa.bool_()),
-    ("rank", pa.int32()), ("source", pa.string()), ("basis", pa.string()), ("note", pa.string()),
-])
-assert tuple(INDEX_SCHEMA.names) == INDEX_COLUMNS
+INDEX_SCHEMA = INDICES.arrow_schema()
 
 # The engine's batches, as they go to the release's Parquet file: the same columns, text
 # dictionary-encoded. Most text columns hold a handful of values (indicator, level, service,
 # ...), and the Parquet writer stores dictionary arrays as they are, instead of hashing ten
 # million strings per column again; the file itself holds plain strings (INDEX_SCHEMA).
-PUBLISH_SCHEMA = pa.schema([pa.field(f.name, pa.dictionary(pa.int32(), pa.string())) if f.type == pa.string() else f
-                            for f in INDEX_SCHEMA])
+PUBLISH_SCHEMA = INDICES.arrow_schema(dictionary_text=True)
 
 
 def empty_indices() -> pa.Table:

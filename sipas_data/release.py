@@ -44,6 +44,7 @@ import pyarrow.parquet as pq
 
 from atomic import DIR_MODE, atomic_replace_dir, leftover_name, new_tmp_dir, restore_interrupted, try_lock
 
+from .contracts import Manifest
 from .methodology import Methodology, get_methodology, parse_methodology
 
 FORMAT_VERSION = 1
@@ -258,21 +259,13 @@ def _write_locked(out: Path, release_id: str, indices, units, *, methodologies, 
             raise KeyboardInterrupt("interrupted while writing the release")
         files = {p.relative_to(tmp).as_posix(): {"sha256": _sha256(p), "bytes": p.stat().st_size}
                  for p in sorted(tmp.rglob("*")) if p.is_file()}
-        manifest = {
-            "format_version": FORMAT_VERSION,
-            "id": release_id,
-            "title": title,
-            "publisher": publisher,
-            "created": created or datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
-            "demo": bool(demo),
-            "methodologies": [m.id for m in methodologies],
-            "suppression_threshold": threshold,
-            "years": years,
-            "inputs": inputs,
-            "counts": {**counts, "cells": cells},
-            "files": files,
-        }
-        (tmp / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
+        manifest = Manifest(
+            format_version=FORMAT_VERSION, id=release_id, title=title, publisher=publisher,
+            created=created or datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
+            demo=bool(demo), methodologies=[m.id for m in methodologies],
+            suppression_threshold=threshold, years=years, inputs=inputs,
+            counts={**counts, "cells": cells}, files=files)
+        (tmp / MANIFEST).write_text(manifest.to_json(), encoding="utf-8")
         atomic_replace_dir(tmp, out)  # published modes, flushed to disk, swapped in
         return out
     except BaseException:

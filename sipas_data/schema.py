@@ -6,13 +6,12 @@ column names, codes as zero-padded strings, answers as small nullable integers w
 """
 from __future__ import annotations
 
-from .methodology import PROFILE_DIMENSIONS, Methodology
+from .contracts import INDICES, RESPONSES_BASE
+from .methodology import Methodology
 
-#: Columns every responses frame has, in this order, before the answer columns.
-BASE_COLUMNS = (
-    "form_id", "year", "scheme", "province_code", "district_code", "commune_code",
-    "service", "agency_level", *PROFILE_DIMENSIONS, "weight", "collected_on", "channel",
-)
+#: Columns every responses frame has, in this order, before the answer columns
+#: (declared with their types in :data:`sipas_data.contracts.RESPONSES_BASE`).
+BASE_COLUMNS = RESPONSES_BASE.names
 # `scheme` may be blank on import: it is then the scheme in force for the year.
 REQUIRED_COLUMNS = ("form_id", "year", "province_code", "service")
 CODE_WIDTH = {"province_code": 2, "district_code": 3, "commune_code": 5}
@@ -22,11 +21,8 @@ AGENCY_LEVELS = ("district", "commune")
 LEVELS = ("country", "province", "district", "commune")
 COUNTRY_CODE = "VN"
 
-#: Columns of the published indices table, in order (DESIGN.md "Indices").
-INDEX_COLUMNS = (
-    "year", "scheme", "level", "unit_code", "parent_code", "service", "breakdown", "group",
-    "indicator", "value", "n", "ci_low", "ci_high", "suppressed", "rank", "source", "basis", "note",
-)
+#: Columns of the published indices table, in order (declared in :data:`sipas_data.contracts.INDICES`).
+INDEX_COLUMNS = INDICES.names
 
 
 def answer_columns(m: Methodology) -> list[str]:
