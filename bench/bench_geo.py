@@ -11,7 +11,9 @@ then prints for each layer:
   "high" and "low" web layers, with vertex counts;
 * median time to get the layer ready for drawing (the GeoJSON dict that
   plotly/pydeck take, via geo.boundaries.layer_geojson): cold (caches cleared,
-  read from GeoParquet) and warm (cached), and for load_layer alone.
+  read from GeoParquet) and warm (cached), and for load_layer alone;
+* the bytes the Map page sends to the browser for one view: the pydeck spec
+  (geometry, colours, tooltips, labels) as JSON and gzipped, per view.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ sys.path.insert(0, str(REPO))
 SHARED = REPO.parent / "shared" / "geo"
 
 CASES = [
+    ("All provinces nationwide (2019)", "provinces_2019.geojson", "2019", "province", None),
     ("Đồng Tháp communes (2019, province 87)", "communes_87_dong_thap.geojson", "2019", "commune", "87"),
     ("All districts nationwide (2019)", "districts_2019.geojson", "2019", "district", None),
 ]
@@ -92,6 +95,8 @@ def main(argv=None) -> int:
                 print(f"  load {detail:<4}: layer_geojson cold {cold_gj:8.2f} ms, warm {warm_gj:6.3f} ms; "
                       f"load_layer cold {cold_ld:7.2f} ms, warm {warm_ld:6.3f} ms")
 
+        _deck_bytes()
+
         from geo import units
         from geo.tiles import _layout_cached, layout_quality, tile_layout
 
@@ -104,6 +109,43 @@ def main(argv=None) -> int:
             print(f"\n{title}: {cold:.1f} ms cold; mean displacement {q['mean_displacement']:.2f} radii, "
                   f"Spearman x {q['spearman_x']:.3f}, y {q['spearman_y']:.3f}")
     return 0
+
+
+def _deck_bytes() -> None:
+    """What one Map view sends: the deck spec of ui/deck.py on the installed layers (demo-like values)."""
+    import gzip
+
+    import pandas as pd
+
+    from geo import units
+    from ui import deck, figures, maps
+
+    print("\nsent to the browser per Map view (pydeck spec JSON):")
+    views = [("provinces nationwide", "province", "VN"), ("districts nationwide", "district", "VN"),
+             ("districts of Đồng Tháp", "district", "87"), ("communes of Đồng Tháp", "commune", "87")]
+    reg = units("2019")
+    for title, level, area in views:
+        u = reg[reg["level"] == level]
+        if area != "VN":
+            u = u[u["province_code"] == area]
+        codes = sorted(u["code"])
+        for style in ("boundaries", "tiles"):
+            gj = maps.boundaries_geojson("2019", level, area, codes) if style == "boundaries" else None
+            if style == "boundaries" and (gj is None or not gj["features"]):
+                continue
+            gj = gj or maps.tiles_geojson(codes, "2019")
+            n = len(codes)
+            cells = pd.DataFrame({"code": codes, "name": list(u.set_index("code").loc[codes, "name"]),
+                                  "value": [60 + 35 * i / max(n - 1, 1) for i in range(n)], "ci_low": 55.0,
+                                  "ci_high": 99.0, "n": 400, "rank": range(1, n + 1), "total": n,
+                                  "suppressed": False, "has_data": True})
+            islands = deck.archipelagos("vi") if area == "VN" and level == "province" and style == "boundaries" else []
+            spec = deck.deck(gj, cells, "sipas", "vi", view=figures._view(gj, 350, 520), islands=islands,
+                             points=deck.anchors(gj)).to_json().encode()
+            geom = len(json.dumps(gj, separators=(",", ":")).encode())
+            gz = len(gzip.compress(spec))
+            print(f"  {title:<24} {style:<10} {n:>4} units: spec {len(spec):>10,} B, gzip {gz:>9,} B"
+                  f" (geometry alone {geom:,} B)")
 
 
 if __name__ == "__main__":

@@ -165,3 +165,15 @@ def test_national_view_includes_the_archipelagos():
     extra = [{"id": a["key"], "geometry": {"type": "MultiPoint", "coordinates": a["points"]}} for a in islands]
     x0, y0, x1, y1 = figures._bounds({"features": extra})
     assert x1 > 115.5 and y0 < 8
+
+
+def test_unit_labels_keep_clear_of_the_archipelagos_names():
+    islands = deck.archipelagos("vi")
+    # a unit right where Hoàng Sa's name is written
+    x, y = islands[0]["label_at"]
+    geo = {"features": [_square("a", x - 0.2, y - 0.2, 0.4), _square("b", 105, 21, 0.4)]}
+    cells = CELLS[CELLS["code"].isin(["a", "b"])]
+    view = (108.0, 16.0, 5.0)
+    reserved = [{"position": a["label_at"], "text": a["name"]} for a in islands]
+    assert {lb["code"] for lb in deck.pick_labels(cells, deck.anchors(geo), view, "vi")} == {"a", "b"}
+    assert {lb["code"] for lb in deck.pick_labels(cells, deck.anchors(geo), view, "vi", reserved=reserved)} == {"b"}

@@ -12,6 +12,7 @@
 """
 from __future__ import annotations
 
+import json
 import logging
 import math
 import os
@@ -46,6 +47,15 @@ ARCHIPELAGOS = {
                                                (112.91, 7.89), (115.83, 10.72)],
                   "label_at": (113.9, 12.15)},
 }
+
+
+class CompactDeck(pdk.Deck):
+    """A Deck whose JSON has no indentation: pydeck indents by two spaces, which for a map's
+    coordinates (one number a line) more than doubled the bytes sent to the browser."""
+
+    def to_json(self) -> str:
+        from pydeck.bindings.json_tools import default_serialize
+        return json.dumps(self, sort_keys=True, default=default_serialize, separators=(",", ":"))
 
 
 def basemap_setting(env: dict | None = None) -> dict | None:
@@ -161,11 +171,14 @@ def _short(name: str) -> str:
 
 def pick_labels(cells: pd.DataFrame, points: dict, view: tuple[float, float, float], lang: str, *,
                 selected: str | None = None, width_px: int = 900, height_px: int = 560,
-                max_all: int = ALL_LABELS) -> list[dict]:
+                max_all: int = ALL_LABELS, reserved: list[dict] | None = None) -> list[dict]:
     """The units to name and where: all of them when there are at most ``max_all``, otherwise the
     selected one, the highest and lowest few, then the larger ones; a label whose box would touch
     one already placed is left out (so labels never overlap). A label is the short name, with the
     value on a second line where the unit is big enough on screen to hold it.
+
+    ``reserved``: labels drawn whatever happens (position, text: the archipelagos' names); units'
+    labels keep clear of them.
 
     Returns dicts code, position [lon, lat], text, box (x0, y0, x1, y1 in screen px)."""
     lon_c, lat_c, zoom = view
@@ -194,6 +207,10 @@ def pick_labels(cells: pd.DataFrame, points: dict, view: tuple[float, float, flo
     taken = pd.Series(list(shorts.values())).value_counts()
     label_of = {c: (sn if taken[sn] == 1 else str(n)) for (c, sn), n in zip(shorts.items(), d["name"])}
     seen, placed, out = set(), [], []
+    for lb in reserved or []:
+        x, y = screen(*lb["position"])
+        w, h = len(lb["text"]) * CHAR_PX + 4, LINE_PX + 2
+        placed.append((x - w / 2, y - h / 2, x + w / 2, y + h / 2))
     by_code = d.set_index("code")
     for code in order:
         if code in seen:
@@ -278,9 +295,10 @@ def deck(geojson: dict, cells: pd.DataFrame, indicator: str, lang: str, *, view:
                 pickable=False, stroked=True, filled=False, get_line_color=_hex_rgb(HIGHLIGHT) + [255],
                 line_width_min_pixels=3))
     texts = []
+    reserved = [{"position": a["label_at"], "text": a["name"]} for a in islands or []]
     if points is not None:
         for lb in pick_labels(cells, points, view, lang, selected=selected or highlight, width_px=width_px,
-                              height_px=height_px):
+                              height_px=height_px, reserved=reserved):
             texts.append({"position": lb["position"], "text": lb["text"], "size": 12})
     if islands:
         dots = [{"position": p, "tip": a["name"]} for a in islands for p in a["points"]]
@@ -297,7 +315,7 @@ def deck(geojson: dict, cells: pd.DataFrame, indicator: str, lang: str, *, view:
                                 background=True, get_background_color=[255, 255, 255, 200],
                                 background_padding=[2, 1]))
     lon, lat, zoom = view
-    d = pdk.Deck(layers=layers, map_provider=None if basemap is None else "carto",
+    d = CompactDeck(layers=layers, map_provider=None if basemap is None else "carto",
                  initial_view_state=pdk.ViewState(longitude=lon, latitude=lat, zoom=zoom, pitch=0, bearing=0),
                  tooltip={"text": "{tip}", "style": {"fontSize": "13px", "whiteSpace": "pre-line"}})
     d.map_style = _map_style(basemap)

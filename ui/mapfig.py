@@ -196,8 +196,9 @@ def _name_units(f, meta, feats, islands, view, plot_w, plot_h) -> None:
     zoom = math.log2(scale * 360 / 512)
     lat_c = math.degrees(2 * math.atan(math.exp(math.radians(cy))) - math.pi / 2)
     points = deck.anchors({"features": list(feats.values())})
+    reserved = [{"position": a["label_at"], "text": a["name"]} for a in islands]
     labels = deck.pick_labels(units, points, (cx, lat_c, zoom), lang, selected=meta.get("selected"),
-                              width_px=int(plot_w), height_px=int(plot_h))
+                              width_px=int(plot_w), height_px=int(plot_h), reserved=reserved)
     notes = [dict(x=lb["position"][0], y=_merc(lb["position"][1]), text=esc(lb["text"]).replace("\n", "<br>"))
              for lb in labels]
     notes += [dict(x=a["label_at"][0], y=_merc(a["label_at"][1]), text=esc(a["name"])) for a in islands]

@@ -7,13 +7,30 @@ from geo.tiles import tile_layout, tile_polygons
 COUNTRY = "VN"
 
 
-def _slim(features, codes: set[str] | None, decimals: int | None = None) -> dict:
+#: extra simplification (degrees) of a nationwide view for the browser: about a pixel of the
+#: national map on a phone, where the web layers keep detail for a province seen up close
+NATIONAL_TOLERANCE = {"province": 0.01, "district": 0.006}
+
+
+def _simplify(geom: dict, tolerance: float) -> dict:
+    import shapely
+    from shapely.geometry import mapping, shape
+    g = shapely.simplify(shape(geom), tolerance, preserve_topology=True)
+    if g.is_empty:
+        return geom
+    m = mapping(g)
+    return {"type": m["type"], "coordinates": m["coordinates"]}
+
+
+def _slim(features, codes: set[str] | None, decimals: int | None = None, tolerance: float | None = None) -> dict:
     out = []
     for f in features:
         fid = str(f.get("id") or f.get("properties", {}).get("code"))
         if codes is not None and fid not in codes:
             continue
         geom = f["geometry"]
+        if tolerance:
+            geom = _simplify(geom, tolerance)
         coords = geom["coordinates"]
         if decimals is not None:
             coords = _round(coords, decimals)
@@ -62,4 +79,6 @@ def boundaries_geojson(vintage: str, level: str, area: str, codes: list[str] | N
     gj = layer_geojson(vintage, level, None if area == COUNTRY else area, "low")
     if gj is None:
         return None
+    if area == COUNTRY and level in NATIONAL_TOLERANCE:
+        return _slim(gj["features"], set(codes) if codes is not None else None, 3, NATIONAL_TOLERANCE[level])
     return _slim(gj["features"], set(codes) if codes is not None else None)
