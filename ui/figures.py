@@ -94,7 +94,7 @@ def frame_figure(fig: go.Figure, title: str, subtitle: str, source: str, demo: b
         s_wrap, src_wrap = min(wrap + 20, SCREEN_SUBTITLE_WRAP), min(wrap, SCREEN_SOURCE_WRAP)
     head, sub, src = _wrap(title, t_wrap), _wrap(subtitle, s_wrap), _wrap(source, src_wrap)
     top = 14 + TITLE_LINE_PX * (head.count("<br>") + 1) + SUBTITLE_LINE_PX * (sub.count("<br>") + 1) + 10 + base_t
-    legend_px = LEGEND_ROW_PX * _legend_entries(fig) if legend_below else 0
+    legend_px = LEGEND_ROW_PX * _legend_entries(fig) + 8 if legend_below else 0
     bottom = base_b + legend_px + SOURCE_LINE_PX * (src.count("<br>") + 1) + 12
     # the raw frame and the builder's own margins travel with the figure, so an export can frame
     # it again for its own size
@@ -113,7 +113,7 @@ def frame_figure(fig: go.Figure, title: str, subtitle: str, source: str, demo: b
     total = height or (body_h + top - base_t + legend_px + bottom - base_b if body_h else None)
     if total:
         # a little below the edge: a Vietnamese capital's diacritic must not touch it
-        fig.update_layout(height=total, title=dict(y=1 - 8 / total))
+        fig.update_layout(height=total, title=dict(y=1 - 12 / total))
     if legend_below and total:
         plot_h = max(total - top - bottom, 1)
         fig.update_layout(legend=dict(orientation="v", x=0, xref="paper", xanchor="left", y=-(base_b + 2) / plot_h,
@@ -484,6 +484,9 @@ def _short_esc(escaped: str) -> str:
     return esc(_short(html.unescape(escaped)))
 
 
+HEAT_LABEL_CHARS = 24
+
+
 def heatmap(matrix: pd.DataFrame, lang: str, *, indicator: str = "sipas", ns: pd.DataFrame | None = None) -> go.Figure:
     """Criteria (rows) by units or years (columns), on the fixed scale. NaN = suppressed/no data."""
     zmin, zmax = indicator_range(indicator)
@@ -492,8 +495,13 @@ def heatmap(matrix: pd.DataFrame, lang: str, *, indicator: str = "sipas", ns: pd
         z=matrix.to_numpy(dtype=float), x=[esc(c) for c in matrix.columns], y=[esc(i) for i in matrix.index],
         colorscale=SCALE, zmin=zmin, zmax=zmax, text=text, texttemplate="%{text}",
         hovertemplate="%{y}<br>%{x}: %{text}<extra></extra>", colorbar=dict(thickness=12, title=dict(text="%"))))
-    fig.update_yaxes(autorange="reversed", automargin=False)
+    # row names are shortened to a margin that leaves a phone its cells (the full name is in the
+    # hover and the table twin, which read the trace's own y)
+    rows = [str(i) for i in matrix.index]
+    short = [esc(r if len(r) <= HEAT_LABEL_CHARS else r[:HEAT_LABEL_CHARS - 1] + "…") for r in rows]
+    fig.update_yaxes(autorange="reversed", automargin=False, tickmode="array", tickvals=[esc(r) for r in rows],
+                     ticktext=short, tickfont=dict(size=12))
     fig.update_xaxes(automargin=False, tickangle=-40)
     fig.update_layout(height=26 * len(matrix.index) + 110, meta={"builder": True},
-                      margin=dict(t=0, b=110, l=label_margin(list(matrix.index)), r=60))
+                      margin=dict(t=0, b=110, l=label_margin(short, px_per_char=6.6, cap=180), r=60))
     return fig
