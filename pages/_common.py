@@ -569,7 +569,11 @@ def chart(fig, key: str, primary: bool = False, **kw):
             if primary:
                 raise _press.EmbedFigure(fig, key)
             return None
-    event = st.plotly_chart(fig, key=key, width="stretch", theme=None, config=_press.CHART_CONFIG, **kw)
+    # no mode bar over a chart: on a phone it covered the title, zooming a 0-100 axis only
+    # distorts it, and the image downloads are below every chart; a map keeps its zoom buttons
+    is_map = any(tr.type.startswith("choropleth") for tr in fig.data)
+    config = {**_press.CHART_CONFIG, "responsive": True, "displayModeBar": "hover" if is_map else False}
+    event = st.plotly_chart(fig, key=key, width="stretch", theme=None, config=config, **kw)
     _text_twin(fig, ctx.lang if ctx is not None else "vi", key)
     if ctx is not None and ctx.controls:
         _press.image_menu(ctx, fig, key)
