@@ -96,3 +96,12 @@ def test_province_press_map_names_units_with_values():
     out = press.press_figure(_framed(mapfig.choropleth(gj, cells, "sipas", "vi")), 1200, 675)
     texts = mapfig.unit_labels(out)
     assert texts and any("\n" in t for t in texts)  # a name with its value where it fits
+
+
+def test_press_map_is_made_once_per_view_and_size():
+    codes, names = _provinces()
+    fig = _framed(mapfig.choropleth(maps.tiles_geojson(codes, "2019"), _cells(codes, names), "sipas", "vi"))
+    a = press.press_figure(fig, 1200, 675)
+    assert press.press_figure(fig, 1200, 675) is a
+    assert press.press_figure(fig, 1080, 1080) is not a
+    assert press.figure_key(a) == press.figure_key(a)

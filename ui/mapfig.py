@@ -107,10 +107,12 @@ def _path(rings, tolerance: float) -> tuple[list, list]:
     return xs, ys
 
 
-def press_map(f: go.Figure, width: int, height: int) -> None:
-    """Replace the map traces of ``f`` (laid out for ``width`` x ``height``) by SVG shapes fitted to
-    the plot area, name the units and the archipelagos. In place; ``f`` is a copy."""
-    maps_ = [tr for tr in f.data if tr.type == "choroplethmap"]
+def press_map(f: go.Figure, width: int, height: int, source: go.Figure | None = None) -> None:
+    """Draw the map traces of ``source`` (default: ``f`` itself) into ``f`` (laid out for ``width`` x
+    ``height``) as SVG shapes fitted to the plot area, and name the units and the archipelagos.
+    ``f`` is changed in place; ``source`` is only read."""
+    src = source if source is not None else f
+    maps_ = [tr for tr in src.data if tr.type == "choroplethmap"]
     if not maps_:
         return
     meta = next((tr.meta["sipas_map"] for tr in maps_ if isinstance(tr.meta, dict) and "sipas_map" in tr.meta), None)
@@ -174,10 +176,9 @@ def press_map(f: go.Figure, width: int, height: int) -> None:
         traces.append(go.Scatter(x=[p[0] for a in islands for p in a["points"]],
                                  y=[_merc(p[1]) for a in islands for p in a["points"]], mode="markers",
                                  marker=dict(size=5, color="#5b6b7a"), hoverinfo="skip", showlegend=False))
-    others = [tr for tr in f.data if tr.type not in ("choroplethmap", "scattermap")]
+    others = [tr for tr in src.data if tr.type not in ("choroplethmap", "scattermap")]
     f.data = []
-    for tr in [*traces, *others]:
-        f.add_trace(tr)
+    f.add_traces([*traces, *others])
     f.update_xaxes(visible=False, range=[cx - half_w, cx + half_w], domain=list(MAP_DOMAIN), fixedrange=True)
     f.update_yaxes(visible=False, range=[cy - half_h, cy + half_h], fixedrange=True)
     f.update_layout(plot_bgcolor="white", map=None)
@@ -202,9 +203,10 @@ def _name_units(f, meta, feats, islands, view, plot_w, plot_h) -> None:
     notes = [dict(x=lb["position"][0], y=_merc(lb["position"][1]), text=esc(lb["text"]).replace("\n", "<br>"))
              for lb in labels]
     notes += [dict(x=a["label_at"][0], y=_merc(a["label_at"][1]), text=esc(a["name"])) for a in islands]
-    for n in notes:
-        f.add_annotation(xref="x", yref="y", showarrow=False, font=dict(size=11, color="#141414"),
-                         bgcolor="rgba(255,255,255,0.78)", borderpad=1, name="map-label", **n)
+    style = dict(xref="x", yref="y", showarrow=False, font=dict(size=11, color="#141414"),
+                 bgcolor="rgba(255,255,255,0.78)", borderpad=1, name="map-label")
+    # one assignment: add_annotation validates every annotation again on each call
+    f.layout.annotations = [*f.layout.annotations, *({**style, **n} for n in notes)]
 
 
 def unit_labels(fig: go.Figure) -> list[str]:

@@ -68,7 +68,14 @@ def press_figure(fig: go.Figure, width: int, height: int) -> go.Figure:
     A figure framed by ``frame_figure`` carries its raw title/subtitle/source in
     ``layout.meta["frame"]``: the framing is redone with line wraps that fit ``width`` (so
     nothing is clipped at 1080 px), the bottom margin is recomputed for the source's lines."""
-    f = go.Figure(fig)
+    # a map is redrawn from its own traces (ui/mapfig.py): copying their GeoJSON would be wasted
+    is_map = any(tr.type == "choroplethmap" for tr in fig.data)
+    if is_map:
+        # per view and size: the page's figure is shared and never changed (ui.figures.framed)
+        done = getattr(fig, "_sipas_press", None)
+        if done is not None and (width, height) in done:
+            return done[(width, height)]
+    f = go.Figure(layout=fig.layout) if is_map else go.Figure(fig)
     meta = f.layout.meta if isinstance(f.layout.meta, dict) else {}
     frame = meta.get("frame") if isinstance(meta, dict) else None
     if frame:
@@ -82,18 +89,21 @@ def press_figure(fig: go.Figure, width: int, height: int) -> go.Figure:
     f.update_layout(title=dict(y=1 - 10 / height))
     if not f.layout.font.family:
         f.update_layout(font=dict(family=FONT_FAMILY))
-    if f.layout.map and f.layout.map.center and f.layout.map.center.lon is not None:
+    if is_map:
+        from .mapfig import press_map
+        press_map(f, width, height, source=fig)
+        if getattr(fig, "_sipas_press", None) is None:
+            fig._sipas_press = {}
+        fig._sipas_press[(width, height)] = f
+        f._sipas_press_map = True
+    elif f.layout.map and f.layout.map.center and f.layout.map.center.lon is not None:
         _fit_map(f, width, height)
     return f
 
 
 def _fit_map(f: go.Figure, width: int, height: int) -> None:
-    """The map fitted to this image's plot area, drawn as SVG shapes with its units named
-    (ui/mapfig.py; WebGL maps were slow to export); a map without those traces is re-centred."""
-    from .mapfig import press_map
-    if any(tr.type == "choroplethmap" for tr in f.data):
-        press_map(f, width, height)
-        return
+    """Centre and zoom a map without choropleth traces on its features for this image's plot area
+    (choropleth maps are redrawn as SVG shapes by ui/mapfig.py: WebGL maps were slow to export)."""
     from .figures import _view
     feats = []
     for tr in f.data:
@@ -110,7 +120,12 @@ def _fit_map(f: go.Figure, width: int, height: int) -> None:
 
 
 def figure_key(fig: go.Figure) -> str:
-    return hashlib.sha256(fig.to_json().encode("utf-8")).hexdigest()
+    key = getattr(fig, "_sipas_key", None)  # a press map kept per view hashes its JSON once
+    if key is None:
+        key = hashlib.sha256(fig.to_json().encode("utf-8")).hexdigest()
+        if getattr(fig, "_sipas_press_map", False):
+            fig._sipas_key = key
+    return key
 
 
 # ---------------------------------------------------------------------------------------------
