@@ -12,6 +12,9 @@
    each a fresh browser context (empty cache) on a warm server, median of ``--visits``; and a filter
    change in the sidebar (the year) until the page is drawn again: time, charts redrawn, websocket
    bytes of the rerun.
+5. ``--search``: place search (geo.units.search, as the Locality page calls it on a rerun), median
+   per query over the 2025 and the 2019 registries, exact and misspelt queries, without and with
+   the typo-tolerant suggestions.
 Figures are printed, never asserted.
 """
 from __future__ import annotations
@@ -306,13 +309,39 @@ def deploy_figures(visits: int, changes: int) -> None:
         _stop(floor_proc)
 
 
+SEARCH_QUERIES = ["hong ngu", "Tràm Chim", "tp hong ngu", "tan hoi, hong ngu", "hongngu", "tram chym",
+                  "hong nguu", "thap muoy", "phuong 1", "xa tan", "zzzz qqq"]
+
+
+def search_figures(rounds: int) -> None:
+    import importlib
+    units = importlib.import_module("geo.units")  # geo re-exports a function named units
+    print(f"place search, median per query of {rounds} rounds (ms):")
+    for vintage in ("2025", "2019"):
+        units.search("warm", vintage)  # the index is built once per process
+        n = len(units.units(vintage))
+        for fuzzy in (False, True):
+            times = []
+            for _ in range(rounds):
+                for q in SEARCH_QUERIES:
+                    t0 = time.perf_counter()
+                    units.search(q, vintage, limit=40, fuzzy=fuzzy)
+                    times.append((time.perf_counter() - t0) * 1000)
+            print(f"  {vintage} ({n} units) {'with suggestions' if fuzzy else 'names only      '}  "
+                  f"median {statistics.median(times):6.2f}  max {max(times):6.2f}")
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=12)
     ap.add_argument("--deploy", action="store_true", help="only the figures through deploy/run.sh (4. above)")
     ap.add_argument("--visits", type=int, default=5, help="--deploy: fresh-browser visits per page")
     ap.add_argument("--changes", type=int, default=8, help="--deploy: filter changes per page")
+    ap.add_argument("--search", action="store_true", help="only the place search (5. above)")
     args = ap.parse_args(argv)
+    if args.search:
+        search_figures(max(args.runs, 5))
+        return 0
     ensure_demo()
     if args.deploy:
         deploy_figures(args.visits, args.changes)

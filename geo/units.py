@@ -420,6 +420,24 @@ class _SearchIndex:
             self.exact_full.setdefault(f, []).append(i)
         # Concatenated keys for fast substring search; "\n" separates rows.
         self.blob_short, self.starts_short = self._blob(self.short)
+        # Keys without spaces: "hongngu" finds Hồng Ngự, and typos are scored on them (rapidfuzz).
+        self.compact_short = [k.replace(" ", "") for k in self.short]
+        self.exact_compact: dict[str, list[int]] = {}
+        for i, (s, f) in enumerate(zip(self.compact_short, self.full)):
+            self.exact_compact.setdefault(s, []).append(i)
+            if f.replace(" ", "") != s:
+                self.exact_compact.setdefault(f.replace(" ", ""), []).append(i)
+
+    def fuzzy_hits(self, q: str, cutoff: float) -> dict[int, float]:
+        """row -> similarity (0-100) of the short name to q, both without spaces, at or above
+        cutoff. Indel similarity: one wrong letter in an eight-letter name costs about twelve
+        points, one missing or extra letter about six (a longer name forgives more)."""
+        from rapidfuzz import fuzz, process
+        key = q.replace(" ", "")
+        if len(key) < 4:  # three letters are close to hundreds of names
+            return {}
+        hits = process.extract(key, self.compact_short, scorer=fuzz.ratio, score_cutoff=cutoff, limit=None)
+        return {i: float(score) for _, score, i in hits}
 
     @staticmethod
     def _blob(keys):
@@ -458,7 +476,12 @@ def _split_query_type(q: str) -> tuple[str | None, str]:
     return None, q
 
 
-def search(query: str, vintage: str, limit: int = 10, levels: tuple[str, ...] | None = None) -> pd.DataFrame:
+# the similarity a misspelt name needs to be suggested ("tram chym" ~ "tram chim": 87.5)
+FUZZY_CUTOFF = 80.0
+
+
+def search(query: str, vintage: str, limit: int = 10, levels: tuple[str, ...] | None = None,
+           fuzzy: bool = False) -> pd.DataFrame:
     """Find units by name, accent- and case-insensitively.
 
     Scores: exact short name or exact full name 100, short name starts with
@@ -470,14 +493,21 @@ def search(query: str, vintage: str, limit: int = 10, levels: tuple[str, ...] | 
     Text after a comma narrows by parents: "Tân Hội, Hồng Ngự" adds 5 when the
     parents' names contain it and drops units whose parents do not. Ties are
     broken by level (province, district, commune), then code. Ambiguous names
-    come back as several rows whose ``label`` names the parents.
+    come back as several rows whose ``label`` names the parents. The name
+    typed without its spaces ("hongngu") counts as exact.
 
-    Returns columns code, level, name, label, score (best first).
+    With ``fuzzy``, names within a few typing mistakes of the query
+    ("tram chym", "hong nguu") follow the hits above as suggestions: column
+    ``fuzzy`` True, score the similarity scaled under every other hit's
+    (similarity / 100 * 35, plus the type and parent bonuses), the same type
+    word and parent rules. A unit already found by name is not repeated.
+
+    Returns columns code, level, name, label, score, fuzzy (best first).
     """
     vintage = _check_vintage(vintage)
     idx = _search_index(vintage)
     parts = [p for p in (_tokens_key(x) for x in str(query).split(",")) if p]
-    cols = ["code", "level", "name", "label", "score"]
+    cols = ["code", "level", "name", "label", "score", "fuzzy"]
     if not parts:
         return pd.DataFrame(columns=cols)
     q, context = parts[0], parts[1:]
@@ -490,31 +520,26 @@ def search(query: str, vintage: str, limit: int = 10, levels: tuple[str, ...] | 
             if scores.get(i, -1) < s:
                 scores[i] = s
 
-    for cand in ({q, rest} if typ else {q}):
+    cands = {q, rest} if typ else {q}
+    for cand in cands:
         add(idx.exact_short.get(cand, ()), 100)
         add(idx.exact_full.get(cand, ()), 100)
+        add(idx.exact_compact.get(cand.replace(" ", ""), ()), 100)
         for i, kind in idx.substring_hits(cand).items():
             add((i,), (40, 60, 80)[kind])
-    if typ:
-        for i in list(scores):
-            if idx.types[i] == typ:
-                scores[i] += 10
-    if context:
-        kept = {}
-        for i, s in scores.items():
-            lk = idx.label_keys[i]
-            own = idx.full[i]
-            parents = lk[len(own):]
-            if all(c in parents for c in context):
-                kept[i] = s + 5
-        scores = kept
-    if levels is not None:
-        allowed = set(levels)
-        scores = {i: s for i, s in scores.items() if idx.levels[i] in allowed}
-    if not scores:
+    scores = _narrow(idx, scores, typ, context, levels)
+    near: dict[int, float] = {}
+    if fuzzy and len(scores) < limit:
+        for cand in cands:
+            for i, sim in idx.fuzzy_hits(cand, FUZZY_CUTOFF).items():
+                if i not in scores and near.get(i, -1) < sim * 0.35:
+                    near[i] = sim * 0.35
+        near = _narrow(idx, near, typ, context, levels)
+    if not scores and not near:
         return pd.DataFrame(columns=cols)
-    rows = np.fromiter(scores.keys(), dtype=np.int64, count=len(scores))
-    sc = np.fromiter(scores.values(), dtype=float, count=len(scores))
+    both = {**near, **scores}
+    rows = np.fromiter(both.keys(), dtype=np.int64, count=len(both))
+    sc = np.fromiter(both.values(), dtype=float, count=len(both))
     order = np.lexsort((rows, idx.level_rank[rows], -sc))[: max(int(limit), 0)]
     rows, sc = rows[order], sc[order]
     return pd.DataFrame({
@@ -523,4 +548,23 @@ def search(query: str, vintage: str, limit: int = 10, levels: tuple[str, ...] | 
         "name": idx.names[rows],
         "label": idx.labels[rows],
         "score": sc,
+        "fuzzy": np.array([int(i) not in scores for i in rows], dtype=bool),
     })
+
+
+def _narrow(idx: _SearchIndex, scores: dict[int, float], typ: str | None, context: list[str],
+            levels: tuple[str, ...] | None) -> dict[int, float]:
+    """The type word's bonus (+10), the parents after a comma (+5, others dropped), the levels."""
+    if typ:
+        scores = {i: s + (10 if idx.types[i] == typ else 0) for i, s in scores.items()}
+    if context:
+        kept = {}
+        for i, s in scores.items():
+            parents = idx.label_keys[i][len(idx.full[i]):]
+            if all(c in parents for c in context):
+                kept[i] = s + 5
+        scores = kept
+    if levels is not None:
+        allowed = set(levels)
+        scores = {i: s for i, s in scores.items() if idx.levels[i] in allowed}
+    return scores

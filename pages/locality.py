@@ -15,17 +15,19 @@ FILTERS = ("year", "service", "indicator")  # the sidebar's filters on this page
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
-def _search(query: str, offer_key: str, present: dict) -> list[tuple[str, int, str, float]]:
-    """(code, latest year with data, label, score), best first, only units the release has.
+def _search(query: str, offer_key: str, present: dict) -> list[tuple[str, int, str, float, bool]]:
+    """(code, latest year with data, label with its parents, score, fuzzy), only units the release
+    has, over every vintage it has: the names found first (best first, the newer vintage first
+    within a score), then the names within a few typing mistakes (``fuzzy``: suggestions).
     ``present``: vintage -> {code: latest year}."""
     import geo
     out = []
     for vintage in sorted(present, reverse=True):
-        hits = geo.search(query, vintage, limit=40)
+        hits = geo.search(query, vintage, limit=40, fuzzy=True)
         for r in hits.itertuples(index=False):
             if r.code in present[vintage]:
-                out.append((r.code, present[vintage][r.code], r.label, float(r.score)))
-    out.sort(key=lambda x: -x[3])  # stable: newer vintage first within a score
+                out.append((r.code, present[vintage][r.code], r.label, float(r.score), bool(r.fuzzy)))
+    out.sort(key=lambda x: (x[4], -x[3]))  # stable
     return out[:12]
 
 
@@ -44,9 +46,17 @@ def _on_search() -> None:
     q = (st.session_state.get("loc_q") or "").strip()
     if ctx is None or not q:
         return
-    hits = _search(q, ctx.release.fingerprint, _present(ctx))
-    if hits:
-        code, year, _, _ = hits[0]
+    hits = [h for h in _search(q, ctx.release.fingerprint, _present(ctx)) if not h[4]]
+    if hits:  # a suggestion is never opened unasked
+        code, year, _, _, _ = hits[0]
+        st.query_params.from_dict(change_params(ctx.state, ctx.offer, unit=code, year=year, level=None))
+
+
+def _on_suggestion(code: str, year: int, name: str) -> None:
+    """A suggestion taken: its name goes into the box (so the next rerun finds it) and it opens."""
+    ctx = st.session_state.get("_ctx")
+    st.session_state["loc_q"] = name
+    if ctx is not None:
         st.query_params.from_dict(change_params(ctx.state, ctx.offer, unit=code, year=year, level=None))
 
 
@@ -57,13 +67,27 @@ def body(ctx) -> None:
                       icon=":material/search:")
     q = (st.session_state.get("loc_q") or "").strip() if ctx.controls else ""
     if q:
-        hits = _search(q, ctx.release.fingerprint, _present(ctx))
+        found = _search(q, ctx.release.fingerprint, _present(ctx))
+        hits = [h for h in found if not h[4]]
+        near = [h for h in found if h[4]][:4]
         if not hits:
-            st.info(fmt.md(ctx.t("loc_none", q=q)))
-        elif len(hits) > 1:
+            # a miss: say so, offer the close names, and do not leave the previous place on screen
+            # under the new query as if it were the answer
+            if near:
+                st.info(fmt.md(ctx.t("loc_none", q=q)) + " " + fmt.md(ctx.t("loc_did_you_mean")),
+                        icon=":material/search_off:")
+                cols = st.columns(min(len(near), 2))
+                for i, (code, year, label, _, _) in enumerate(near):
+                    cols[i % len(cols)].button(fmt.md(f"{label} ({year})"), key=f"near_{code}_{year}",
+                                               on_click=_on_suggestion,
+                                               args=(code, year, ctx.offer.unit(year, code).name))
+            else:
+                st.info(fmt.md(ctx.t("loc_none_near", q=q)), icon=":material/search_off:")
+            return
+        if len(hits) > 1:
             st.caption(ctx.t("loc_results"))
             cols = st.columns(min(len(hits), 4))
-            for i, (code, year, label, _) in enumerate(hits[:8]):
+            for i, (code, year, label, _, _) in enumerate(hits[:8]):
                 if cols[i % len(cols)].button(fmt.md(f"{label} ({year})"), key=f"hit_{code}_{year}",
                                               disabled=(code == s.unit and year == s.year)):
                     ctx.go(unit=code, year=year, level=None)

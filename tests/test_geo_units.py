@@ -172,7 +172,7 @@ def test_search_finds_thanh_pho_hong_ngu(q):
     r = search(q, "2019")
     assert "868" in list(r.code)
     assert r.iloc[0].score >= r.score.max()  # sorted
-    assert list(r.columns) == ["code", "level", "name", "label", "score"]
+    assert list(r.columns) == ["code", "level", "name", "label", "score", "fuzzy"]
 
 
 def test_search_ambiguous_lists_parents():

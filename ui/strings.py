@@ -229,6 +229,12 @@ S: dict[str, tuple[str, str]] = {
     "loc_expect": ("Người dân mong muốn cải thiện nhất", "What people most want improved"),
     "loc_expect_title": ("Mong đợi cải thiện ({name})", "Wanted improvements ({name})"),
     "loc_trend_title": ("{indicator} của {name} qua các năm", "{indicator} of {name} over the years"),
+    # place search that forgives typing mistakes (pages/locality.py)
+    "loc_did_you_mean": ("Có phải bạn tìm:", "Did you mean:"),
+    "loc_none_near": ("Không tìm thấy địa bàn có dữ liệu cho “{q}”, kể cả tên gần giống. Thử bớt một từ "
+                      "hoặc gõ tên không dấu.",
+                      "No area with data matches “{q}”, nor any name close to it. Try fewer words, or the "
+                      "name without accents."),
     "loc_pick_hint": ("Nhập tên địa bàn để bắt đầu, ví dụ “hong ngu”.", "Type a place name to start, e.g. “hong ngu”."),
     "loc_no_data_year": ("{name} không có số liệu năm {year}.", "{name} has no data for {year}."),
     # Methodology
