@@ -190,3 +190,35 @@ def test_scan_counts_cells_with_a_value_not_empty_styled_ones(tmp_path):
     assert (scan.height, scan.width) == (3, len(form(1)))
     assert scan.cells == 3 * len(form(1))
     assert read_forms(path).ok
+
+
+def test_scan_in_small_chunks_finds_the_same(tmp_path, monkeypatch):
+    from sipas_data.forms import xlsx
+
+    def edit(ws, headers):
+        c = col(headers, "access_1")
+        for r in (3, 9, 17):
+            ws[f"{c}{r}"] = "=2+2"
+        ws.row_dimensions[12].hidden = True
+    path = workbook(tmp_path / "chunks.xlsx", [form(i) for i in range(30)], edit)
+
+    def scan():
+        with zipfile.ZipFile(path) as z, z.open("xl/worksheets/sheet1.xml") as f:
+            return scan_sheet(f)
+    whole = scan()
+    monkeypatch.setattr(xlsx, "_CHUNK", 97)   # chunks end inside tags, cells and rows
+    small = scan()
+    assert small == whole
+    assert [r for r, _ in whole.no_value] == [3, 9, 17] and whole.hidden_rows == [12]
+    assert whole.height == 31 and whole.cells == 31 * len(form(0))  # a formula cell holds something
+
+
+def test_a_row_holding_only_formulas_without_values_is_rejected_not_skipped(tmp_path):
+    rows = [form(1), {k: None for k in form(2)}, form(3)]
+
+    def edit(ws, headers):
+        ws[f"{col(headers, 'form_id')}3"] = '="F"&2'
+    res = read_forms(workbook(tmp_path / "onlyformula.xlsx", rows, edit))
+    invariant(res)
+    assert res.rows_read == 3 and list(res.rejects["row"]) == [3]
+    assert "form_id: the cell A3 holds a formula without a saved value" in res.rejects["errors"][0]

@@ -163,6 +163,8 @@ def read_table(path: Path) -> Table:
         blank[rows[_nonblank(body[c].to_numpy(dtype=object)[rows])]] = False
         if not blank.any():
             break
+    # a row whose only content is a formula without a value is not blank: it is rejected, not lost
+    blank[np.isin(body.index, [r for r, _, _ in problems])] = False
     body = body[~blank]
     return Table(name=path.name, sha256=digest, body=body, headers=typed, cell_problems=problems,
                  hidden_rows=[r for r in hidden if r in body.index])

@@ -119,10 +119,11 @@ def scan_sheet(stream) -> SheetScan:
         chunk = stream.read(_CHUNK)
         data = tail + chunk
         if chunk:
-            # cut after the last complete cell, so no tag is split between two chunks
-            cut = data.rfind(b"</c>")
-            cut = max(cut + 4 if cut >= 0 else 0, data.rfind(b"/>") + 2)
-            if cut <= 0:
+            # cut after the last complete row (or cell, in a row longer than a chunk), so no
+            # cell is split between two chunks
+            cut = data.rfind(b"</row>")
+            cut = cut + 6 if cut >= 0 else data.rfind(b"</c>") + 4
+            if cut <= 3:
                 tail = data
                 continue
             data, tail = data[:cut], data[cut:]
