@@ -108,3 +108,62 @@ def test_press_kit_download_matches_the_release(server, page, release):
     assert format_decimal(cell["value"], format="#,##0.00", locale="vi_VN") + "%" in text
     assert "Nguồn:" in text and server in text
     (ARTIFACTS / "press_kit_overview.zip").write_bytes(open(dl.value.path(), "rb").read())
+
+
+# every text the chart draws: title, subtitle, row names, values, ticks, legend, source (the demo
+# watermark is meant to run off the plot)
+_CLIPPED_TEXT = """els => els.flatMap(plot => {
+  const box = plot.getBoundingClientRect();
+  return [...plot.querySelectorAll('svg text')]
+    .filter(t => t.textContent.trim() && !t.textContent.includes('DEMO DATA'))
+    .map(t => [t.textContent, t.getBoundingClientRect()])
+    .filter(([, r]) => r.width > 0 && (r.left < box.left - 1 || r.right > box.right + 1
+                                       || r.top < box.top - 1 || r.bottom > box.bottom + 1))
+    .map(([s]) => s);
+})"""
+
+_OVERLAPS = """els => els.flatMap(plot => {
+  const sel = '.annotation-text, .gtitle, .legendtext, .xtick text, .ytick text, .xtitle, .ytitle';
+  const texts = [...plot.querySelectorAll(sel)]
+    .filter(t => t.textContent.trim() && !t.textContent.includes('DEMO DATA'))
+    .map(t => [t.textContent, t.getBoundingClientRect()]).filter(([, r]) => r.width > 0);
+  const out = [];
+  for (let i = 0; i < texts.length; i++) for (let j = i + 1; j < texts.length; j++) {
+    const [a, r] = texts[i], [b, s] = texts[j];
+    const w = Math.min(r.right, s.right) - Math.max(r.left, s.left);
+    const h = Math.min(r.bottom, s.bottom) - Math.max(r.top, s.top);
+    if (w > 2 && h > 2) out.push(a + ' / ' + b);
+  }
+  return out;
+})"""
+
+
+@pytest.mark.parametrize("url", ["overview?year=2024", "services?year=2024", "compare?year=2024",
+                                 "locality?year=2024&unit=868"])
+@pytest.mark.parametrize("width,height", [(390, 844), (1400, 1000)])
+def test_chart_texts_are_not_clipped_or_overlapping_and_no_mode_bar(server, browser, url, width, height):
+    pg = browser.new_page(viewport={"width": width, "height": height})
+    try:
+        pg.goto(f"{server}/{url}")
+        wait_ready(pg)
+        pg.wait_for_selector(".js-plotly-plot")
+        pg.wait_for_timeout(1500)  # let plotly draw every chart
+        plots = pg.locator(".js-plotly-plot")
+        assert plots.count() >= 2
+        for i in range(plots.count()):
+            box = plots.nth(i).bounding_box()
+            assert box["x"] >= 0 and box["x"] + box["width"] <= width, f"chart {i} is wider than the screen"
+        clipped = pg.eval_on_selector_all(".js-plotly-plot", _CLIPPED_TEXT)
+        assert not clipped, clipped
+        # the heatmap's cell values are packed by design; the frame's texts must never touch
+        overlaps = pg.eval_on_selector_all(".js-plotly-plot:not(:has(.hm))", _OVERLAPS)
+        assert not overlaps, overlaps
+        first = plots.first
+        first.scroll_into_view_if_needed()
+        b = first.bounding_box()
+        pg.mouse.click(b["x"] + b["width"] / 2, b["y"] + 20)   # a tap on the title
+        pg.wait_for_timeout(300)
+        assert pg.locator(".js-plotly-plot .modebar:visible").count() == 0
+        pg.screenshot(path=str(ARTIFACTS / f"charts_{url.split('?')[0]}_{width}.png"), full_page=True)
+    finally:
+        pg.close()

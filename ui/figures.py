@@ -503,5 +503,5 @@ def heatmap(matrix: pd.DataFrame, lang: str, *, indicator: str = "sipas", ns: pd
                      ticktext=short, tickfont=dict(size=12))
     fig.update_xaxes(automargin=False, tickangle=-40)
     fig.update_layout(height=26 * len(matrix.index) + 110, meta={"builder": True},
-                      margin=dict(t=0, b=110, l=label_margin(short, px_per_char=6.6, cap=180), r=60))
+                      margin=dict(t=0, b=110, l=label_margin(short, px_per_char=6.6, cap=180), r=76))
     return fig
