@@ -192,7 +192,7 @@ class Renderer:
     # -- lifecycle ----------------------------------------------------------------------------
     def _start(self) -> None:
         path = self.check()
-        import kaleido  # noqa: PLC0415 - heavy, only when an image is asked for
+        import kaleido  # heavy: only when an image is asked for
         loop = asyncio.new_event_loop()
         thread = threading.Thread(target=loop.run_forever, name="sipas-renderer", daemon=True)
         thread.start()
@@ -203,7 +203,7 @@ class Renderer:
             return k
         try:
             self._kaleido = asyncio.run_coroutine_threadsafe(_open(), loop).result(self.timeout)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:  # whatever stops the browser starting is told as BrowserMissing
             loop.call_soon_threadsafe(loop.stop)
             thread.join(5)
             log.exception("could not start the renderer's browser")
@@ -271,7 +271,7 @@ class Renderer:
                                     "please try again.") from None
             except RenderError:
                 raise
-            except Exception as exc:  # noqa: BLE001 - a crashed browser: start a fresh one once
+            except Exception as exc:  # a crashed browser: start a fresh one once
                 log.warning("render failed (attempt %s): %r", attempt, exc)
                 self._stop()
                 if attempt == 2:
