@@ -173,3 +173,24 @@ def test_press_layout_restacks_for_the_image(size):
     assert len(_ann(fig, "source")) == 1 and len(_ann(fig, "demo-watermark")) == 1
     bars = press.press_figure(_frame(_ranking(suppressed=[False, True, False])), w, h)
     assert tuple(bars.layout.xaxis.range) == (0, 100) and len(_ann(bars, "withheld-label")) == 1
+
+
+def test_press_image_with_more_bars_than_it_can_name_keeps_the_bars_and_says_where_the_names_are():
+    n = 141
+    names = [f"Xã {i}" for i in range(n)]
+    sup = [i in (139, 140) for i in range(n)]
+    fig = _frame(figures.bar_ci(names, [90 - i * 0.2 for i in range(n)], [88 - i * 0.2 for i in range(n)],
+                                [92 - i * 0.2 for i in range(n)], [100] * n, "vi", suppressed=sup))
+    assert len(_ann(fig, "row-label")) == n                   # on screen every row is named
+    f = press.press_figure(fig, 1200, 675)
+    assert not _ann(f, "row-label") and not _ann(f, "value-label") and not _ann(f, "withheld-label")
+    note = _ann(f, "rows-note")
+    assert len(note) == 1 and note[0].text.startswith("141 đơn vị")
+    grey = [tr for tr in f.data if tr.name == "withheld"]
+    assert len(grey) == 1 and list(grey[0].y) == ["Xã 139", "Xã 140"] and list(grey[0].x) == [100, 100]
+    assert tuple(f.layout.xaxis.range) == (0, 100)
+    # the figure on screen is untouched (press_figure works on a copy)
+    assert len(_ann(fig, "row-label")) == n and len(fig.data) == 1
+    # a few rows fit a news image: named and valued as on screen
+    few = press.press_figure(_frame(_ranking()), 1200, 675)
+    assert len(_ann(few, "row-label")) == 3 and not _ann(few, "rows-note")

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 import plotly.graph_objects as go
 
 from . import export, fmt, queries
+from .fmt import esc
 from .figures import frame_figure
 
 log = logging.getLogger("sipas.press")
@@ -89,6 +90,7 @@ def press_figure(fig: go.Figure, width: int, height: int) -> go.Figure:
     f.update_layout(title=dict(y=1 - 10 / height))
     if not f.layout.font.family:
         f.update_layout(font=dict(family=FONT_FAMILY))
+    _fit_rows(f, height)
     if is_map:
         from .mapfig import press_map
         press_map(f, width, height, source=fig)
@@ -117,6 +119,41 @@ def _fit_map(f: go.Figure, width: int, height: int) -> None:
     plot_h = height - (m.t or 0) - (m.b or 0)
     lon, lat, zoom = _view({"features": feats}, max(plot_w - 60, 100), max(plot_h, 100))
     f.update_layout(map=dict(center=dict(lon=lon, lat=lat), zoom=zoom))
+
+
+#: the shortest bar row whose name line (19/44 of it) still holds a 13 px name
+MIN_ROW_PX = 30
+
+
+def _fit_rows(f: go.Figure, height: int) -> None:
+    """A bar chart with more rows than the image can name legibly (a province's communes in a
+    675 px image) keeps its bars, the shape of the ranking, and drops the names and values,
+    saying where they are; a withheld row becomes a full-length grey bar, so it is still a
+    marked row and never reads as an empty one."""
+    from .figures import SUPPRESSED_COLOUR
+    from .strings import t
+    cats = list(f.layout.yaxis.categoryarray or [])
+    names = [a for a in f.layout.annotations if a.name == "row-label"]
+    if not cats or not names:
+        return
+    m = f.layout.margin
+    if (height - (m.t or 0) - (m.b or 0)) / len(cats) >= MIN_ROW_PX:
+        return
+    lang = ((f.layout.meta or {}).get("frame") or {}).get("lang", "vi")
+    withheld = {round(a.y) for a in f.layout.annotations if a.name == "withheld-label"}
+    f.layout.annotations = [a for a in f.layout.annotations
+                            if a.name not in ("row-label", "value-label", "withheld-label")]
+    if withheld:
+        f.add_trace(go.Bar(y=[cats[i] for i in sorted(withheld)], x=[100] * len(withheld), orientation="h",
+                           marker_color=SUPPRESSED_COLOUR, opacity=0.45, width=0.8, offset=-0.4,
+                           hoverinfo="skip", showlegend=False, name="withheld"))
+    for tr in f.data:
+        if tr.type == "bar" and tr.name != "withheld":
+            tr.update(width=0.8, offset=-0.4, error_x=dict(thickness=0.8, width=0))
+    f.update_layout(margin=dict(r=14))
+    f.add_annotation(text=esc(t("press_rows_unlabelled", lang, n=len(cats))), xref="paper", yref="paper", x=0,
+                     y=1, yanchor="bottom", xanchor="left", yshift=4, showarrow=False, align="left",
+                     font=dict(size=12, color="#444"), name="rows-note")
 
 
 def figure_key(fig: go.Figure) -> str:

@@ -432,6 +432,11 @@ S: dict[str, tuple[str, str]] = {
     "map_card_rank": ("Hạng", "Rank"),
     "map_legend": ("Thang màu cố định: {lo}–{hi}%. Xám: không công bố. Xám nhạt: không có dữ liệu.",
                    "Fixed colour scale: {lo}–{hi}%. Grey: withheld. Light grey: no data."),
+    # Charts: a press image with more bars than it can name legibly
+    "press_rows_unlabelled": ("{n} đơn vị, xếp như trên trang; tên và giá trị trong bảng số liệu. "
+                              "Hàng xám: không công bố.",
+                              "{n} units, in the page's order; names and values are in the data table. "
+                              "Grey rows: withheld."),
 }
 
 
