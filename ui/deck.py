@@ -16,6 +16,8 @@ import json
 import logging
 import math
 import os
+from collections import Counter
+from functools import lru_cache
 
 import pandas as pd
 import pydeck as pdk
@@ -82,9 +84,14 @@ def _map_style(basemap: dict | None):
             "layers": [{"id": "agency", "type": "raster", "source": "agency"}]}
 
 
-def _hex_rgb(h: str) -> list[int]:
+@lru_cache(maxsize=64)
+def _rgb(h: str) -> tuple[int, int, int]:
     h = h.lstrip("#")
-    return [int(h[i:i + 2], 16) for i in (0, 2, 4)]
+    return int(h[0:2], 16), int(h[2:4], 16), int(h[4:6], 16)
+
+
+def _hex_rgb(h: str) -> list[int]:
+    return list(_rgb(h))
 
 
 def colour(value, indicator: str) -> list[int]:
@@ -190,7 +197,7 @@ def pick_labels(cells: pd.DataFrame, points: dict, view: tuple[float, float, flo
     def screen(lon, lat):
         return (width_px / 2 + (lon - lon_c) * scale, height_px / 2 - (merc(lat) - merc(lat_c)) * scale)
 
-    d = cells[cells["code"].isin(points)].copy()
+    d = cells[cells["code"].isin(list(points))].copy()
     if d.empty:
         return []
     d["area"] = [points[c][2] for c in d["code"]]
@@ -204,24 +211,23 @@ def pick_labels(cells: pd.DataFrame, points: dict, view: tuple[float, float, flo
     order += d.sort_values(["area", "code"], ascending=[False, True])["code"].tolist()
     # the short name, unless two units would read the same ("Huyện Cao Lãnh", "Thành phố Cao Lãnh")
     shorts = {c: _short(str(n)) for c, n in zip(d["code"], d["name"])}
-    taken = pd.Series(list(shorts.values())).value_counts()
+    taken = Counter(shorts.values())
     label_of = {c: (sn if taken[sn] == 1 else str(n)) for (c, sn), n in zip(shorts.items(), d["name"])}
     seen, placed, out = set(), [], []
     for lb in reserved or []:
         x, y = screen(*lb["position"])
         w, h = len(lb["text"]) * CHAR_PX + 4, LINE_PX + 2
         placed.append((x - w / 2, y - h / 2, x + w / 2, y + h / 2))
-    by_code = d.set_index("code")
+    values = dict(zip(valued["code"], valued["value"]))
     for code in order:
         if code in seen:
             continue
         seen.add(code)
-        r = by_code.loc[code]
         lon, lat, area = points[code]
         x, y = screen(lon, lat)
         name = label_of[code]
         side = math.sqrt(max(area, 0.0)) * scale  # the unit's size on screen, px
-        value = fmt.num(r["value"], lang, 1) if code in set(valued["code"]) else None
+        value = fmt.num(values[code], lang, 1) if code in values else None
         lines = [name] + ([value] if value and side > max(len(name) * CHAR_PX * 0.8, 34) else [])
         w = max(len(s) for s in lines) * CHAR_PX + 4
         h = LINE_PX * len(lines) + 2
