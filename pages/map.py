@@ -52,6 +52,10 @@ def _deck_geometry(style: str, vintage: str, level: str, area: str, codes: tuple
     if zoom_to is not None:
         target = {"features": [f for f in geojson["features"] if str(f["id"]) == zoom_to]} or geojson
     lon, lat, zoom = figures._view({"features": target["features"] + extra["features"]}, MAP_W, MAP_H - 40)
+    if islands and zoom_to is None:  # fitted again so that the archipelagos' names are whole
+        names = {"id": "names", "geometry": {"type": "MultiPoint", "coordinates": deck.label_extent(islands, zoom)}}
+        lon, lat, zoom = figures._view({"features": target["features"] + extra["features"] + [names]},
+                                       MAP_W, MAP_H - 40)
     if zoom_to is not None:
         zoom = max(zoom - 1.2, 0)  # the unit with its neighbours around it
     return islands, (lon, lat, zoom), points

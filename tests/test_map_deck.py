@@ -137,7 +137,7 @@ def test_a_type_word_is_left_out_of_a_label_except_before_a_number():
 def test_national_map_names_and_marks_both_archipelagos():
     islands = deck.archipelagos("vi")
     spec = _spec(islands=islands)
-    texts = [d["text"] for d in _layer(spec, "labels")["data"]]
+    texts = [d["text"].replace("\n", " ") for d in _layer(spec, "labels")["data"]]  # two lines on the map
     assert "Quần đảo Hoàng Sa (Đà Nẵng)" in texts and "Quần đảo Trường Sa (Khánh Hòa)" in texts
     dots = _layer(spec, "archipelagos")["data"]
     lons = [d["position"][0] for d in dots]
@@ -177,3 +177,13 @@ def test_unit_labels_keep_clear_of_the_archipelagos_names():
     reserved = [{"position": a["label_at"], "text": a["name"]} for a in islands]
     assert {lb["code"] for lb in deck.pick_labels(cells, deck.anchors(geo), view, "vi")} == {"a", "b"}
     assert {lb["code"] for lb in deck.pick_labels(cells, deck.anchors(geo), view, "vi", reserved=reserved)} == {"b"}
+
+
+def test_a_view_fitted_to_the_archipelagos_names_holds_them_whole():
+    islands = deck.archipelagos("vi")
+    near, far = deck.label_extent(islands, 6.0), deck.label_extent(islands, 4.0)
+    x = islands[1]["label_at"][0]
+    assert near[2][0] < x < near[3][0]
+    # "Quần đảo Trường Sa" (18 letters) at 6.6 px: about 65 px each side, in degrees at that zoom
+    assert near[3][0] - x == pytest.approx((18 * deck.CHAR_PX / 2 + 6) / (512 * 2 ** 6 / 360))
+    assert far[3][0] - x == pytest.approx(4 * (near[3][0] - x))

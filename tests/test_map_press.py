@@ -68,7 +68,7 @@ def test_national_press_map_names_units_and_both_archipelagos_without_overlap(si
     islands = deck.archipelagos("vi", {c: (x, y) for c, (x, y, _) in pts.items()}, 0.5)
     out = press.press_figure(_framed(mapfig.choropleth(gj, _cells(codes, names), "sipas", "vi", islands=islands)),
                              *size)
-    texts = mapfig.unit_labels(out)
+    texts = [t.replace("\n", " ") for t in mapfig.unit_labels(out)]
     assert "Quần đảo Hoàng Sa (Đà Nẵng)" in texts and "Quần đảo Trường Sa (Khánh Hòa)" in texts
     assert len(texts) > 10
     marks = [tr for tr in out.data if tr.type == "scatter" and tr.mode == "markers" and not tr.marker.showscale]

@@ -216,7 +216,8 @@ def pick_labels(cells: pd.DataFrame, points: dict, view: tuple[float, float, flo
     seen, placed, out = set(), [], []
     for lb in reserved or []:
         x, y = screen(*lb["position"])
-        w, h = len(lb["text"]) * CHAR_PX + 4, LINE_PX + 2
+        lines = lb["text"].split("\n")
+        w, h = max(len(t) for t in lines) * CHAR_PX + 4, LINE_PX * len(lines) + 2
         placed.append((x - w / 2, y - h / 2, x + w / 2, y + h / 2))
     values = dict(zip(valued["code"], valued["value"]))
     for code in order:
@@ -258,8 +259,27 @@ def archipelagos(lang: str, tile_positions: dict[str, tuple[float, float]] | Non
             x, y = tile_positions[a["province"]]
             cx, cy = x + 3.2 * tile_step, y - (0.0 if key == "hoang_sa" else 0.6 * tile_step)
             pts = [(cx + dx * tile_step, cy + dy * tile_step) for dx, dy in ((0, 0), (0.35, 0.25), (-0.3, 0.3))]
-            at = (cx, cy + 0.75 * tile_step)
+            at = (cx, cy + 1.9 * tile_step)  # above the dots: the name is two lines tall
         out.append({"key": key, "name": label, "points": [list(p) for p in pts], "label_at": list(at)})
+    return out
+
+
+def island_label(name: str) -> str:
+    """An archipelago's name on two lines ("Quần đảo Trường Sa" / "(Khánh Hòa)"): narrow enough to
+    stay on a phone's map beside the islands."""
+    return name.replace(" (", "\n(", 1)
+
+
+def label_extent(islands: list[dict], zoom: float) -> list[list[float]]:
+    """The corners (lon, lat) of the archipelagos' names at ``zoom``, so that a view fitted to them
+    shows the names whole, not only their anchors."""
+    scale = 512 * 2 ** zoom / 360.0
+    out = []
+    for a in islands:
+        lines = island_label(a["name"]).split("\n")
+        half = (max(len(t) for t in lines) * CHAR_PX / 2 + 6) / scale
+        x, y = a["label_at"]
+        out += [[x - half, y], [x + half, y]]
     return out
 
 
@@ -301,7 +321,7 @@ def deck(geojson: dict, cells: pd.DataFrame, indicator: str, lang: str, *, view:
                 pickable=False, stroked=True, filled=False, get_line_color=_hex_rgb(HIGHLIGHT) + [255],
                 line_width_min_pixels=3))
     texts = []
-    reserved = [{"position": a["label_at"], "text": a["name"]} for a in islands or []]
+    reserved = [{"position": a["label_at"], "text": island_label(a["name"])} for a in islands or []]
     if points is not None:
         for lb in pick_labels(cells, points, view, lang, selected=selected or highlight, width_px=width_px,
                               height_px=height_px, reserved=reserved):
@@ -311,7 +331,7 @@ def deck(geojson: dict, cells: pd.DataFrame, indicator: str, lang: str, *, view:
         layers.append(pdk.Layer("ScatterplotLayer", id="archipelagos", data=dots, pickable=False,
                                 get_position="position", get_fill_color=_hex_rgb("#5b6b7a") + [255],
                                 radius_min_pixels=2.5, radius_max_pixels=5, get_radius=4000))
-        texts += [{"position": a["label_at"], "text": a["name"], "size": 12} for a in islands]
+        texts += [{"position": r["position"], "text": r["text"], "size": 12} for r in reserved]
     if texts:
         # constants are quoted: pydeck turns a bare string into an accessor expression
         layers.append(pdk.Layer("TextLayer", id="labels", data=texts, pickable=False, get_position="position",

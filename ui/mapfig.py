@@ -197,12 +197,13 @@ def _name_units(f, meta, feats, islands, view, plot_w, plot_h) -> None:
     zoom = math.log2(scale * 360 / 512)
     lat_c = math.degrees(2 * math.atan(math.exp(math.radians(cy))) - math.pi / 2)
     points = deck.anchors({"features": list(feats.values())})
-    reserved = [{"position": a["label_at"], "text": a["name"]} for a in islands]
+    reserved = [{"position": a["label_at"], "text": deck.island_label(a["name"])} for a in islands]
     labels = deck.pick_labels(units, points, (cx, lat_c, zoom), lang, selected=meta.get("selected"),
                               width_px=int(plot_w), height_px=int(plot_h), reserved=reserved)
     notes = [dict(x=lb["position"][0], y=_merc(lb["position"][1]), text=esc(lb["text"]).replace("\n", "<br>"))
              for lb in labels]
-    notes += [dict(x=a["label_at"][0], y=_merc(a["label_at"][1]), text=esc(a["name"])) for a in islands]
+    notes += [dict(x=r["position"][0], y=_merc(r["position"][1]), text=esc(r["text"]).replace("\n", "<br>"))
+              for r in reserved]
     style = dict(xref="x", yref="y", showarrow=False, font=dict(size=11, color="#141414"),
                  bgcolor="rgba(255,255,255,0.78)", borderpad=1, name="map-label")
     # one assignment: add_annotation validates every annotation again on each call
