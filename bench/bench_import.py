@@ -132,14 +132,23 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--data", help="folder for the generated forms (kept); default a temporary one")
     ap.add_argument("--child", help=argparse.SUPPRESS)
+    ap.add_argument("--make", help=argparse.SUPPRESS)
     ap.add_argument("--csv", help=argparse.SUPPRESS)
     ap.add_argument("--xlsx", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
         print(json.dumps(_child(args.child, args.csv, args.xlsx)))
         return
+    if args.make:
+        make_inputs(Path(args.make), args.forms, args.xlsx_forms)
+        return
     with tempfile.TemporaryDirectory() as tmp:
-        csv, xlsx = make_inputs(Path(args.data) if args.data else Path(tmp) / "data", args.forms, args.xlsx_forms)
+        # the forms are made in a process of their own: a child started from this one would
+        # otherwise count this process's memory at its start as its own peak
+        folder = Path(args.data) if args.data else Path(tmp) / "data"
+        subprocess.run([sys.executable, __file__, "--make", str(folder), "--forms", str(args.forms),
+                        "--xlsx-forms", str(args.xlsx_forms)], check=True)
+        csv, xlsx = folder / f"forms-{args.forms}.csv", folder / f"forms-{args.xlsx_forms}.xlsx"
         results: dict[str, list[dict]] = {t: [] for t in TASKS}
         for _ in range(args.repeat):
             for task in TASKS:
