@@ -313,7 +313,7 @@ def _bar_rows(n_series: int) -> tuple[float, float, float]:
     return row, ROW_LABEL_PX / row, bar_px / row
 
 
-def _value_axis(fig: go.Figure, lang: str, indicator: str) -> None:
+def _value_axis(fig: go.Figure) -> None:
     """The value axis of every bar chart: 0 to 100, so a bar's length is its value."""
     fig.update_xaxes(range=[0, 100], dtick=20, ticksuffix="%", gridcolor="#e6e6e6", zeroline=True,
                      zerolinecolor="#888", fixedrange=True, automargin=False, title=None)
@@ -375,7 +375,7 @@ def bar_ci(labels: list[str], values, lows, highs, ns, lang: str, *, indicator: 
         error_x=dict(type="data", array=plus, arrayminus=minus, color="#222", thickness=1.2, width=4),
         hovertext=hover, hoverinfo="text", textposition="none", showlegend=False))
     texts = [fmt.num(v, lang) for v in vals if v is not None]
-    _value_axis(fig, lang, indicator)
+    _value_axis(fig)
     extra_top = 20 if reference is not None and not _nan(reference) else 4
     _row_frame(fig, cats, 1, extra_top, value_margin(texts or ["100,00"]))
     for i, (lb, v, w) in enumerate(zip(labels, vals, withheld)):
@@ -472,7 +472,7 @@ def grouped_bars(df: pd.DataFrame, lang: str, *, indicator: str = "sipas") -> go
                 fig.add_annotation(x=1, xref="paper", xanchor="left", xshift=4, y=centre, yref="y",
                                    yanchor="middle", text=fmt.num(v, lang), showarrow=False,
                                    font=dict(size=11, color=PALETTE[s_i % len(PALETTE)]), name="value-label")
-    _value_axis(fig, lang, indicator)
+    _value_axis(fig)
     _row_frame(fig, cats, k, 4, value_margin(texts or ["100,00"], 6.5))
     for c, i in index.items():
         _row_label(fig, i, _short_esc(c), label_share)
