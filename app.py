@@ -48,4 +48,7 @@ name = "overview" if chosen is front else next(n for n, p in links.items() if p 
 # filters stay one tap away behind its button)
 st.set_page_config(page_title=f"SIPAS · {t('page_' + name, 'vi')}", page_icon=PAGE_ICON, layout="wide",
                    initial_sidebar_state="auto")
+# On a phone (one column) the share and press buttons go below the page, so that its figures come
+# first; wider screens keep them above. Only the order on screen changes (keyboard order stays).
+st.html("<style>@media (max-width: 640px) { div:has(> .st-key-press_toolbar) { order: 1; } }</style>")
 chosen.run()

@@ -125,8 +125,8 @@ st.set_page_config(layout="wide")
 st.plotly_chart(go.Figure(go.Bar(x=[1, 2, 3], y=[3, 1, 2])), theme=None)
 """
 READY = "[data-testid='stApp'][data-test-script-state='notRunning']"
-# a chart is drawn when plotly has put its SVG (or, for maps, its canvas) into the page
-DRAWN = ".js-plotly-plot .main-svg"
+# a chart is drawn when plotly has put its SVG into the page, or deck.gl (the map) its canvas
+DRAWN = ".js-plotly-plot .main-svg, [data-testid='stDeckGlJsonChart'] canvas"
 CHART_PAGES = {"overview": "/overview?year=2024", "map": "/map?year=2024",
                "locality": "/locality?year=2024&unit=868"}
 

@@ -656,7 +656,7 @@ def run_page(name: str, body, filters: tuple[str, ...], links: dict) -> None:
             _press.present_chrome(ctx, _url_path(name))
         else:
             _sidebar(ctx, filters)
-        press_slot = st.container() if ctx.controls else None
+        press_slot = st.container(key="press_toolbar") if ctx.controls else None  # app.py: last on a phone
         if stale:
             st.warning(t(stale[0], lang, release=fmt.md(stale[1])), icon=":material/inventory_2:")
         for n in notices:  # they quote URL values: escaped, shown as plain text
