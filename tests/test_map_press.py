@@ -75,9 +75,10 @@ def test_national_press_map_names_units_and_both_archipelagos_without_overlap(si
     assert sum(len(tr.x) for tr in marks) == sum(len(a["points"]) for a in islands)
     # every named point lies inside the drawn area
     xr, yr = out.layout.xaxis.range, out.layout.yaxis.range
-    for a in out.layout.annotations:
-        if a.name == "map-label":
-            assert xr[0] <= a.x <= xr[1] and yr[0] <= a.y <= yr[1]
+    names = next(tr for tr in out.data if tr.name == "map-labels")
+    assert len(names.x) == len(texts)
+    for x, y in zip(names.x, names.y):
+        assert xr[0] <= x <= xr[1] and yr[0] <= y <= yr[1]
 
 
 def test_province_press_map_names_units_with_values():

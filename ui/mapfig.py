@@ -204,13 +204,16 @@ def _name_units(f, meta, feats, islands, view, plot_w, plot_h) -> None:
              for lb in labels]
     notes += [dict(x=r["position"][0], y=_merc(r["position"][1]), text=esc(r["text"]).replace("\n", "<br>"))
               for r in reserved]
-    style = dict(xref="x", yref="y", showarrow=False, font=dict(size=11, color="#141414"),
-                 bgcolor="rgba(255,255,255,0.78)", borderpad=1, name="map-label")
-    # one assignment: add_annotation validates every annotation again on each call
-    f.layout.annotations = [*f.layout.annotations, *({**style, **n} for n in notes)]
+    # one text trace, not annotations: an annotation is a group of its own in the browser, and
+    # two dozen of them cost more than the whole map; a white halo keeps the names readable
+    f.add_trace(go.Scatter(x=[n["x"] for n in notes], y=[n["y"] for n in notes], text=[n["text"] for n in notes],
+                           mode="text", textposition="middle center", hoverinfo="skip", showlegend=False,
+                           name="map-labels",
+                           textfont=dict(size=11, color="#141414", shadow="0 0 2px #fff, 0 0 2px #fff, 0 0 3px #fff")))
 
 
 def unit_labels(fig: go.Figure) -> list[str]:
     """The names written on a press map, as plain text (lines joined by a newline)."""
     import html
-    return [html.unescape(a.text.replace("<br>", "\n")) for a in fig.layout.annotations if a.name == "map-label"]
+    return [html.unescape(t.replace("<br>", "\n")) for tr in fig.data if tr.name == "map-labels"
+            for t in tr.text]
