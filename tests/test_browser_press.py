@@ -97,11 +97,21 @@ def test_press_kit_download_matches_the_release(server, page, release):
     assert {Image.open(io.BytesIO(z.read(n))).size for n in pngs} == {(2400, 1350), (2160, 2160)}
     csv = next(n for n in names if n.endswith(".csv"))
     assert any(n.endswith(".xlsx") for n in names)
+    import csv as csvlib
+
     import pandas as pd
-    data = pd.read_csv(io.BytesIO(z.read(csv)), dtype={"code": str})
+
+    from ui.strings import t
+    # the reader's CSV: provenance lines, then the table (headers in the page's language, the
+    # value at full precision in its own column)
+    lines = z.read(csv).decode("utf-8-sig").splitlines()
+    code, full = t("code", "vi"), t("dl_value_full", "vi")
+    start = next(i for i, line in enumerate(lines) if {code, full} <= set(next(csvlib.reader([line]))))
+    data = pd.read_csv(io.StringIO("\n".join(lines[start:])), dtype={code: str})
     cells = release.read(year=2024, level="commune", parent="868").set_index("unit_code")
-    for row in data.itertuples():
-        assert abs(row.value - cells.loc[row.code, "value"]) < 1e-9 or cells.loc[row.code, "suppressed"]
+    assert len(data) == len(cells)
+    for c, v in zip(data[code], data[full]):
+        assert cells.loc[c, "suppressed"] or abs(float(v) - cells.loc[c, "value"]) < 1e-9
     text = z.read("so-lieu-chinh.txt").decode("utf-8")
     cell = release.read(year=2024, unit="868", level="district").iloc[0]
     from babel.numbers import format_decimal
