@@ -274,6 +274,7 @@ def filter_change(b, url: str, path: str, runs: int) -> dict:
 def deploy_figures(visits: int, changes: int) -> None:
     from playwright.sync_api import sync_playwright
     folder = tempfile.mkdtemp(prefix="sipas-bench-")
+    os.chmod(folder, 0o755)  # nginx's workers (nobody, when started as root) read the assets copy here
     proc, url = start_deploy(folder)
     floor_proc, floor_url = start_floor(folder)
     try:
