@@ -120,14 +120,16 @@ def frame_figure(fig: go.Figure, title: str, subtitle: str, source: str, demo: b
                                       yanchor="top", yref="paper", tracegroupgap=0, itemsizing="constant",
                                       font=dict(size=12), bgcolor="rgba(255,255,255,0)"),
                           showlegend=True)
-    fig.add_annotation(text=src, xref="paper", yref="paper", x=0, y=0, xanchor="left",
-                       yanchor="top", yshift=-(base_b + legend_px), xshift=-(left - 6), showarrow=False,
-                       font=dict(size=11, color="#555"),
-                       align="left", name="source")
+    notes = [dict(text=src, xref="paper", yref="paper", x=0, y=0, xanchor="left",
+                  yanchor="top", yshift=-(base_b + legend_px), xshift=-(left - 6), showarrow=False,
+                  font=dict(size=11, color="#555"), align="left", name="source")]
     if demo:
-        fig.add_annotation(text=t("watermark", lang), xref="paper", yref="paper", x=0.5, y=0.5,
-                           showarrow=False, textangle=-20, opacity=0.18,
-                           font=dict(size=34, color="#b00020"), name="demo-watermark")
+        notes.append(dict(text=t("watermark", lang), xref="paper", yref="paper", x=0.5, y=0.5,
+                          showarrow=False, textangle=-20, opacity=0.18,
+                          font=dict(size=34, color="#b00020"), name="demo-watermark"))
+    # one assignment (not update_layout, which merges lists item by item, nor add_annotation,
+    # which validates every row label of a long bar chart again on each call)
+    fig.layout.annotations = [*fig.layout.annotations, *notes]
     return fig
 
 
@@ -331,22 +333,25 @@ def _row_frame(fig: go.Figure, cats: list[str], n_series: int, extra_top: int, r
                       meta={"builder": True, "legend_below": n_series > 1})
 
 
-def _row_label(fig: go.Figure, i: int, text: str, label_share: float) -> None:
-    fig.add_annotation(x=0, xref="paper", xanchor="left", y=i - 0.5 + label_share, yref="y", yanchor="bottom",
-                       text=text, showarrow=False, align="left", font=dict(size=13, color="#222"),
-                       name="row-label", yshift=-1)
+# The row texts are plain dicts set on the layout in one assignment: fig.add_annotation copies
+# the whole annotation list on every call (a province's 141 communes took seconds).
+
+def _row_label(i: int, text: str, label_share: float) -> dict:
+    return dict(x=0, xref="paper", xanchor="left", y=i - 0.5 + label_share, yref="y", yanchor="bottom",
+                text=text, showarrow=False, align="left", font=dict(size=13, color="#222"),
+                name="row-label", yshift=-1)
 
 
-def _value_label(fig: go.Figure, y: float, text: str) -> None:
-    fig.add_annotation(x=1, xref="paper", xanchor="left", xshift=4, y=y, yref="y", yanchor="middle",
-                       text=text, showarrow=False, font=dict(size=VALUE_FONT, color="#222"), name="value-label")
+def _value_label(y: float, text: str, colour: str = "#222", size: int = VALUE_FONT) -> dict:
+    return dict(x=1, xref="paper", xanchor="left", xshift=4, y=y, yref="y", yanchor="middle",
+                text=text, showarrow=False, font=dict(size=size, color=colour), name="value-label")
 
 
-def _withheld_label(fig: go.Figure, y: float, text: str) -> None:
+def _withheld_label(y: float, text: str) -> dict:
     """A withheld (or empty) bar is a labelled row, never a gap that reads as zero."""
-    fig.add_annotation(x=0, xref="x", xanchor="left", xshift=4, y=y, yref="y", yanchor="middle",
-                       text=f"<i>{esc(text)}</i>", showarrow=False, font=dict(size=VALUE_FONT, color=NOT_SHOWN),
-                       name="withheld-label")
+    return dict(x=0, xref="x", xanchor="left", xshift=4, y=y, yref="y", yanchor="middle",
+                text=f"<i>{esc(text)}</i>", showarrow=False, font=dict(size=VALUE_FONT, color=NOT_SHOWN),
+                name="withheld-label")
 
 
 def _whiskers(vals, lows, highs):
@@ -378,17 +383,20 @@ def bar_ci(labels: list[str], values, lows, highs, ns, lang: str, *, indicator: 
     _value_axis(fig)
     extra_top = 20 if reference is not None and not _nan(reference) else 4
     _row_frame(fig, cats, 1, extra_top, value_margin(texts or ["100,00"]))
+    notes = []
     for i, (lb, v, w) in enumerate(zip(labels, vals, withheld)):
-        _row_label(fig, i, esc(_short(lb)), label_share)
+        notes.append(_row_label(i, esc(_short(lb)), label_share))
         centre = i + offset + bar_share / 2
         if v is None:
-            _withheld_label(fig, centre, t("suppressed_class" if w else "no_data_class", lang))
+            notes.append(_withheld_label(centre, t("suppressed_class" if w else "no_data_class", lang)))
         else:
-            _value_label(fig, centre, fmt.num(v, lang))
+            notes.append(_value_label(centre, fmt.num(v, lang)))
     if reference is not None and not _nan(reference):
-        fig.add_vline(x=reference, line_dash="dash", line_color=HIGHLIGHT, line_width=1.5,
-                      annotation_text=esc(reference_label), annotation_position="top",
-                      annotation_font=dict(size=12, color=HIGHLIGHT))
+        fig.add_shape(type="line", x0=reference, x1=reference, xref="x", y0=0, y1=1, yref="paper",
+                      line=dict(dash="dash", color=HIGHLIGHT, width=1.5))
+        notes.append(dict(x=reference, xref="x", y=1, yref="paper", yanchor="bottom", text=esc(reference_label),
+                          showarrow=False, font=dict(size=12, color=HIGHLIGHT), name="reference-label"))
+    fig.update_layout(annotations=notes)
     return fig
 
 
@@ -448,7 +456,7 @@ def grouped_bars(df: pd.DataFrame, lang: str, *, indicator: str = "sipas") -> go
     groups = list(df.groupby("series", sort=False))
     k = max(len(groups), 1)
     row_px, label_share, bar_share = _bar_rows(k)
-    texts = []
+    texts, notes = [], []
     for s_i, (series, d) in enumerate(groups):
         withheld = d["suppressed"].fillna(False).astype(bool).tolist()
         vals = [None if w or _nan(v) else float(v) for v, w in zip(d["value"], withheld)]
@@ -466,16 +474,14 @@ def grouped_bars(df: pd.DataFrame, lang: str, *, indicator: str = "sipas") -> go
         for c, v, w in zip(y, vals, withheld):
             centre = index[c] + offset + bar_share * 0.45
             if v is None:
-                _withheld_label(fig, centre, t("suppressed_class" if w else "no_data_class", lang))
+                notes.append(_withheld_label(centre, t("suppressed_class" if w else "no_data_class", lang)))
             else:
                 texts.append(fmt.num(v, lang))
-                fig.add_annotation(x=1, xref="paper", xanchor="left", xshift=4, y=centre, yref="y",
-                                   yanchor="middle", text=fmt.num(v, lang), showarrow=False,
-                                   font=dict(size=11, color=PALETTE[s_i % len(PALETTE)]), name="value-label")
+                notes.append(_value_label(centre, fmt.num(v, lang), PALETTE[s_i % len(PALETTE)], 11))
     _value_axis(fig)
     _row_frame(fig, cats, k, 4, value_margin(texts or ["100,00"], 6.5))
-    for c, i in index.items():
-        _row_label(fig, i, _short_esc(c), label_share)
+    notes += [_row_label(i, _short_esc(c), label_share) for c, i in index.items()]
+    fig.update_layout(annotations=notes)
     return fig
 
 
