@@ -95,3 +95,22 @@ def test_search_hong_ngu_opens_the_profile(server, page):
     assert "Hồng Ngự" in page.locator("h3").first.inner_text()
     assert no_errors(page)
     page.screenshot(path=str(ARTIFACTS / "locality_search_hong_ngu.png"), full_page=True)
+
+
+def test_a_misspelt_search_offers_the_place_and_opens_it(server, page):
+    page.goto(f"{server}/locality?year=2024&unit=868")
+    wait_ready(page)
+    box = page.get_by_label("Tìm xã, phường, huyện (có dấu hoặc không dấu)")
+    box.fill("tram chym")
+    box.press("Enter")
+    wait_ready(page)
+    suggestion = page.get_by_role("button", name="Thị trấn Tràm Chim, Huyện Tam Nông, Tỉnh Đồng Tháp (2024)")
+    suggestion.wait_for(timeout=20_000)
+    assert "Có phải bạn tìm:" in page.locator("[data-testid='stAlert']").first.inner_text()
+    assert page.locator("h3").count() == 0  # the previous place is not left on screen
+    page.screenshot(path=str(ARTIFACTS / "locality_search_tram_chym.png"))
+    suggestion.click()
+    page.wait_for_url(lambda u: "unit=868" not in u, timeout=20_000)
+    wait_ready(page)
+    assert "Tràm Chim" in page.locator("h3").first.inner_text()
+    assert no_errors(page)
