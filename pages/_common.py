@@ -470,7 +470,7 @@ def lineage_box(ctx: Ctx) -> None:
             st.info(fmt.md(ctx.t("lin_formed_from", name=here, date=lineage.reform_date(s.vintage),
                                  olds=", ".join(labels))), icon=":material/call_split:")
             if s.year >= (calendar.vintage(s.vintage).first_year or 0):
-                st.caption(ctx.t("lin_restated_only", date=lineage.reform_date(s.vintage), name=here))
+                st.caption(fmt.md(ctx.t("lin_restated_only", date=lineage.reform_date(s.vintage), name=here)))
         shown = [(c, x) for c, x in zip(codes, labels) if ctx.offer.unit(year, c) is not None]
         if shown and ctx.controls:
             cols = st.columns(min(len(shown), 3))

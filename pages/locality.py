@@ -122,7 +122,7 @@ def body(ctx) -> None:
                   delta)
     ranked = rank_text(ctx, row, rank)
     c2.metric(ctx.t("rank"), f"{fmt.count(rank.rank, ctx.lang)}/{fmt.count(rank.total, ctx.lang)}"
-              if rank is not None else "–", help=ranked)
+              if rank is not None else "–", help=fmt.md(ranked))
     c3.metric(n_label(ctx, s.indicator), fmt.count(row["n"], ctx.lang))
     lines = [ranked[:1].upper() + ranked[1:] + "."]
     lines += change_lines(ctx, row, prev)
@@ -199,7 +199,7 @@ def body(ctx) -> None:
             st.caption(ctx.t("restated_note"))
             st.caption(fmt.md(restated_coverage(ctx, tr.loc[tr["restated"], "year"], s.service, s.indicator)))
         if calendar.reform_between(s.year, max(ctx.offer.years)):
-            st.caption(ctx.t("unit_gone") + " " + ctx.t("lin_ends", name=name, year=int(tr["year"].max())))
+            st.caption(fmt.md(ctx.t("unit_gone") + " " + ctx.t("lin_ends", name=name, year=int(tr["year"].max()))))
         export = hist[["year", "unit_code", "service", "indicator", "value", "ci_low", "ci_high", "n", "rank", "basis"]]
         export.insert(1, "vintage", s.vintage)
         downloads(ctx, export.reset_index(drop=True), "locality", "loc")
