@@ -164,7 +164,10 @@ def embed(ctx, body, page: str) -> None:
     if fig is None:
         st.info(ctx.t("embed_none"))
     else:
-        st.plotly_chart(fig, key="embed_chart", width="stretch", theme=None, config=CHART_CONFIG)
+        # as on the pages (pages._common.chart): no mode bar over a chart's title, maps keep their zoom
+        is_map = any(tr.type.startswith("choropleth") for tr in fig.data)
+        config = {**CHART_CONFIG, "responsive": True, "displayModeBar": "hover" if is_map else False}
+        st.plotly_chart(fig, key="embed_chart", width="stretch", theme=None, config=config)
     st.caption(f"[{fmt.md(ctx.t('embed_open'))}]({share.share_url(_page_url(ctx, page), ctx.state)})")
 
 

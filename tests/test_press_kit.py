@@ -152,6 +152,14 @@ def test_embed_mode_shows_only_the_primary_chart(demo_env):
     assert any(a.get("text", "").startswith("Nguồn") for a in spec["layout"].get("annotations", []))
 
 
+def test_embedded_chart_has_no_mode_bar_over_its_title(demo_env):
+    """An embedded bar chart shows no plotly toolbar (on a phone it covered the title), as on the pages."""
+    at = run("pages/overview.py", year="2024", unit="87", mode="embed")
+    charts = at.get("plotly_chart")
+    assert len(charts) == 1
+    assert json.loads(charts[0].proto.config)["displayModeBar"] is False
+
+
 def test_presentation_mode_hides_controls_but_keeps_the_page(demo_env):
     at = run("pages/overview.py", year="2024", unit="868", mode="present")
     assert len(at.sidebar) == 0
