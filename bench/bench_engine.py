@@ -33,9 +33,9 @@ def synthetic_forms(n: int, seed: int = 7):
     import pandas as pd
 
     from geo.units import units
-    from sipas_data.methodology import PROFILE_DIMENSIONS, get_methodology
+    from sipas_data.scheme import PROFILE_DIMENSIONS, get_scheme
 
-    m = get_methodology("sipas-2022")
+    m = get_scheme("sipas-2022")
     reg = units("2019")
     communes = reg[reg.level == "commune"].reset_index(drop=True)
     rng = np.random.default_rng(seed)
@@ -78,9 +78,9 @@ def pandas_reference(df, *, moments: bool = True):
     it computes the values only, less than the engine does; the benchmark reports both."""
     import pandas as pd
 
-    from sipas_data.methodology import get_methodology
+    from sipas_data.scheme import get_scheme
 
-    m = get_methodology("sipas-2022")
+    m = get_scheme("sipas-2022")
     items = m.item_ids(2024)
     answers = df[items]
     valid = answers.isin([1, 2, 3, 4, 5]).astype("int32")

@@ -40,10 +40,10 @@ def clerk_forms(n: int, seed: int):
     import numpy as np
 
     from bench_engine import synthetic_forms
-    from sipas_data.methodology import PROFILE_DIMENSIONS, get_methodology
+    from sipas_data.scheme import PROFILE_DIMENSIONS, get_scheme
 
     df = synthetic_forms(n, seed=seed)
-    profile = get_methodology("sipas-2022").profile
+    profile = get_scheme("sipas-2022").profile
     rng = np.random.default_rng(seed + 1)
     for dim in PROFILE_DIMENSIONS:
         ids = np.array([o["id"] for o in profile[dim]["options"]], dtype=object)

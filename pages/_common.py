@@ -96,9 +96,9 @@ def _scheme_of(root: str, release_id: str, fingerprint: str, year: int) -> str:
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
-def _methodology(root: str, release_id: str, fingerprint: str, scheme: str):
-    """A release's scheme definition, parsed once per process (Methodology is frozen; shared)."""
-    return _release(root, release_id, fingerprint).methodology(scheme)
+def _scheme(root: str, release_id: str, fingerprint: str, scheme: str):
+    """A release's scheme definition, parsed once per process (Scheme is frozen; shared)."""
+    return _release(root, release_id, fingerprint).scheme(scheme)
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
@@ -128,7 +128,7 @@ class Ctx:
     notices: list[str] = field(default_factory=list)
     figures: list = field(default_factory=list)  # (key, figure) drawn by this run, for the press kit
     frames: list = field(default_factory=list)   # the views' downloads offered by this run (ui.export.ViewDownload)
-    _schemes: dict = field(default_factory=dict, repr=False)  # year -> Methodology, for this run
+    _schemes: dict = field(default_factory=dict, repr=False)  # year -> Scheme, for this run
     links: dict = field(default_factory=dict, repr=False)  # page name -> st.Page registered by app.py
 
     @property
@@ -146,7 +146,7 @@ class Ctx:
     def read(self, **filters) -> pd.DataFrame:
         return cached_read(self.root, self.release.id, self.release.fingerprint, **filters)
 
-    def methodology(self, year: int | None = None):
+    def scheme_for(self, year: int | None = None):
         year = year or self.state.year
         m = self._schemes.get(year)
         if m is None:
@@ -156,7 +156,7 @@ class Ctx:
 
     def scheme(self, scheme_id: str):
         """A scheme definition of this release, by id."""
-        return _methodology(self.root, self.release.id, self.release.fingerprint, scheme_id)
+        return _scheme(self.root, self.release.id, self.release.fingerprint, scheme_id)
 
     def name(self, code: str, year: int | None = None) -> str:
         """The unit of ``year``'s vintage (the view's year by default), told apart by its parent
@@ -166,12 +166,12 @@ class Ctx:
     def service_label(self, service: str, year: int | None = None) -> str:
         if service == "all":
             return self.t("all_services")
-        s = self.methodology(year).service(service)
+        s = self.scheme_for(year).service(service)
         return s.label[self.lang] if s else service
 
     def indicator_label(self, indicator: str, year: int | None = None) -> str:
         try:
-            return self.methodology(year).label_of(indicator, self.lang)
+            return self.scheme_for(year).label_of(indicator, self.lang)
         except (KeyError, StopIteration):
             return indicator
 
@@ -181,7 +181,7 @@ class Ctx:
 
     @property
     def threshold(self) -> int:
-        return int(self.release.manifest.get("suppression_threshold") or self.methodology().suppression_threshold)
+        return int(self.release.manifest.get("suppression_threshold") or self.scheme_for().suppression_threshold)
 
     def go(self, **changes) -> None:
         """Apply a user-initiated change to the view (silently re-validated) and rerun."""

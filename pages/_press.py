@@ -78,7 +78,7 @@ def image_menu(ctx, fig, key: str) -> None:
 def facts(ctx) -> press.Facts:
     """The view's headline cell, labelled in Vietnamese (the press text is always Vietnamese)."""
     s = ctx.state
-    m = ctx.methodology()
+    m = ctx.scheme_for()
     try:
         ind = m.label_of(s.indicator, "vi")
     except (KeyError, StopIteration):

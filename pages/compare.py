@@ -27,7 +27,7 @@ def default_units(ctx) -> list[str]:
 
 def body(ctx) -> None:
     s = ctx.state
-    m = ctx.methodology()
+    m = ctx.scheme_for()
     header(ctx, ctx.t("cmp_title"), None, s.year)
     chosen = list(s.compare) or default_units(ctx)
     options = [r.code for r in sorted(ctx.offer.units[s.year].values(), key=lambda r: r.code) if r.code != COUNTRY]

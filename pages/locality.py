@@ -99,7 +99,7 @@ def body(ctx) -> None:
     ind_label = ctx.indicator_label(s.indicator)
     header(ctx, ref.name, ctx.name(ref.parent) if ref.parent and ref.parent != COUNTRY else None, s.year)
     lineage_box(ctx)
-    m = ctx.methodology()
+    m = ctx.scheme_for()
 
     row = queries.headline(ctx.read, year=s.year, unit=s.unit, service=s.service, indicator=s.indicator,
                            published=False)

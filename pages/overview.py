@@ -25,7 +25,7 @@ def body(ctx) -> None:
     ind_label = ctx.indicator_label(s.indicator)
     place = ctx.name(s.unit)
     header(ctx, ind_label, place, s.year)
-    m = ctx.methodology()
+    m = ctx.scheme_for()
 
     row = queries.headline(ctx.read, year=s.year, unit=s.unit, service=s.service, indicator=s.indicator)
     before = queries.previous(ctx.read, ctx.offer.years, year=s.year, unit=s.unit, service=s.service,

@@ -14,7 +14,7 @@ FILTERS = ("year", "unit", "level", "service")  # the sidebar's filters on this 
 
 def body(ctx) -> None:
     s = ctx.state
-    m = ctx.methodology()
+    m = ctx.scheme_for()
     place = ctx.name(s.unit)
     header(ctx, ctx.t("sv_title"), place, s.year)
     lvl = None

@@ -11,7 +11,7 @@ import pyarrow.compute as pc
 
 from . import calendar
 from .engine import INDEX_SCHEMA, Restatement, compute_batches
-from .methodology import get_methodology
+from .scheme import get_scheme
 from .release import write_release
 
 MEMORY_LIMIT = "1500MB"  # DuckDB spills beyond this; the whole build stays within about 2 GB
@@ -141,7 +141,7 @@ def build_release(forms: pd.DataFrame | pa.Table, out: str | Path, *, official: 
     background = ThreadPoolExecutor(1, thread_name_prefix="geography")
     try:
         return write_release(out, tracked(), lambda: units_table(used.frame()),
-                             methodologies=[get_methodology(s) for s in schemes], title=title,
+                             methodologies=[get_scheme(s) for s in schemes], title=title,
                              publisher=publisher, inputs=inputs, counts=counts, demo=demo,
                              threshold=threshold, created=created, _fail_after_files=_fail_after_files)
     finally:

@@ -8,7 +8,7 @@ Two things change over the years, and both are data:
   crosswalk that carries its communes onto the next vintage. A vintage covers the survey years
   from its first year until the next vintage's.
 * **Schemes** (methods): each scheme's definition file in ``methodologies/`` carries its years,
-  and :func:`scheme_for_year` asks :func:`sipas_data.methodology.scheme_for_year`, so the years
+  and :func:`scheme_for_year` asks :func:`sipas_data.scheme.scheme_for_year`, so the years
   of a method are written in one place only.
 
 Comparability follows from the two (:func:`comparison`). Two survey years compare directly when
@@ -30,8 +30,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from .methodology import MethodologyError, builtin_methodologies
-from .methodology import scheme_for_year as _scheme_in_force
+from .scheme import SchemeError, builtin_schemes
+from .scheme import scheme_for_year as _scheme_in_force
 
 DATA_FILE = Path(__file__).with_name("calendar.toml")
 _DISTRICT_LEVELS = ("province", "district", "commune")
@@ -192,8 +192,8 @@ def scheme_for_year(year: int) -> str:
     earliest scheme's (there is nothing earlier to compare it with)."""
     try:
         return _scheme_in_force(int(year)).id
-    except MethodologyError:
-        earliest = min(builtin_methodologies().values(), key=lambda m: m.first_year)
+    except SchemeError:
+        earliest = min(builtin_schemes().values(), key=lambda m: m.first_year)
         if int(year) < earliest.first_year:
             return earliest.id
         raise

@@ -17,9 +17,9 @@ import numpy as np
 import pandas as pd
 
 from . import calendar
-from .methodology import PROFILE_DIMENSIONS, scheme_for_year
+from .scheme import PROFILE_DIMENSIONS, scheme_for_year
 from .schema import response_columns
-from .methodology import builtin_methodologies
+from .scheme import builtin_schemes
 
 SEED = 20241
 DEMO_ID = "demo-dong-thap"
@@ -79,7 +79,7 @@ def _stable_effects(codes, scale: float, salt: int) -> dict[str, float]:
 def generate_forms(years=DEMO_YEARS) -> pd.DataFrame:
     """The demo's forms, one row per form, in the canonical responses layout."""
     frames = [_forms_for_year(year) for year in years]
-    cols = response_columns(list(builtin_methodologies().values()))
+    cols = response_columns(list(builtin_schemes().values()))
     df = pd.concat(frames, ignore_index=True)
     for c in cols:
         if c not in df.columns:

@@ -367,11 +367,11 @@ def recovered(claims: pd.DataFrame, truth: pd.DataFrame, tolerance: float = 1e-6
 def composite_parts(schemes) -> dict[str, list[str]]:
     """Each composite indicator's parts (indicator names), over the schemes named."""
     from .engine import plan  # the engine uses this module: imported when asked
-    from .methodology import get_methodology
+    from .scheme import get_scheme
 
     out: dict[str, set[str]] = {}
     for scheme in schemes:
-        props, comps = plan(get_methodology(scheme))
+        props, comps = plan(get_scheme(scheme))
         name = {p.column: p.indicator for p in props} | {c.column: c.indicator for c in comps}
         for c in comps:
             out.setdefault(c.indicator, set()).update(name[p] for p in c.parts)

@@ -75,7 +75,7 @@ import pyarrow.compute as pc
 
 from .contracts import INDICES
 from .disclosure import AdditiveSets, additive_sets, cell_sets, complementary_suppression
-from .methodology import PROFILE_DIMENSIONS, Methodology, get_methodology
+from .scheme import PROFILE_DIMENSIONS, Scheme, get_scheme
 from .schema import COUNTRY_CODE
 
 Z95 = 1.959963984540054  # two-sided 95% normal quantile
@@ -117,7 +117,7 @@ def _member_sql(col: str, values) -> str:
     return f"{col} IN ({_sql_list(values)})"
 
 
-def plan(m: Methodology) -> tuple[list[Proportion], list[Composite]]:
+def plan(m: Scheme) -> tuple[list[Proportion], list[Composite]]:
     """What to compute for scheme ``m``: the proportions and the composites, from the definition."""
     props: list[Proportion] = []
     for it in m.items():
@@ -175,7 +175,7 @@ def _int_mean_sql(exprs: list[str]) -> str:
     return f"(({total}) // nullif({count}, 0))"
 
 
-def _scored_sql(m: Methodology, source: str, props, comps, plain: set[str]) -> str:
+def _scored_sql(m: Scheme, source: str, props, comps, plain: set[str]) -> str:
     """The forms plus one respondent-score column per composite (``sc_<stem>``), in fixed point:
     the score times :func:`score_scale`, an exact INTEGER. A respondent's element score is the
     share of their valid answers in the element that are satisfied; their aspect and SIPAS
@@ -661,7 +661,7 @@ _TEXT_COLUMNS = ("year", "scheme", "province_code", "district_code", "commune_co
                  "service", *PROFILE_DIMENSIONS)
 
 
-def _forms_view_sql(m: Methodology, present: set[str]) -> str:
+def _forms_view_sql(m: Scheme, present: set[str]) -> str:
     """The forms with every column the plan reads; an optional column that is absent (not asked)
     reads as NULL, and a missing weight as 1, so the plan needs no special cases."""
     cols = []
@@ -826,7 +826,7 @@ def compute_batches(con: duckdb.DuckDBPyConnection, responses: pd.DataFrame | pa
     kept: list[_KeptGrain] = []  # each scheme's grain, restated after every pooled cell
     for scheme_id in schemes:
         start = clock()
-        m = get_methodology(scheme_id)
+        m = get_scheme(scheme_id)
         props, comps = plan(m)
         con.execute(f"CREATE OR REPLACE TEMP VIEW forms AS {_forms_view_sql(m, present)}")
         dims = tuple(d for d in breakdowns if d in present)

@@ -18,7 +18,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 
 from .importer import canonical_header
-from .methodology import PROFILE_DIMENSIONS, Methodology, builtin_methodologies
+from .scheme import PROFILE_DIMENSIONS, Scheme, builtin_schemes
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 
@@ -41,7 +41,7 @@ DISTRICTS = ("866", "868")           # Thành phố Cao Lãnh, Thành phố Hồ
 FIXED_TIME = dt.datetime(2025, 1, 1)
 
 
-def columns(m: Methodology) -> list[tuple[str, str, str, str]]:
+def columns(m: Scheme) -> list[tuple[str, str, str, str]]:
     """(header, canonical column, required, explanation) for every column of a form of ``m``."""
     prof = m.profile
     svc = "; ".join(f"{s.id} = {s.label['vi']} (cấp {'huyện' if s.level == 'district' else 'xã'})"
@@ -95,7 +95,7 @@ def columns(m: Methodology) -> list[tuple[str, str, str, str]]:
     return out
 
 
-def _workbook(m: Methodology, rows: list[list]) -> Workbook:
+def _workbook(m: Scheme, rows: list[list]) -> Workbook:
     cols = columns(m)
     wb = Workbook()
     wb.properties.creator = "SIPAS dashboard"
@@ -142,7 +142,7 @@ def _workbook(m: Methodology, rows: list[list]) -> Workbook:
     return wb
 
 
-def example_rows(m: Methodology, n: int = 20, seed: int = 2024) -> list[list]:
+def example_rows(m: Scheme, n: int = 20, seed: int = 2024) -> list[list]:
     """About ``n`` valid forms from Đồng Tháp for the scheme's example year (2 at district level)."""
     from geo.units import units
     rng = random.Random(seed)
@@ -199,7 +199,7 @@ def _normalise_zip(path: Path) -> None:
 def build(out_dir: Path = TEMPLATE_DIR) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
-    for m in builtin_methodologies().values():
+    for m in builtin_schemes().values():
         for name, rows in ((f"mau-phieu-{m.id}.xlsx", []), (f"vi-du-phieu-{m.id}.xlsx", example_rows(m))):
             path = out_dir / name
             _workbook(m, rows).save(path)

@@ -30,7 +30,7 @@ import pandas as pd
 
 from .calendar import vintage_for_year
 from .importer import csv_parser_message, write_csv_atomic
-from .methodology import MethodologyError, builtin_methodologies, scheme_for_year
+from .scheme import SchemeError, builtin_schemes, scheme_for_year
 from .schema import COUNTRY_CODE, INDEX_COLUMNS
 
 REQUIRED = ("year", "level", "unit_code", "indicator", "value", "source")
@@ -70,7 +70,7 @@ def year_range() -> tuple[int, int]:
     built-in scheme (2017, the first survey under the 2017 scheme) to next year (a figure can be
     published for the survey under way). Anything else is a typing mistake (9999), which would
     otherwise become the latest year every public page opens on."""
-    first = min(m.first_year for m in builtin_methodologies().values())
+    first = min(m.first_year for m in builtin_schemes().values())
     return first, _dt.date.today().year + 1
 
 
@@ -135,7 +135,7 @@ def _valid_indicator(indicator: str, year: int) -> str | None:
     """None when the indicator id exists in the year's scheme, else what was expected."""
     try:
         m = scheme_for_year(year)
-    except MethodologyError as exc:
+    except SchemeError as exc:
         return str(exc)
     ids = {"sipas", *(f"element:{e.id}" for e in m.elements), *(f"aspect:{a.id}" for a in m.aspects),
            *(f"item:{i}" for i in m.item_ids(year)),

@@ -45,7 +45,7 @@ import pyarrow.parquet as pq
 from atomic import DIR_MODE, atomic_replace_dir, leftover_name, new_tmp_dir, restore_interrupted, try_lock
 
 from .contracts import Manifest
-from .methodology import Methodology, get_methodology, parse_methodology
+from .scheme import Scheme, get_scheme, parse_scheme
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
@@ -196,7 +196,7 @@ def remove_stale(root: str | Path, *, only: str | None = None, held: int | None 
 
 def write_release(out: str | Path, indices: "pa.Table | Iterable[pa.Table]",
                   units: "pd.DataFrame | Callable[[], pd.DataFrame]", *,
-                  methodologies: list[Methodology], title: str, publisher: str,
+                  methodologies: list[Scheme], title: str, publisher: str,
                   inputs: list[dict], counts: dict, demo: bool = False,
                   threshold: int | None = None, created: str | None = None,
                   _fail_after_files: bool = False) -> Path:
@@ -439,11 +439,11 @@ class Release:
     def units(self) -> pd.DataFrame:
         return pd.read_parquet(self.path / UNITS)
 
-    def methodology(self, scheme_id: str) -> Methodology:
+    def scheme(self, scheme_id: str) -> Scheme:
         p = self.path / "methodology" / f"{scheme_id}.json"
         if p.is_file():
-            return parse_methodology(json.loads(p.read_text(encoding="utf-8")), p.name)
-        return get_methodology(scheme_id)
+            return parse_scheme(json.loads(p.read_text(encoding="utf-8")), p.name)
+        return get_scheme(scheme_id)
 
     def full_path(self) -> Path:
         return self.path / INDICES

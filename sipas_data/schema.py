@@ -7,7 +7,7 @@ column names, codes as zero-padded strings, answers as small nullable integers w
 from __future__ import annotations
 
 from .contracts import INDICES, RESPONSES_BASE
-from .methodology import Methodology
+from .scheme import Scheme
 
 #: Columns every responses frame has, in this order, before the answer columns
 #: (declared with their types in :data:`sipas_data.contracts.RESPONSES_BASE`).
@@ -25,13 +25,13 @@ COUNTRY_CODE = "VN"
 INDEX_COLUMNS = INDICES.names
 
 
-def answer_columns(m: Methodology) -> list[str]:
+def answer_columns(m: Scheme) -> list[str]:
     """Every answer column a form of scheme ``m`` may carry (items of any year, expectations,
     perception questions)."""
     return [*m.item_ids(), *m.expectation_columns(), *(p.column for p in m.perceptions)]
 
 
-def response_columns(methodologies: list[Methodology]) -> list[str]:
+def response_columns(methodologies: list[Scheme]) -> list[str]:
     """Canonical columns of a responses frame holding forms of these schemes (union, ordered)."""
     out = list(BASE_COLUMNS)
     for m in methodologies:

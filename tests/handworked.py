@@ -5,9 +5,9 @@ district-level form (F6). Every form answers all 22 items with one value, except
 """
 import pandas as pd
 
-from sipas_data.methodology import get_methodology
+from sipas_data.scheme import get_scheme
 
-M = get_methodology("sipas-2017")
+M = get_scheme("sipas-2017")
 ITEMS = M.item_ids()
 C1, C2, C3, C4 = "29000", "29001", "29002", "29003"
 

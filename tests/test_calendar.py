@@ -14,7 +14,7 @@ import pages._common
 from geo.units import VINTAGES, levels_for_year
 from sipas_data import calendar
 from sipas_data.build import UsedUnits
-from sipas_data.methodology import scheme_for_year as methodology_scheme
+from sipas_data.scheme import scheme_for_year as methodology_scheme
 from ui import press
 from ui.state import COUNTRY, Offer, UnitRef, parse_view, vintage_of
 

@@ -50,9 +50,9 @@ def refused(res, *words):
 
 def forms_csv(tmp_path: Path, weights=("", "")) -> Path:
     """A few valid 2024 forms from Đồng Tháp (two communes) as a CSV."""
-    from sipas_data.methodology import builtin_methodologies
+    from sipas_data.scheme import builtin_schemes
 
-    items = builtin_methodologies()["sipas-2022"].item_ids(2024)
+    items = builtin_schemes()["sipas-2022"].item_ids(2024)
     rows = []
     for i, w in enumerate(weights):
         row = {"form_id": f"F{i}", "year": "2024", "province_code": "87",

@@ -14,7 +14,7 @@ from handworked import ITEMS, form
 from sipas_data.disclosure import (AdditiveSets, complementary_suppression, composite_parts, differencing_claims,
                                    formed_from_claims, parts_claims, recovered)
 from sipas_data.engine import Restatement, compute_batches
-from sipas_data.methodology import get_methodology
+from sipas_data.scheme import get_scheme
 
 # Two districts with two communes each, and a made-up crosswalk onto two new communes.
 PLACES = [("866", "29869"), ("866", "29872"), ("868", "29954"), ("868", "29955")]
@@ -45,7 +45,7 @@ def form_sets(draw):
     year = draw(st.sampled_from([2019, 2024]))
     missing = draw(st.floats(0, 0.5))
     rng = np.random.default_rng(seed)
-    m = get_methodology("sipas-2017" if year < 2022 else "sipas-2022")
+    m = get_scheme("sipas-2017" if year < 2022 else "sipas-2022")
     places = rng.integers(0, len(PLACES), n)
     district_level = rng.random(n) < 0.25
     df = pd.DataFrame({

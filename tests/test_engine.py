@@ -173,8 +173,8 @@ def test_expectations_2017_share_of_respondents_ticking():
 
 
 def test_sipas_2022_mean_of_aspects_and_services_only_rule():
-    from sipas_data.methodology import get_methodology
-    m = get_methodology("sipas-2022")
+    from sipas_data.scheme import get_scheme
+    m = get_scheme("sipas-2022")
     rows = []
     for k, (policy, service) in enumerate([(5, 4), (2, 4), (4, 2), (None, 5)]):
         row = {"form_id": f"G{k}", "year": 2024, "scheme": "sipas-2022", "province_code": "87",

@@ -8,13 +8,13 @@ from hypothesis import strategies as st
 
 from sipas_data.build import build_release
 from sipas_data.engine import compute_indices
-from sipas_data.methodology import get_methodology
+from sipas_data.scheme import get_scheme
 from sipas_data.release import INDICES
 
 # Two districts of Đồng Tháp with two communes each (codes need not be real for the engine).
 PLACES = [("866", "29869"), ("866", "29872"), ("868", "29954"), ("868", "29955")]
-M17 = get_methodology("sipas-2017")
-M22 = get_methodology("sipas-2022")
+M17 = get_scheme("sipas-2017")
+M22 = get_scheme("sipas-2022")
 
 
 @st.composite

@@ -13,7 +13,7 @@ from sipas_data import contracts, engine, schema
 from sipas_data.build import units_table
 from sipas_data.contracts import INDICES, RESPONSES_BASE, UNITS, Column, Manifest
 from sipas_data.importer import read_forms
-from sipas_data.methodology import PROFILE_DIMENSIONS
+from sipas_data.scheme import PROFILE_DIMENSIONS
 
 
 def test_the_published_table_is_declared_once():

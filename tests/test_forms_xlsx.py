@@ -13,9 +13,9 @@ import pytest
 
 from sipas_data.forms.xlsx import scan_sheet
 from sipas_data.importer import ImportFileError, read_forms, write_rejects
-from sipas_data.methodology import builtin_methodologies
+from sipas_data.scheme import builtin_schemes
 
-ITEMS_2024 = builtin_methodologies()["sipas-2022"].item_ids(2024)
+ITEMS_2024 = builtin_schemes()["sipas-2022"].item_ids(2024)
 
 
 def form(i: int, **over) -> dict:

@@ -12,11 +12,11 @@ from sipas_data import schema
 from sipas_data.importer import (
     ImportFileError, canonical_header, default_rejects_path, read_forms, write_rejects,
 )
-from sipas_data.methodology import builtin_methodologies
+from sipas_data.scheme import builtin_schemes
 
 FIXTURES = Path(__file__).parent / "fixtures" / "import"
 TEMPLATES = Path(__file__).parent.parent / "sipas_data" / "templates"
-ITEMS_2024 = builtin_methodologies()["sipas-2022"].item_ids(2024)
+ITEMS_2024 = builtin_schemes()["sipas-2022"].item_ids(2024)
 
 
 def form(**over) -> dict:
@@ -240,7 +240,7 @@ def test_invalid_answers_are_null_not_rejected(tmp_path):
 def test_accepted_frame_contract(tmp_path):
     res = import_rows(tmp_path, [form(form_id="B"), form(form_id="A", year="2023", access_4="5")])
     acc = res.accepted
-    assert list(acc.columns) == schema.response_columns(list(builtin_methodologies().values()))
+    assert list(acc.columns) == schema.response_columns(list(builtin_schemes().values()))
     assert acc["form_id"].tolist() == ["A", "B"]                       # sorted by year, form_id
     assert str(acc["year"].dtype) == "Int16" and acc["weight"].dtype == "float64"
     assert str(acc["province_code"].dtype) == "string"

@@ -15,7 +15,7 @@ import pytest
 from apptest import errors, open_page
 from browser import NEEDS_CHROMIUM, app_server, chromium
 
-from sipas_data.methodology import METHODOLOGY_DIR, MethodologyError, builtin_methodologies, parse_methodology
+from sipas_data.scheme import SCHEME_DIR, SchemeError, builtin_schemes, parse_scheme
 from sipas_data.release import open_release
 from ui.strings import level_label
 
@@ -25,7 +25,7 @@ RAW_IDS = ("wilson", "linearised_respondent_scores", "services_aspect", "mean_of
 
 
 def _scheme(name: str) -> dict:
-    return json.loads((METHODOLOGY_DIR / f"{name}.json").read_text(encoding="utf-8"))
+    return json.loads((SCHEME_DIR / f"{name}.json").read_text(encoding="utf-8"))
 
 
 def _with_rule(name: str, key: str, value) -> dict:
@@ -50,8 +50,8 @@ def _with_rule(name: str, key: str, value) -> dict:
     ("sipas-2017", "sipas_without_policy", "services_aspect", ["rules.sipas_without_policy", "mean_of_aspects"]),
 ])
 def test_a_rule_the_engine_does_not_apply_is_refused(scheme, key, value, says):
-    with pytest.raises(MethodologyError) as err:
-        parse_methodology(_with_rule(scheme, key, value), f"{scheme}.json")
+    with pytest.raises(SchemeError) as err:
+        parse_scheme(_with_rule(scheme, key, value), f"{scheme}.json")
     msg = str(err.value)
     assert msg.startswith(f"{scheme}.json: ")
     for s in says:
@@ -59,26 +59,26 @@ def test_a_rule_the_engine_does_not_apply_is_refused(scheme, key, value, says):
 
 
 def test_the_shipped_schemes_set_only_applied_rules():
-    ms = builtin_methodologies()
+    ms = builtin_schemes()
     assert ms["sipas-2022"].rules["sipas_without_policy"] == "services_aspect"
     assert ms["sipas-2022"].rules["interval"]["level"] == 0.95
     assert ms["sipas-2017"].rules["expectation"] == "ticked_share"
     # the rule the engine honours stays accepted, and its absence too
-    parse_methodology(_with_rule("sipas-2022", "national", "pooled"), "x.json")
+    parse_scheme(_with_rule("sipas-2022", "national", "pooled"), "x.json")
     d = _scheme("sipas-2022")
     del d["rules"]["interval"], d["rules"]["expectation"]
-    parse_methodology(d, "x.json")
+    parse_scheme(d, "x.json")
 
 
 def test_legal_basis_in_both_languages_or_one_text():
-    m = builtin_methodologies()["sipas-2022"]
+    m = builtin_schemes()["sipas-2022"]
     assert "phương pháp" in m.legal_basis["vi"] and "phương pháp" not in m.legal_basis["en"]
     d = _scheme("sipas-2017")
     d["legal_basis"] = "QĐ 2640/QĐ-BNV"
-    assert parse_methodology(d, "x.json").legal_basis == {"vi": "QĐ 2640/QĐ-BNV", "en": "QĐ 2640/QĐ-BNV"}
+    assert parse_scheme(d, "x.json").legal_basis == {"vi": "QĐ 2640/QĐ-BNV", "en": "QĐ 2640/QĐ-BNV"}
     d["legal_basis"] = {"vi": "QĐ 2640"}
-    with pytest.raises(MethodologyError, match="x.json: 'legal_basis'"):
-        parse_methodology(d, "x.json")
+    with pytest.raises(SchemeError, match="x.json: 'legal_basis'"):
+        parse_scheme(d, "x.json")
 
 
 def test_level_names_fit_the_vintage():

@@ -12,7 +12,7 @@ import re
 import unicodedata
 
 from .. import schema
-from ..methodology import Methodology, builtin_methodologies
+from ..scheme import Scheme, builtin_schemes
 from .errors import ImportFileError
 
 #: Columns :func:`sipas_data.importer.write_rejects` adds; ignored so a fixed file reads back.
@@ -67,8 +67,8 @@ PERCEPTION_PREFIXES = ("Nhận định", "perception")
 _NUMBERED = re.compile(r"^(.*?)\s*(\d+)$")
 
 
-def _schemes() -> list[Methodology]:
-    return list(builtin_methodologies().values())
+def _schemes() -> list[Scheme]:
+    return list(builtin_schemes().values())
 
 
 def _all_columns() -> list[str]:

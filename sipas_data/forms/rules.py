@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from .. import calendar, schema
-from ..methodology import PROFILE_DIMENSIONS, Methodology, MethodologyError, scheme_for_year
+from ..scheme import PROFILE_DIMENSIONS, Scheme, SchemeError, scheme_for_year
 from . import parsers
 from .errors import RowErrors
 from .headers import _all_columns, _schemes, norm
@@ -114,7 +114,7 @@ def _parse_year(s):
         last = _dt.date.today().year  # forms are collected in the survey year, never later
         try:
             scheme_for_year(y)
-        except MethodologyError:
+        except SchemeError:
             return None, f"year: no scheme covers {y} (expected {first} or later)"
         if y > last:
             return None, f"year: {y} is after this year (expected {first} to {last})"
@@ -364,7 +364,7 @@ def channels(f: Forms) -> None:
     f.out["channel"] = f.col("channel").to_numpy(dtype=object)
 
 
-def _answer_sources(m: Methodology, year: int, mapping: dict[str, str]) -> dict:
+def _answer_sources(m: Scheme, year: int, mapping: dict[str, str]) -> dict:
     """target column -> (canonical column found in the file, parser) for scheme ``m`` in ``year``."""
     src = {}
     for item in m.item_ids(year):
