@@ -39,8 +39,9 @@ def body(ctx) -> None:
         if before.value is not None and not pd.isna(row["value"]):  # same area in both years only
             d = float(row["value"]) - before.value
             delta = fmt.signed(d, ctx.lang).replace("−", "-") + (" điểm %" if ctx.lang == "vi" else " pts")
+        # the tooltip names the year compared with only when a change is shown
         c1.metric(fmt.md(ind_label), fmt.pct(row["value"], ctx.lang), delta,
-                  help=ctx.t("ov_change", year=s.year - 1))
+                  help=ctx.t("ov_change", year=s.year - 1) if delta else None)
         c2.metric(ctx.t("interval"), fmt.interval(row["ci_low"], row["ci_high"], ctx.lang))
         c3.metric(n_label(ctx, s.indicator), fmt.count(row["n"], ctx.lang),
                   help=n_line(ctx, row["n"], s.indicator, s.service, ulevel))

@@ -226,6 +226,7 @@ def test_overview_gives_no_change_against_a_restated_year_of_another_area(demo_e
     assert_clean(at)
     head = {m.label: m for m in at.metric}["Chỉ số SIPAS"]
     assert not head.delta
+    assert not head.help  # no "So với 2024" tooltip over a change that is not given
     text = captions(at)
     n87 = format_decimal(int(release.read(year=2024, unit="87", level="province")["n"].iloc[0]), format="#,##0",
                          locale="vi_VN")
