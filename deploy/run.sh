@@ -76,10 +76,8 @@ if not (assets / "static").is_dir():
             f.with_name(f.name + ".gz").write_bytes(gzip.compress(f.read_bytes(), 9, mtime=0))
     shutil.rmtree(assets, ignore_errors=True)
     part.rename(assets)
-plotly = sorted((assets / "static" / "js").glob("PlotlyChart.*.js"))
-preload = f"</static/js/{plotly[0].name}>; rel=modulepreload" if plotly else ""
 conf = Path("deploy/nginx.conf").read_text(encoding="utf-8")
-conf = (conf.replace("__PRELOAD__", preload).replace("__RUN__", run).replace("__LISTEN__", listen).replace("__ASSETS__", str(assets))
+conf = (conf.replace("__RUN__", run).replace("__LISTEN__", listen).replace("__ASSETS__", str(assets))
         .replace("__SERVERS__\n", servers))
 Path(run, "nginx.conf").write_text(conf, encoding="utf-8")
 PY
