@@ -23,7 +23,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from geo.units import crosswalk
+from geo.registry import crosswalk
 from sipas_data.build import build_release
 from sipas_data.demo import DEMO_ID, build_demo, generate_forms
 from sipas_data.disclosure import (composite_parts, differencing_claims, formed_from_claims,

@@ -12,7 +12,7 @@
    each a fresh browser context (empty cache) on a warm server, median of ``--visits``; and a filter
    change in the sidebar (the year) until the page is drawn again: time, charts redrawn, websocket
    bytes of the rerun.
-5. ``--search``: place search (geo.units.search, as the Locality page calls it on a rerun), median
+5. ``--search``: place search (geo.search, as the Locality page calls it on a rerun), median
    per query over the 2025 and the 2019 registries, exact and misspelt queries, without and with
    the typo-tolerant suggestions.
 Figures are printed, never asserted.
@@ -316,7 +316,7 @@ SEARCH_QUERIES = ["hong ngu", "Tràm Chim", "tp hong ngu", "tan hoi, hong ngu", 
 
 def search_figures(rounds: int) -> None:
     import importlib
-    units = importlib.import_module("geo.units")  # geo re-exports a function named units
+    units = importlib.import_module("geo.registry")  # geo re-exports a function named units
     print(f"place search, median per query of {rounds} rounds (ms):")
     for vintage in ("2025", "2019"):
         units.search("warm", vintage)  # the index is built once per process

@@ -32,7 +32,7 @@ def synthetic_forms(n: int, seed: int = 7):
     import numpy as np
     import pandas as pd
 
-    from geo.units import units
+    from geo.registry import units
     from sipas_data.scheme import PROFILE_DIMENSIONS, get_scheme
 
     m = get_scheme("sipas-2022")

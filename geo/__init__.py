@@ -1,15 +1,15 @@
 """Geography for the SIPAS dashboard: unit registry, boundaries and tile maps.
 
-Never imports Streamlit. See ``geo.units``, ``geo.boundaries`` and ``geo.tiles``.
-
-``geo.units`` is shadowed by the re-exported function ``units``; import the
-module's other names with ``from geo.units import ...``.
+Never imports Streamlit. The modules: ``geo.registry`` (the units of each vintage, the
+crosswalk, name search; its public functions are re-exported here, so ``geo.units(vintage)``
+is the registry's table), ``geo.boundaries`` and ``geo.tiles``.
 """
 
-from .units import (
+from .registry import (
     VINTAGES,
     children,
     crosswalk,
+    split_communes,
     levels_for_year,
     normalise_name,
     search,
@@ -25,6 +25,7 @@ __all__ = [
     "levels_for_year",
     "normalise_name",
     "search",
+    "split_communes",
     "unit",
     "units",
     "vintage_for_year",

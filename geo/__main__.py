@@ -67,7 +67,7 @@ def main(argv=None, prog: str = "python -m geo") -> int:
         print(report.text())
         return 0 if report.ok else 1
     if args.command == "search":
-        from .units import search
+        from .registry import search
 
         r = search(args.query, args.vintage, limit=args.limit)
         if r.empty:
@@ -89,7 +89,7 @@ def main(argv=None, prog: str = "python -m geo") -> int:
             print(f"{layer['vintage']}\t{layer['level']}\t{layer['features']} features\tprovinces: {shown}")
         return 0
     if args.command == "units":
-        from .units import children, units
+        from .registry import children, units
 
         df = children(args.parent, args.vintage) if args.parent else units(args.vintage)
         if args.level:

@@ -53,7 +53,7 @@ import pandas as pd
 from atomic import (DIR_MODE, OLD_PREFIX, TMP_PREFIX, atomic_replace_dir, leftover_name, new_tmp_dir,
                     restore_interrupted)
 
-from .units import VINTAGES, _tokens_key, units
+from .registry import VINTAGES, _tokens_key, units
 
 LEVELS = ("province", "district", "commune")
 # A half-written layer folder older than this (seconds) is a killed install's, not a running one's.

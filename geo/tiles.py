@@ -50,7 +50,7 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
-from .units import _check_vintage, _index, units
+from .registry import _check_vintage, _index, units
 
 __all__ = ["tile_layout", "tile_polygons", "hexagon_vertices", "layout_quality"]
 

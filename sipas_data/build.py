@@ -22,7 +22,7 @@ def restatement_on_latest_units() -> Restatement:
     through the official crosswalk: each commune to the commune it joined, each province to its
     merged province; the district level disappears. District-level services count toward the new
     province only."""
-    from geo.units import crosswalk
+    from geo.registry import crosswalk
 
     cw = crosswalk()
     return Restatement(communes=cw[["old_commune_code", "new_commune_code"]],
@@ -33,7 +33,7 @@ def restatement_on_latest_units() -> Restatement:
 def _load_geography(restating: bool) -> Restatement | None:
     """Loads what the end of a build reads from the geography package (the registries of both
     vintages, and the crosswalk when restating), so that it is cached by then."""
-    from geo.units import units as registry
+    from geo.registry import units as registry
 
     for vintage in calendar.vintage_ids():
         registry(vintage)
@@ -67,7 +67,7 @@ class UsedUnits:
 def units_table(used: pd.DataFrame) -> pd.DataFrame:
     """The units a release names (``used``: vintage, level, code), with names and parents, from
     the registry of each vintage."""
-    from geo.units import units as registry
+    from geo.registry import units as registry
 
     used = used[used["level"] != "country"]
     frames = []

@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
         return data_cli.main(args, prog="sipas")
     if command == "geo":
         # imported here, as sipas_data imports geo everywhere: importing geo imports pandas
-        # (geo.units), which --help does not need
+        # (geo.registry), which --help does not need
         from geo import __main__ as geo_cli
 
         return geo_cli.main(rest, prog="sipas geo")

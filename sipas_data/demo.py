@@ -56,7 +56,7 @@ def _year_level(year: int) -> float:
 
 
 def _units(year: int):
-    from geo.units import units
+    from geo.registry import units
 
     vintage = calendar.vintage_for_year(year)
     province, reg = PROVINCE[vintage], units(vintage)

@@ -130,7 +130,7 @@ def _workbook(m: Scheme, rows: list[list]) -> Workbook:
         guide.append(list(c))
     guide.append([])
     guide.append(["Mã tỉnh (đến 30/6/2025)", "", "", "Mã tỉnh (từ 1/7/2025)"])
-    from geo.units import units
+    from geo.registry import units
     old = units("2019").query("level == 'province'")[["code", "name"]].values.tolist()
     new = units("2025").query("level == 'province'")[["code", "name"]].values.tolist()
     for i in range(max(len(old), len(new))):
@@ -144,7 +144,7 @@ def _workbook(m: Scheme, rows: list[list]) -> Workbook:
 
 def example_rows(m: Scheme, n: int = 20, seed: int = 2024) -> list[list]:
     """About ``n`` valid forms from Đồng Tháp for the scheme's example year (2 at district level)."""
-    from geo.units import units
+    from geo.registry import units
     rng = random.Random(seed)
     year = EXAMPLE_YEAR[m.id]
     reg = units("2019")

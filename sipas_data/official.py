@@ -147,7 +147,7 @@ def _valid_indicator(indicator: str, year: int) -> str | None:
 
 
 def read_official(path: str | Path) -> OfficialResult:
-    from geo.units import units
+    from geo.registry import units
 
     import hashlib
     path = Path(path)

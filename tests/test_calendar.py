@@ -11,7 +11,7 @@ import pytest
 
 import geo
 import pages._common
-from geo.units import VINTAGES, levels_for_year
+from geo.registry import VINTAGES, levels_for_year
 from sipas_data import calendar
 from sipas_data.build import UsedUnits
 from sipas_data.scheme import scheme_for_year as methodology_scheme

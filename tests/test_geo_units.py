@@ -1,4 +1,4 @@
-"""Registry, crosswalk and search (geo.units)."""
+"""Registry, crosswalk and search (geo.registry)."""
 
 import time
 

@@ -154,3 +154,15 @@ def test_same_area_restated_commune_keeps_its_change(release):
 def test_rank_of_a_unit_alone_is_none(release):
     row = queries.headline(release.read, year=2025, unit="82", service="all", indicator="sipas")
     assert queries.rank_of(release.read, row, year=2025, service="all", indicator="sipas") is None
+
+
+def test_split_communes_come_from_geo_with_the_default_first():
+    """geo names every new commune a split old commune went to; the crosswalk keeps the default."""
+    import geo
+    splits = geo.split_communes()
+    assert splits, "the official converter splits some communes"
+    cw = geo.crosswalk().set_index("old_commune_code")["new_commune_code"]
+    for old, news in list(splits.items())[:50]:
+        assert len(news) == len(set(news))
+        if old in cw.index and len(news) > 1:
+            assert cw.loc[old] == news[0]

@@ -1,10 +1,10 @@
-"""Place search that forgives typing mistakes (geo.units.search with ``fuzzy``): misspelt names are
+"""Place search that forgives typing mistakes (geo.search with ``fuzzy``): misspelt names are
 suggested with their parents, over both vintages, after every name found as typed."""
 import importlib
 
 import pytest
 
-units = importlib.import_module("geo.units")  # the package re-exports a function named units
+units = importlib.import_module("geo.registry")  # the package re-exports a function named units
 
 
 def rows(query, vintage, **kw):

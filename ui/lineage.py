@@ -14,7 +14,6 @@ official crosswalk (``geo.crosswalk``), commune by commune:
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -47,33 +46,6 @@ def reform_date(vintage: str) -> str:
     return f"{start.day}/{start.month}/{start.year}" if start else str(calendar.vintage(vintage).first_year)
 
 
-@lru_cache(maxsize=1)
-def _split_targets() -> dict[str, list[str]]:
-    """Old commune code -> every new commune the official converter splits it among (default first).
-
-    ``geo.crosswalk`` keeps only the default of a split commune; lineage must name all of them,
-    so the converter's list is read here with geo's own key rules."""
-    from geo.units import _compact, _legacy_raw, _new_raw, _package_dir
-    with open(_package_dir() / "data" / calendar.vintages()[0].crosswalk_to_next, encoding="utf-8") as f:
-        conv = json.load(f)
-    new = _new_raw()
-    code_of = {(_compact(p), _compact(w)): c for p, w, c in zip(new["provinceKey"], new["wardKey"], new["wardCode"])}
-    leg = _legacy_raw()
-    leg = leg[leg["wardCode"].notna()].drop_duplicates("wardCode")
-    old_code = {f"{p}_{d}_{w}": c for p, d, w, c in
-                zip(leg["provinceKey"], leg["districtKey"], leg["wardKey"], leg["wardCode"])}
-    out: dict[str, list[str]] = {}
-    for new_prov, olds in conv["DICT_PROVINCE_WARD_DIVIDED"].items():
-        for key, options in olds.items():
-            code = old_code.get(key)
-            if code is None:
-                continue
-            ordered = sorted(options, key=lambda o: not o.get("isDefaultNewWard"))
-            codes = [code_of.get((_compact(new_prov), _compact(o["newWardKey"]))) for o in ordered]
-            out[code] = list(dict.fromkeys(c for c in codes if c))
-    return out
-
-
 @dataclass(frozen=True)
 class _Maps:
     forward: dict[str, list[str]]    # old code (any level) -> new codes
@@ -86,7 +58,7 @@ class _Maps:
 def _maps() -> _Maps:
     import geo
     cw = geo.crosswalk()
-    splits = _split_targets()
+    splits = geo.split_communes()
     fwd: dict[str, list[str]] = {}
     back: dict[str, list[str]] = {}
     split = set()

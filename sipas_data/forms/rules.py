@@ -232,7 +232,7 @@ def services(f: Forms) -> None:
 
 
 def _units(vintage: str) -> pd.DataFrame:
-    from geo.units import units
+    from geo.registry import units
     return units(vintage)
 
 

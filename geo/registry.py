@@ -380,6 +380,31 @@ def crosswalk() -> pd.DataFrame:
     return _crosswalk_cached()
 
 
+@lru_cache(maxsize=1)
+def split_communes() -> dict[str, list[str]]:
+    """Old commune code -> every new commune the official converter splits it among (the
+    default first). :func:`crosswalk` keeps only the default of a split commune (the restated
+    series counts it there); a unit's lineage names all of them."""
+    with open(_package_dir() / "data" / calendar.vintages()[0].crosswalk_to_next, encoding="utf-8") as f:
+        conv = json.load(f)
+    new = _new_raw()
+    code_of = {(_compact(p), _compact(w)): c for p, w, c in zip(new["provinceKey"], new["wardKey"], new["wardCode"])}
+    leg = _legacy_raw()
+    leg = leg[leg["wardCode"].notna()].drop_duplicates("wardCode")
+    old_code = {f"{p}_{d}_{w}": c for p, d, w, c in
+                zip(leg["provinceKey"], leg["districtKey"], leg["wardKey"], leg["wardCode"])}
+    out: dict[str, list[str]] = {}
+    for new_prov, olds in conv["DICT_PROVINCE_WARD_DIVIDED"].items():
+        for key, options in olds.items():
+            code = old_code.get(key)
+            if code is None:
+                continue
+            ordered = sorted(options, key=lambda o: not o.get("isDefaultNewWard"))
+            codes = [code_of.get((_compact(new_prov), _compact(o["newWardKey"]))) for o in ordered]
+            out[code] = list(dict.fromkeys(c for c in codes if c))
+    return out
+
+
 # ---------------------------------------------------------------------------
 # Search
 # ---------------------------------------------------------------------------
