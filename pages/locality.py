@@ -134,6 +134,32 @@ def body(ctx) -> None:
     if prev.row is not None and prev.method_break:
         st.caption(ctx.t("ov_prev_break"))
 
+    # trend first (the page's primary figure, on a phone within the first screens): this unit's own
+    # series (its vintage), and for a unit of the latest vintage the years
+    # before it restated from its old units; never the years of an old unit that had its code
+    hist = queries.history(ctx.read, vintage=s.vintage, unit=s.unit, service=s.service, indicator=s.indicator)
+    hist = hist[~hist["suppressed"].astype(bool)]
+    if len(hist):
+        tr = hist.assign(series=name, restated=hist["basis"] == "restated")
+        nat = ctx.read(year=None, level="country", unit=COUNTRY, service="all", indicator="sipas", source="official") \
+            if s.indicator == "sipas" else None
+        fig = figures.framed(figures.trend, tr[["series", "year", "value", "ci_low", "ci_high", "n", "restated"]],
+                             ctx.lang, indicator=s.indicator, national=nat, frame=dict(
+                                 title=ctx.t("loc_trend_title", indicator=ind_label, name=name),
+                                 subtitle=figures.subtitle(name, _span(tr["year"]),
+                                                           ctx.service_label(s.service)),
+                                 source=ctx.source(), demo=ctx.release.is_demo, lang=ctx.lang))
+        chart(fig, "loc_trend", primary=True)
+        comparability(ctx, tr["year"])
+        if tr["restated"].any():
+            st.caption(ctx.t("restated_note"))
+            st.caption(fmt.md(restated_coverage(ctx, tr.loc[tr["restated"], "year"], s.service, s.indicator)))
+        if calendar.reform_between(s.year, max(ctx.offer.years)):
+            st.caption(fmt.md(ctx.t("unit_gone") + " " + ctx.t("lin_ends", name=name, year=int(tr["year"].max()))))
+        export = hist[["year", "unit_code", "service", "indicator", "value", "ci_low", "ci_high", "n", "rank", "basis"]]
+        export.insert(1, "vintage", s.vintage)
+        downloads(ctx, export.reset_index(drop=True), "locality", "loc")
+
     left, right = st.columns([3, 2])
     parts = ctx.read(year=s.year, unit=s.unit, service=s.service, indicator=None, level=None, source="computed")
     els = views.label_frame(views.order_like(views.element_indicators(parts), m, "element"), m, ctx.lang)
@@ -179,30 +205,6 @@ def body(ctx) -> None:
         })
         st.dataframe(table, hide_index=True, width="stretch")
 
-    # trend: this unit's own series (its vintage), and for a unit of the latest vintage the years
-    # before it restated from its old units; never the years of an old unit that had its code
-    hist = queries.history(ctx.read, vintage=s.vintage, unit=s.unit, service=s.service, indicator=s.indicator)
-    hist = hist[~hist["suppressed"].astype(bool)]
-    if len(hist):
-        tr = hist.assign(series=name, restated=hist["basis"] == "restated")
-        nat = ctx.read(year=None, level="country", unit=COUNTRY, service="all", indicator="sipas", source="official") \
-            if s.indicator == "sipas" else None
-        fig = figures.framed(figures.trend, tr[["series", "year", "value", "ci_low", "ci_high", "n", "restated"]],
-                             ctx.lang, indicator=s.indicator, national=nat, frame=dict(
-                                 title=ctx.t("loc_trend_title", indicator=ind_label, name=name),
-                                 subtitle=figures.subtitle(name, _span(tr["year"]),
-                                                           ctx.service_label(s.service)),
-                                 source=ctx.source(), demo=ctx.release.is_demo, lang=ctx.lang))
-        chart(fig, "loc_trend", primary=True)
-        comparability(ctx, tr["year"])
-        if tr["restated"].any():
-            st.caption(ctx.t("restated_note"))
-            st.caption(fmt.md(restated_coverage(ctx, tr.loc[tr["restated"], "year"], s.service, s.indicator)))
-        if calendar.reform_between(s.year, max(ctx.offer.years)):
-            st.caption(fmt.md(ctx.t("unit_gone") + " " + ctx.t("lin_ends", name=name, year=int(tr["year"].max()))))
-        export = hist[["year", "unit_code", "service", "indicator", "value", "ci_low", "ci_high", "n", "rank", "basis"]]
-        export.insert(1, "vintage", s.vintage)
-        downloads(ctx, export.reset_index(drop=True), "locality", "loc")
     notes(ctx, [])
 
 
