@@ -68,38 +68,13 @@ def body(ctx) -> None:
     parts = ctx.read(year=s.year, unit=s.unit, service=s.service, indicator=None, level=None, source="computed")
     els = views.order_like(views.element_indicators(parts), m, "element")
     asp = views.order_like(views.element_indicators(parts, "aspect:"), m, "aspect")
-    left, right = st.columns([3, 2])
-    if len(els):
-        shown = pd.concat([asp, els])
-        shown = views.label_frame(shown, m, ctx.lang)
-        n_total = row["n"] if row is not None else None
-        fig = figures.framed(
-            figures.bar_ci, shown["label"].tolist(), shown["value"].tolist(), shown["ci_low"].tolist(),
-            shown["ci_high"].tolist(), shown["n"].tolist(), ctx.lang, suppressed=shown["suppressed"].tolist(),
-            frame=dict(title=ctx.t("ov_elements_title"),
-                       subtitle=figures.subtitle(place, s.year, ctx.service_label(s.service),
-                                                 n_line(ctx, n_total, s.indicator, s.service, ulevel)),
-                       source=ctx.source(), demo=ctx.release.is_demo, lang=ctx.lang, wrap=70))
-        with left:
-            chart(fig, "ov_elements")
-
-    # best and worst units at the shown level
+    # the units at the shown level: their ranking first (the page's primary figure, on a phone within
+    # the first screens), then the unit's own elements beside the best and worst of them
     area, _ = map_area(ctx.offer, s)
     refs = units_in_area(ctx.offer, s.year, area if area != s.unit or s.unit == COUNTRY else s.unit, s.level)
     codes = [r.code for r in refs]
     cells = ctx.read(year=s.year, level=s.level, unit=codes or None, service=s.service, indicator=s.indicator)
     mc = views.map_cells(cells, codes, {r.code: ctx.name(r.code) for r in refs}) if len(cells) else None
-    with right:
-        st.markdown(f"**{ctx.t('ov_best_worst', level=level_label(s.level, ctx.lang, plural=True))}**")
-        if len(cells):
-            ranked = mc[mc["has_data"] & ~mc["suppressed"]].sort_values("value", ascending=False)
-            k = min(3, len(ranked) // 2) or min(3, len(ranked))
-            for title, part in ((ctx.t("ov_best"), ranked.head(k)), (ctx.t("ov_worst"), ranked.tail(k).iloc[::-1])):
-                st.caption(title)  # not italic: the italic face alone is a 138 kB font download
-                st.dataframe(pd.DataFrame({
-                    ctx.t("unit"): part["name"], ctx.t("value"): [fmt.num(v, ctx.lang) for v in part["value"]],
-                    n_label(ctx, s.indicator): [fmt.count(n, ctx.lang) for n in part["n"]]}), hide_index=True,
-                    width="stretch")
     if len(cells):
         ranked = mc[mc["has_data"]].sort_values("value", ascending=False, na_position="last")
         fig = figures.framed(
@@ -117,6 +92,32 @@ def body(ctx) -> None:
         with st.expander(ctx.t("map_table")):
             st.dataframe(views.table_twin(mc, ctx.lang, ctx.threshold), hide_index=True, width="stretch")
             downloads(ctx, views.export_frame(mc, _meta(ctx)), "overview", "ov")
+    left, right = st.columns([3, 2])
+    if len(els):
+        shown = pd.concat([asp, els])
+        shown = views.label_frame(shown, m, ctx.lang)
+        n_total = row["n"] if row is not None else None
+        fig = figures.framed(
+            figures.bar_ci, shown["label"].tolist(), shown["value"].tolist(), shown["ci_low"].tolist(),
+            shown["ci_high"].tolist(), shown["n"].tolist(), ctx.lang, suppressed=shown["suppressed"].tolist(),
+            frame=dict(title=ctx.t("ov_elements_title"),
+                       subtitle=figures.subtitle(place, s.year, ctx.service_label(s.service),
+                                                 n_line(ctx, n_total, s.indicator, s.service, ulevel)),
+                       source=ctx.source(), demo=ctx.release.is_demo, lang=ctx.lang, wrap=70))
+        with left:
+            chart(fig, "ov_elements")
+
+    with right:
+        st.markdown(f"**{ctx.t('ov_best_worst', level=level_label(s.level, ctx.lang, plural=True))}**")
+        if len(cells):
+            ranked = mc[mc["has_data"] & ~mc["suppressed"]].sort_values("value", ascending=False)
+            k = min(3, len(ranked) // 2) or min(3, len(ranked))
+            for title, part in ((ctx.t("ov_best"), ranked.head(k)), (ctx.t("ov_worst"), ranked.tail(k).iloc[::-1])):
+                st.caption(title)  # not italic: the italic face alone is a 138 kB font download
+                st.dataframe(pd.DataFrame({
+                    ctx.t("unit"): part["name"], ctx.t("value"): [fmt.num(v, ctx.lang) for v in part["value"]],
+                    n_label(ctx, s.indicator): [fmt.count(n, ctx.lang) for n in part["n"]]}), hide_index=True,
+                    width="stretch")
     lines = []
     if len(nat):
         lines.append(ctx.t("ov_national", year=s.year, value=fmt.pct(nat["value"].iloc[0], ctx.lang))
