@@ -88,6 +88,10 @@ def test_phone_tap_shows_the_card_and_its_button_drills_down(browser, tiles_serv
         assert labels == ["Giá trị", "Hạng"], labels
         main = pg.locator("[data-testid='stMain']").inner_text()
         assert "Khoảng tin cậy 95%:" in main and "Xem hồ sơ" in main
+        # the card goes under the map, which keeps the phone's width (not squeezed beside the card)
+        width = pg.evaluate("""() => Math.round(document.querySelector("[data-testid='stDeckGlJsonChart']")
+                                                .getBoundingClientRect().width)""")
+        assert width >= 340, width
         metrics.first.scroll_into_view_if_needed()
         ARTIFACTS.mkdir(exist_ok=True)
         pg.screenshot(path=str(ARTIFACTS / "map_phone_card.png"))

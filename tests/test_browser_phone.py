@@ -95,3 +95,30 @@ def test_desktop_sidebar_open_buttons_above(server, browser, name):
         assert got["toolbar"] is not None and got["toolbar"] < got["chart"], got
     finally:
         ctx.close()
+
+
+def test_phone_headline_numbers_two_to_a_row_and_the_map_full_width(server, browser):
+    """At 390 px the overview's four headline numbers sit two to a row (whole, not cut) and its
+    primary figure, the ranking, starts within the first screen; the map keeps the screen's width
+    (the two-to-a-row rule is for rows of numbers only, not for the map beside its card)."""
+    ctx, pg = open_page(browser, server + "/overview?year=2024&unit=87", PHONE)
+    try:
+        tops = pg.evaluate("""() => [...document.querySelectorAll("[data-testid='stMetric']")]
+                                     .map(e => Math.round(e.getBoundingClientRect().top))""")
+        assert len(tops) == 4 and len(set(tops)) == 2, tops
+        cut = pg.evaluate("""() => [...document.querySelectorAll("[data-testid='stMetricValue'] *")]
+                                    .some(e => e.scrollWidth > e.clientWidth + 1)""")
+        assert not cut
+        first = pg.evaluate("""() => Math.round(document.querySelector("[data-testid='stPlotlyChart']")
+                                                .getBoundingClientRect().top + scrollY)""")
+        assert first < PHONE["viewport"]["height"], first
+    finally:
+        ctx.close()
+    ctx, pg = open_page(browser, server + "/map?year=2024&unit=87&level=district", PHONE)
+    try:
+        pg.wait_for_selector("[data-testid='stDeckGlJsonChart'] canvas", state="attached", timeout=60_000)
+        width = pg.evaluate("""() => Math.round(document.querySelector("[data-testid='stDeckGlJsonChart']")
+                                                .getBoundingClientRect().width)""")
+        assert width >= 340, width
+    finally:
+        ctx.close()
