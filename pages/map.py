@@ -147,6 +147,7 @@ def body(ctx) -> None:
     parents = {c: ctx.name(area) for c in codes} if area != COUNTRY else {}
     spec = deck.deck(geojson, mc, s.indicator, ctx.lang, view=view, threshold=ctx.threshold, highlight=highlight,
                      selected=_picked(st.session_state.get(deck_key)), parents=parents,
+                     peers=level_label(s.level, ctx.lang, plural=True, year=s.year),
                      islands=islands,
                      basemap=deck.basemap_setting() if style == "boundaries" else None,
                      width_px=MAP_W, height_px=MAP_H, points=points)
@@ -202,9 +203,17 @@ def _card(ctx, row, area: str) -> None:
         else:
             a, b = st.columns(2)
             a.metric(ctx.t("hover_value"), fmt.pct(row["value"], ctx.lang))
+            # the rank says among what (the unit's parent), and a unit alone under its parent has none
+            ref = ctx.offer.unit(s.year, row["code"])
+            ranked = not figures._nan(row["rank"]) and not figures._nan(row["total"]) and int(row["total"]) > 1
             rank = ctx.t("rank_of", rank=fmt.count(row["rank"], ctx.lang), total=fmt.count(row["total"], ctx.lang)) \
-                if not figures._nan(row["rank"]) else "–"
-            b.metric(ctx.t("map_card_rank"), rank)
+                if ranked else "–"
+            among = ctx.t("rank_among", rank=fmt.count(row["rank"], ctx.lang), total=fmt.count(row["total"], ctx.lang),
+                          level=level_label(s.level, ctx.lang, plural=True, year=s.year),
+                          parent=ctx.name(ref.parent)) if ranked and ref is not None and ref.parent else None
+            b.metric(ctx.t("map_card_rank"), rank, help=fmt.md(among) if among else None)
+            if among:
+                st.caption(fmt.md(among))
             st.caption(f"{ctx.t('hover_ci')}: {fmt.interval(row['ci_low'], row['ci_high'], ctx.lang)} · "
                        f"n = {fmt.count(row['n'], ctx.lang)}")
         if not ctx.controls:

@@ -187,3 +187,12 @@ def test_a_view_fitted_to_the_archipelagos_names_holds_them_whole():
     # "Quần đảo Trường Sa" (18 letters) at 6.6 px: about 65 px each side, in degrees at that zoom
     assert near[3][0] - x == pytest.approx((18 * deck.CHAR_PX / 2 + 6) / (512 * 2 ** 6 / 360))
     assert far[3][0] - x == pytest.approx(4 * (near[3][0] - x))
+
+
+def test_tooltip_rank_says_among_what_and_a_unit_alone_has_none():
+    row = next(CELLS.itertuples(index=False))
+    tip = deck.tooltip_text(row, "vi", 30, "Huyện Tam Nông", "xã/phường/thị trấn")
+    assert tip.splitlines()[-1] == "Hạng: 1/3 xã/phường/thị trấn của Huyện Tam Nông"
+    alone = CELLS.assign(total=1, rank=1.0)
+    tip = deck.tooltip_text(next(alone.itertuples(index=False)), "vi", 30, "Huyện Tam Nông", "xã/phường/thị trấn")
+    assert "Hạng" not in tip  # not "1/1"

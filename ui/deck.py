@@ -113,8 +113,10 @@ def _nan(x) -> bool:
         return True
 
 
-def tooltip_text(row, lang: str, threshold: int, parent: str | None = None) -> str:
-    """Plain text: name with parent, value, interval, n, rank (never markup)."""
+def tooltip_text(row, lang: str, threshold: int, parent: str | None = None, peers: str | None = None) -> str:
+    """Plain text: name with parent, value, interval, n, rank (never markup). The rank says among
+    what ("3/12 xã/phường/thị trấn của Huyện Tam Nông") when the peers' level name and the parent
+    are known; a unit alone under its parent has no rank."""
     name = str(row.name) + (f" · {parent}" if parent else "")
     if getattr(row, "has_data", True) is False:
         return f"{name}\n{t('no_data_class', lang)}"
@@ -123,9 +125,11 @@ def tooltip_text(row, lang: str, threshold: int, parent: str | None = None) -> s
     lines = [name, f"{t('hover_value', lang)}: {fmt.pct(row.value, lang)}",
              f"{t('hover_ci', lang)}: {fmt.interval(row.ci_low, row.ci_high, lang)}",
              f"n = {fmt.count(row.n, lang)}"]
-    if not _nan(row.rank):
-        lines.append(f"{t('hover_rank', lang)}: "
-                     + t("rank_of", lang, rank=fmt.count(row.rank, lang), total=fmt.count(row.total, lang)))
+    if not _nan(row.rank) and not _nan(row.total) and int(row.total) > 1:
+        rank, total = fmt.count(row.rank, lang), fmt.count(row.total, lang)
+        among = (t("rank_among", lang, rank=rank, total=total, level=peers, parent=parent) if peers and parent
+                 else t("rank_of", lang, rank=rank, total=total))
+        lines.append(f"{t('hover_rank', lang)}: {among}")
     return "\n".join(lines)
 
 
@@ -285,7 +289,7 @@ def label_extent(islands: list[dict], zoom: float) -> list[list[float]]:
 
 def deck(geojson: dict, cells: pd.DataFrame, indicator: str, lang: str, *, view: tuple[float, float, float],
          threshold: int = 30, highlight: str | None = None, selected: str | None = None,
-         parents: dict[str, str] | None = None, islands: list[dict] | None = None,
+         parents: dict[str, str] | None = None, peers: str | None = None, islands: list[dict] | None = None,
          basemap: dict | None = None, width_px: int = 900, height_px: int = 560,
          points: dict | None = None) -> pdk.Deck:
     """The pydeck map of ``cells`` (code, name, value, ci_low, ci_high, n, rank, total, suppressed,
@@ -306,7 +310,7 @@ def deck(geojson: dict, cells: pd.DataFrame, indicator: str, lang: str, *, view:
             fill = _hex_rgb(SUPPRESSED_COLOUR) + [255]
         else:
             fill = colour(r.value, indicator)
-        tip = tooltip_text(r, lang, threshold, (parents or {}).get(code))
+        tip = tooltip_text(r, lang, threshold, (parents or {}).get(code), peers)
         feats.append({"type": "Feature", "geometry": f["geometry"],
                       "properties": {"code": code, "fill": fill, "tip": tip}})
     layers = [pdk.Layer("GeoJsonLayer", id=UNITS_LAYER, data={"type": "FeatureCollection", "features": feats},
