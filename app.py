@@ -53,15 +53,13 @@ st.set_page_config(page_title=f"SIPAS · {t('page_' + name, 'vi')}", page_icon=P
 # A row of headline numbers (columns holding metrics themselves, not a card's columns that hold
 # a row of metrics deeper down) stays two to a row instead of stacking one a screen-width each, so
 # the page's first figure is not pushed past the second screen.
-st.html("<style>@media (max-width: 640px) { div:has(> .st-key-press_toolbar) { order: 1; }"
-        " [data-testid='stHorizontalBlock']:has(> [data-testid='stColumn'] > [data-testid='stVerticalBlock']"
-        " > [data-testid='stElementContainer'] > [data-testid='stMetric'])"
-        " { flex-flow: row wrap !important; gap: 0.5rem 1rem !important; }"
-        " [data-testid='stHorizontalBlock']:has(> [data-testid='stColumn'] > [data-testid='stVerticalBlock']"
-        " > [data-testid='stElementContainer'] > [data-testid='stMetric'])"
-        " > [data-testid='stColumn'] { flex: 1 1 calc(50% - 1rem) !important;"
-        " min-width: calc(50% - 1rem) !important; width: calc(50% - 1rem) !important; }"
-        " [data-testid='stMetricValue'] { font-size: 1.6rem !important; }"
-        " [data-testid='stMetricValue'] *, [data-testid='stMetricLabel'] * { white-space: normal !important;"
-        " overflow: visible !important; text-overflow: clip !important; } }</style>")
+_METRIC_ROW = ("[data-testid=stHorizontalBlock]:has(>[data-testid=stColumn]>[data-testid=stVerticalBlock]"
+               ">[data-testid=stElementContainer]>[data-testid=stMetric])")
+st.html("<style>@media (max-width:640px){div:has(>.st-key-press_toolbar){order:1}"
+        f"{_METRIC_ROW}{{flex-flow:row wrap!important;gap:.5rem 1rem!important}}"
+        f"{_METRIC_ROW}>[data-testid=stColumn]{{flex:1 1 calc(50% - 1rem)!important;"
+        "min-width:calc(50% - 1rem)!important}"
+        "[data-testid=stMetricValue]{font-size:1.6rem!important}"
+        "[data-testid=stMetricValue] *,[data-testid=stMetricLabel] *{white-space:normal!important;"
+        "overflow:visible!important;text-overflow:clip!important}}</style>")
 chosen.run()
