@@ -84,3 +84,18 @@ def demo_env(demo_release_root, monkeypatch):
     """Point the app and the loader at the session's demo release."""
     monkeypatch.setenv("SIPAS_RELEASES", str(demo_release_root))
     return demo_release_root
+
+
+@pytest.fixture()
+def deferred(monkeypatch):
+    """file name -> the deferred download's callable, for every download button a run draws."""
+    from streamlit.runtime.media_file_manager import MediaFileManager
+    got: dict = {}
+    original = MediaFileManager.add_deferred
+
+    def add_deferred(self, data_callable, mimetype, coordinates, file_name=None, **kw):
+        got[file_name] = data_callable
+        return original(self, data_callable, mimetype, coordinates, file_name=file_name, **kw)
+
+    monkeypatch.setattr(MediaFileManager, "add_deferred", add_deferred)
+    return got

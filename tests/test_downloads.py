@@ -139,21 +139,6 @@ def test_full_release_download_adds_the_vintage_and_leaves_the_release_alone(dem
     assert export.full_release_parquet(str(path), "test") is data  # made once per release
 
 
-@pytest.fixture()
-def deferred(monkeypatch):
-    """file name -> the deferred download's callable, for every download button a run draws."""
-    from streamlit.runtime.media_file_manager import MediaFileManager
-    got: dict = {}
-    original = MediaFileManager.add_deferred
-
-    def add_deferred(self, data_callable, mimetype, coordinates, file_name=None, **kw):
-        got[file_name] = data_callable
-        return original(self, data_callable, mimetype, coordinates, file_name=file_name, **kw)
-
-    monkeypatch.setattr(MediaFileManager, "add_deferred", add_deferred)
-    return got
-
-
 @pytest.mark.parametrize("lang", ["vi", "en"])
 def test_methodology_page_downloads_open_as_a_reader_expects(demo_release_root, monkeypatch, deferred, lang):
     monkeypatch.setenv("SIPAS_RELEASES", str(demo_release_root))

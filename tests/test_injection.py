@@ -204,43 +204,28 @@ def formula_root(demo_release_root, tmp_path_factory):
     return root
 
 
-@pytest.fixture()
-def downloads(monkeypatch):
-    """file name -> the deferred download's callable, for every download button a run draws."""
-    from streamlit.runtime.media_file_manager import MediaFileManager
-    got: dict = {}
-    original = MediaFileManager.add_deferred
-
-    def add_deferred(self, data_callable, mimetype, coordinates, file_name=None, **kw):
-        got[file_name] = data_callable
-        return original(self, data_callable, mimetype, coordinates, file_name=file_name, **kw)
-
-    monkeypatch.setattr(MediaFileManager, "add_deferred", add_deferred)
-    return got
-
-
 @pytest.mark.parametrize("page,params", [
     ("pages/overview.py", {"year": "2024", "unit": "868"}),
     ("pages/map.py", {"year": "2024", "unit": "87", "level": "district"}),
     ("pages/services.py", {"year": "2024", "unit": "87"}),
     ("pages/methodology.py", {"year": "2024", "unit": "87", "level": "district"}),
 ])
-def test_view_downloads_are_inert(formula_root, monkeypatch, downloads, page, params):
+def test_view_downloads_are_inert(formula_root, monkeypatch, deferred, page, params):
     monkeypatch.setenv("SIPAS_RELEASES", str(formula_root))
     at = open_page(page, **params, release=FORMULA_ID)
     assert not errors(at), errors(at)
-    files = {k: f() for k, f in downloads.items() if k.endswith((".csv", ".xlsx"))}
+    files = {k: f() for k, f in deferred.items() if k.endswith((".csv", ".xlsx"))}
     assert_names_inert(files)
 
 
-def test_press_kit_download_of_a_page_is_inert(formula_root, monkeypatch, downloads):
+def test_press_kit_download_of_a_page_is_inert(formula_root, monkeypatch, deferred):
     # the browser is stubbed (no images are checked here), so the page offers its press kit anywhere
     monkeypatch.setenv("SIPAS_RELEASES", str(formula_root))
     monkeypatch.setattr(press.Renderer, "check", lambda self: "/stub/chromium")
     monkeypatch.setattr(press.Renderer, "render", _StubRenderer.render)
     at = open_page("pages/overview.py", year="2024", unit="868", release=FORMULA_ID)
     assert not errors(at), errors(at)
-    kit = next(f for k, f in downloads.items() if k.endswith("-press-kit.zip"))
+    kit = next(f for k, f in deferred.items() if k.endswith("-press-kit.zip"))
     z = zipfile.ZipFile(io.BytesIO(kit()))
     files = {n: z.read(n) for n in z.namelist()}
     assert_names_inert(files)
