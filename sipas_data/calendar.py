@@ -5,8 +5,11 @@ Two things change over the years, and both are data:
 * **Vintages** of administrative units, listed oldest first in ``calendar.toml``: each has an id
   (``"2019"``, ``"2025"``), its first survey year (the earliest vintage has none: it covers every
   year before the next), the date its units took effect, whether it has a district level, and the
-  crosswalk that carries its communes onto the next vintage. A vintage covers the survey years
-  from its first year until the next vintage's.
+  crosswalk that carries its communes onto the next vintage, and where its units come from:
+  ``units`` (a table of the vietnamadminunits package, ``vietnamadminunits:<table>``) or
+  ``changes`` (a file of the units added, changed and removed since the vintage before; its
+  format is in ``geo/registry.py``'s docstring). A vintage covers the survey years from its first
+  year until the next vintage's.
 * **Schemes** (methods): each scheme's definition file in ``methodologies/`` carries its years,
   and :func:`scheme_for_year` asks :func:`sipas_data.scheme.scheme_for_year`, so the years
   of a method are written in one place only.
@@ -49,6 +52,8 @@ class Vintage:
     start: _dt.date | None          # the date its units took effect, where the data gives it
     has_districts: bool
     crosswalk_to_next: str | None   # None only for the latest vintage
+    units: str | None = None        # its units listed whole: "vietnamadminunits:<table>"
+    changes: str | None = None      # or the vintage before with the changes in this file
 
     @property
     def levels(self) -> tuple[str, ...]:
@@ -93,7 +98,18 @@ def _parse(data: dict, where: str) -> tuple[Vintage, ...]:
             raise CalendarError(f"{where}: vintage {vid!r}: a survey of {first} cannot use units from {start}")
         if not isinstance(r.get("has_districts"), bool):
             raise CalendarError(f"{where}: vintage {vid!r} needs has_districts = true or false")
-        out.append(Vintage(vid, first, start, r["has_districts"], r.get("crosswalk_to_next") or None))
+        units, changes = r.get("units") or None, r.get("changes") or None
+        if (units is None) == (changes is None):
+            raise CalendarError(f"{where}: vintage {vid!r} needs its units: either units = "
+                                f"\"vietnamadminunits:<table>\" or changes = \"<file>.csv\" (not both)")
+        if changes is not None and not i:
+            raise CalendarError(f"{where}: vintage {vid!r}: the earliest vintage has no vintage before it to "
+                                f"change; list its units instead")
+        for key, value in (("units", units), ("changes", changes), ("crosswalk_to_next", r.get("crosswalk_to_next"))):
+            if value is not None and not isinstance(value, str):
+                raise CalendarError(f"{where}: vintage {vid!r}: {key} must be a file name in quotes")
+        out.append(Vintage(vid, first, start, r["has_districts"], r.get("crosswalk_to_next") or None,
+                           units, changes))
     for v in out[:-1]:
         if v.crosswalk_to_next is None:
             raise CalendarError(f"{where}: vintage {v.id!r} needs a crosswalk_to_next (a later vintage exists)")
@@ -119,6 +135,27 @@ def vintages() -> tuple[Vintage, ...]:
 
 def vintage_ids() -> tuple[str, ...]:
     return tuple(v.id for v in vintages())
+
+
+def vintage_after(vintage_id: str) -> str | None:
+    """The id of the vintage that followed ``vintage_id`` (None: it is the latest)."""
+    ids = vintage_ids()
+    i = ids.index(vintage(vintage_id).id)
+    return ids[i + 1] if i + 1 < len(ids) else None
+
+
+def vintage_before(vintage_id: str) -> str | None:
+    """The id of the vintage ``vintage_id`` followed (None: it is the earliest)."""
+    ids = vintage_ids()
+    i = ids.index(vintage(vintage_id).id)
+    return ids[i - 1] if i else None
+
+
+def data_path(name: str) -> Path:
+    """A data file the calendar names (a crosswalk or a changes file): an absolute path as it is,
+    else beside the calendar file. ``geo`` also looks in its own data folder (``geo/data/``)."""
+    path = Path(name)
+    return path if path.is_absolute() else DATA_FILE.parent / path
 
 
 def vintage(vintage_id: str) -> Vintage:

@@ -1,8 +1,10 @@
 """sipas_data.calendar: vintages, schemes and comparability as data, and a third vintage added
 through the data file alone (the new wards of Đồng Nai from 30 April 2026, NQ 237/NQ-UBTVQH16)."""
 import importlib
+import shutil
 import sys
 import tomllib
+from pathlib import Path
 from types import SimpleNamespace
 
 import pandas as pd
@@ -21,6 +23,8 @@ from ui.state import COUNTRY, Offer, UnitRef, parse_view, vintage_of
 YEARS = range(2015, 2032)
 
 SHIPPED = calendar.DATA_FILE.read_text(encoding="utf-8")
+# the third vintage's units and crosswalk (tests/fixtures/vintage_2026/README.md)
+FIXTURES = Path(__file__).parent / "fixtures" / "vintage_2026"
 
 # The shipped calendar plus one vintage: only data, no code.
 WITH_2026 = SHIPPED.replace("first_year = 2025\nhas_districts = false\n",
@@ -31,6 +35,7 @@ id = "2026"
 start = 2026-04-30
 first_year = 2026
 has_districts = false
+changes = "dong_nai_2026_units.csv"
 """
 
 
@@ -43,8 +48,11 @@ def _use(monkeypatch, tmp_path, text: str, name: str = "calendar.toml"):
 
 @pytest.fixture()
 def third_vintage(monkeypatch, tmp_path):
-    """The calendar with a "2026" vintage registered through its data file."""
+    """The calendar with a "2026" vintage registered through its data file, its units' changes
+    and crosswalk beside it."""
     assert "crosswalk_to_next = \"dong_nai_2026.csv\"" in WITH_2026  # the replace above matched
+    for name in ("dong_nai_2026_units.csv", "dong_nai_2026.csv"):
+        shutil.copy(FIXTURES / name, tmp_path / name)
     _use(monkeypatch, tmp_path, WITH_2026)
     assert calendar.vintage_ids() == ("2019", "2025", "2026")
 
@@ -65,6 +73,10 @@ def test_vintages_hold_their_levels_start_and_crosswalk():
     assert old.crosswalk_to_next == "converter_2025.json"
     assert (new.id, new.first_year, str(new.start), new.has_districts) == ("2025", 2025, "2025-07-01", False)
     assert new.levels == ("province", "commune") and new.crosswalk_to_next is None
+    assert (old.units, new.units, old.changes, new.changes) == (
+        "vietnamadminunits:admin_units_legacy", "vietnamadminunits:admin_units", None, None)
+    assert calendar.vintage_after("2019") == "2025" and calendar.vintage_after("2025") is None
+    assert calendar.vintage_before("2025") == "2019" and calendar.vintage_before("2019") is None
     assert calendar.latest() is new
     assert calendar.levels_for_year(2024) == old.levels and calendar.levels_for_year(2025) == new.levels
     assert calendar.reforms() == (2025,)
@@ -85,7 +97,7 @@ def test_scheme_of_each_year():
 def test_the_data_file_holds_no_scheme_years():
     data = tomllib.loads(SHIPPED)
     assert set(data) == {"vintage"}
-    assert all(set(v) <= {"id", "start", "first_year", "has_districts", "crosswalk_to_next"}
+    assert all(set(v) <= {"id", "start", "first_year", "has_districts", "crosswalk_to_next", "units", "changes"}
                for v in data["vintage"])
 
 
@@ -136,6 +148,9 @@ def test_geo_and_the_view_ask_the_calendar():
     (lambda s: s.replace('id = "2025"', 'id = "2019"'), "twice"),
     (lambda s: s + '\n[[vintage]]\nid = "2024"\nfirst_year = 2024\nhas_districts = false\n', "no later"),
     (lambda s: s + 'crosswalk_to_next = "x.csv"\n', "not listed"),
+    (lambda s: s.replace('units = "vietnamadminunits:admin_units"\n', ""), "needs its units"),
+    (lambda s: s + 'changes = "x.csv"\n', "not both"),
+    (lambda s: s.replace('units = "vietnamadminunits:admin_units_legacy"', 'changes = "x.csv"'), "earliest"),
 ])
 def test_an_inconsistent_calendar_is_refused(monkeypatch, tmp_path, change, message):
     _use(monkeypatch, tmp_path, change(SHIPPED))
@@ -194,9 +209,10 @@ def test_third_vintage_map_style_in_the_view(third_vintage):
 def _reader(calls):
     def read(**kw):
         calls.append(kw)
-        return pd.DataFrame([{"source": "computed", "suppressed": False, "value": 80.0, "n": 100.0,
+        units = kw.get("unit") or "75"
+        return pd.DataFrame([{"unit_code": u, "source": "computed", "suppressed": False, "value": 80.0, "n": 100.0,
                               "ci_low": 75.0, "ci_high": 85.0, "rank": float("nan"), "parent_code": "75",
-                              "level": "province"}])
+                              "level": "province"} for u in ([units] if isinstance(units, str) else units)])
     return read
 
 
@@ -230,7 +246,8 @@ def test_third_vintage_pages(page, monkeypatch):
     ctx = SimpleNamespace(offer=SimpleNamespace(years=[2024, 2025, 2026]), read=_reader(calls))
     assert overview.previous_cell(ctx, 2026, "75", "all", "sipas")[1] is True
     assert overview.previous_cell(ctx, 2025, "75", "all", "sipas")[1] is False
-    assert [c["restated"] for c in calls] == [True, False]
+    # the year-before reads (the others ask what the restated 2025 covers, through the lineage)
+    assert [c["restated"] for c in calls if "restated" in c] == [True, False]
 
     locality = page("pages.locality")
     offer = _offer([2025, 2026], ())

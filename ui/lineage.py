@@ -2,15 +2,19 @@
 
 A unit is (vintage, code), never a code alone: the 2025 reform reused codes for other places
 (the new Phường Hồng Ngự carries the code of the old Phường An Thạnh). The lineage follows the
-official crosswalk (``geo.crosswalk``), commune by commune:
+calendar's chain of vintages (``sipas_data/calendar.toml``), one reform at a time, on the
+crosswalk of each reform (``geo.crosswalk(old, new)`` and ``geo.split_communes(old)``),
+commune by commune:
 
 * :func:`successors` -- the units of the next vintage an old unit became part of: a commune's
   new commune (several when the crosswalk splits it, the official default first), a district's
   new communes, a province's new province;
-* :func:`predecessors` -- the old units a new unit was formed from (a split commune counts for
-  each of its new communes);
-* :func:`carry` -- where a view of a unit goes when its year crosses the reform: the one unit
-  that contains it, or a place with a choice (:class:`Carry`).
+* :func:`predecessors` -- the units of the vintage before that a unit was formed from (a split
+  commune counts for each of its new communes);
+* :func:`reach` and :func:`origins` -- the same across several reforms (2019 -> 2025 -> 2026),
+  step by step;
+* :func:`carry` -- where a view of a unit goes when its year crosses one reform or more: the one
+  unit that contains it, or a place with a choice (:class:`Carry`).
 """
 from __future__ import annotations
 
@@ -21,23 +25,17 @@ from sipas_data import calendar
 
 
 def vintage_after(vintage: str) -> str | None:
-    ids = calendar.vintage_ids()
-    i = ids.index(str(vintage))
-    return ids[i + 1] if i + 1 < len(ids) else None
+    return calendar.vintage_after(vintage)
 
 
 def vintage_before(vintage: str) -> str | None:
-    ids = calendar.vintage_ids()
-    i = ids.index(str(vintage))
-    return ids[i - 1] if i > 0 else None
+    return calendar.vintage_before(vintage)
 
 
 def has_crosswalk(old_vintage: str) -> bool:
-    """The lineage knows the way out of ``old_vintage``: the official crosswalk (``geo.crosswalk``)
-    is the one out of the earliest vintage, to the next; another reform has no lineage here
-    until its crosswalk is read."""
-    ids = calendar.vintage_ids()
-    return len(ids) > 1 and str(old_vintage) == ids[0]
+    """The lineage knows the way out of ``old_vintage``: a later vintage follows it (the calendar
+    then names the crosswalk to it, which ``geo.crosswalk`` reads)."""
+    return vintage_after(old_vintage) is not None
 
 
 def reform_date(vintage: str) -> str:
@@ -54,11 +52,16 @@ class _Maps:
     counted: dict[str, list[str]]    # new commune -> old communes the restated series counts in it
 
 
-@lru_cache(maxsize=1)
-def _maps() -> _Maps:
+def _maps(old_vintage: str) -> _Maps:
+    """The lineage of the reform out of ``old_vintage`` (one step)."""
+    return _maps_in(str(calendar.DATA_FILE), str(old_vintage))
+
+
+@lru_cache(maxsize=8)
+def _maps_in(calendar_file: str, old_vintage: str) -> _Maps:
     import geo
-    cw = geo.crosswalk()
-    splits = geo.split_communes()
+    cw = geo.crosswalk(old_vintage, vintage_after(old_vintage))
+    splits = geo.split_communes(old_vintage)
     fwd: dict[str, list[str]] = {}
     back: dict[str, list[str]] = {}
     split = set()
@@ -73,8 +76,9 @@ def _maps() -> _Maps:
         fwd[r.old_commune_code] = list(targets)
         for t in targets:
             back.setdefault(t, []).append(r.old_commune_code)
-        dist = fwd.setdefault(r.old_district_code, [])
-        dist.extend(t for t in targets if t not in dist)
+        if r.old_district_code:
+            dist = fwd.setdefault(r.old_district_code, [])
+            dist.extend(t for t in targets if t not in dist)
         if r.new_province_code:
             prov = fwd.setdefault(r.old_province_code, [])
             if r.new_province_code not in prov:
@@ -97,13 +101,13 @@ def successors(code: str, vintage: str) -> list[str]:
     later vintage). A district's are the new communes its communes went to."""
     if vintage_after(vintage) is None or not has_crosswalk(vintage):
         return []
-    return list(_maps().forward.get(str(code), []))
+    return list(_maps(vintage).forward.get(str(code), []))
 
 
 def containing(code: str, vintage: str) -> list[str]:
     """The next vintage's units that hold ``(vintage, code)`` whole or in part, at the most
-    detailed level that exists for it: a commune's new communes; a district (abolished) and a
-    province: the new provinces."""
+    detailed level that exists for it: a commune's new communes; a district: the new districts,
+    or the new provinces when the next vintage has no districts; a province: the new provinces."""
     nxt = vintage_after(vintage)
     if nxt is None or not has_crosswalk(vintage):
         return []
@@ -112,13 +116,14 @@ def containing(code: str, vintage: str) -> list[str]:
         return successors(code, vintage)
     if level == "district":
         import geo
-        provs = [geo.unit(c, nxt) for c in successors(code, vintage)]
-        return list(dict.fromkeys(p["province_code"] for p in provs if p))
+        column = "district_code" if calendar.vintage(nxt).has_districts else "province_code"
+        news = [geo.unit(c, nxt) for c in successors(code, vintage)]
+        return list(dict.fromkeys(u[column] for u in news if u))
     return successors(code, vintage)
 
 
 def is_split(code: str, vintage: str) -> bool:
-    return has_crosswalk(vintage) and str(code) in _maps().split
+    return has_crosswalk(vintage) and str(code) in _maps(vintage).split
 
 
 def predecessors(code: str, vintage: str) -> list[str]:
@@ -126,7 +131,7 @@ def predecessors(code: str, vintage: str) -> list[str]:
     before = vintage_before(vintage)
     if before is None or not has_crosswalk(before):
         return []
-    return list(_maps().backward.get(str(code), []))
+    return list(_maps(before).backward.get(str(code), []))
 
 
 def restated_from(code: str, vintage: str) -> list[str]:
@@ -136,11 +141,34 @@ def restated_from(code: str, vintage: str) -> list[str]:
     before = vintage_before(vintage)
     if before is None or not has_crosswalk(before):
         return []
-    m = _maps()
+    m = _maps(before)
     if str(code) in m.counted:
         return list(m.counted[str(code)])
-    return [c for c in m.backward.get(str(code), []) if c not in m.forward or _level(c, vintage_before(vintage))
-            != "commune"]
+    return [c for c in m.backward.get(str(code), []) if c not in m.forward or _level(c, before) != "commune"]
+
+
+def _position(vintage: str) -> int:
+    return calendar.vintage_ids().index(str(vintage))
+
+
+def reach(code: str, va: str, vb: str) -> list[str]:
+    """The units of a later vintage ``vb`` that hold ``(va, code)``, reform by reform
+    (:func:`containing` at each step; the official defaults first)."""
+    codes, v = [str(code)], str(va)
+    while v != str(vb) and codes:
+        codes = list(dict.fromkeys(c for old in codes for c in containing(old, v)))
+        v = vintage_after(v)
+    return codes
+
+
+def origins(code: str, va: str, vb: str) -> list[str]:
+    """The units of an earlier vintage ``vb`` that ``(va, code)`` was formed from, reform by
+    reform (:func:`predecessors` at each step)."""
+    codes, v = [str(code)], str(va)
+    while v != str(vb) and codes:
+        codes = sorted({c for new in codes for c in predecessors(new, v)})
+        v = vintage_before(v)
+    return codes
 
 
 @dataclass(frozen=True)
@@ -158,18 +186,19 @@ def carry(has_data, code: str, va: str, vb: str, country: str = "VN") -> Carry:
     Forward (old -> new): the new unit that contains it (``part_of``), or, split, the official
     default with the others as choices (``split``). Backward (new -> old): the one old unit it
     was formed from, or the old units with data as choices, shown from their common parent
-    (``formed_from``)."""
+    (``formed_from``). Across several reforms the steps are chained (:func:`reach`,
+    :func:`origins`)."""
     import geo
     va, vb = str(va), str(vb)
     if va == vb or code == country:
         return Carry(code)
-    if calendar.vintage_ids().index(vb) > calendar.vintage_ids().index(va):
-        targets = [c for c in containing(code, va) if has_data(c)]
+    if _position(vb) > _position(va):
+        targets = [c for c in reach(code, va, vb) if has_data(c)]
         if not targets:
             return Carry(country, (), "none")
         kind = "split" if len(targets) > 1 else "part_of"
         return Carry(targets[0], tuple(targets[1:]), kind)
-    olds = [c for c in predecessors(code, va) if has_data(c)]
+    olds = [c for c in origins(code, va, vb) if has_data(c)]
     if not olds:
         return Carry(country, (), "none")
     if len(olds) == 1:

@@ -286,7 +286,7 @@ def _carried(offer: Offer, src: tuple[str, str], raw: str, year: int, lang: str)
     if c.kind == "split":
         return unit, t("notice_carry_split", lang, choices=", ".join(name(x) for x in options), **kw)
     if c.kind == "formed_from":
-        olds = lineage.predecessors(src[1], src[0]) or list(c.choices or (c.unit,))
+        olds = lineage.origins(src[1], src[0], vintage_of(year)) or list(c.choices or (c.unit,))
         return unit, t("notice_carry_formed", lang, choices=", ".join(
             name(x) if offer.unit(year, x) else _old_name(vintage_of(year), x, lang) for x in olds), **kw)
     return unit, t("notice_carry_none", lang, **kw)
