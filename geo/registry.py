@@ -186,9 +186,13 @@ def _source(vintage: str) -> _Source:
     return _source_in(str(calendar.DATA_FILE), _check_vintage(vintage))
 
 
+# where the data files of the shipped calendar's vintages go (after the calendar file's own folder)
+DATA_DIR = Path(__file__).with_name("data")
+
+
 def _data_file(name: str, what: str) -> Path:
-    """A file the calendar names: beside the calendar file, else in geo/data/."""
-    for path in (calendar.data_path(name), Path(__file__).with_name("data") / name):
+    """A file the calendar names: beside the calendar file, else in geo/data/ (``DATA_DIR``)."""
+    for path in (calendar.data_path(name), DATA_DIR / name):
         if path.is_file():
             return path.resolve()
     raise RegistryDataError(f"{calendar.DATA_FILE.name}: {what} file {name!r} not found beside the calendar "
