@@ -182,8 +182,16 @@ def _source_in(calendar_file: str, vintage: str) -> _Source:
             _source_in(calendar_file, before))
 
 
+_SOURCES: dict[tuple, _Source] = {}
+
+
 def _source(vintage: str) -> _Source:
-    return _source_in(str(calendar.DATA_FILE), _check_vintage(vintage))
+    # asked on every lookup: a dict hit, the calendar consulted once per calendar file and vintage
+    key = (calendar.DATA_FILE, vintage)
+    source = _SOURCES.get(key)
+    if source is None:
+        source = _SOURCES[key] = _source_in(str(calendar.DATA_FILE), _check_vintage(vintage))
+    return source
 
 
 # where the data files of the shipped calendar's vintages go (after the calendar file's own folder)
