@@ -475,14 +475,19 @@ def units(vintage: str) -> pd.DataFrame:
 
 
 @lru_cache(maxsize=8)
-def _index(source: _Source) -> dict[str, int]:
+def _index_of(source: _Source) -> dict[str, int]:
     return {c: i for i, c in enumerate(_units_cached(source)["code"])}
+
+
+def _index(vintage: str) -> dict[str, int]:
+    """Code -> row of :func:`units` (``geo/tiles.py`` reads it too)."""
+    return _index_of(_source(vintage))
 
 
 def unit(code: str, vintage: str) -> dict | None:
     """One unit as a dict (the columns of :func:`units`), or None if unknown."""
     source = _source(vintage)
-    i = _index(source).get(str(code))
+    i = _index_of(source).get(str(code))
     if i is None:
         return None
     return _units_cached(source).iloc[i].to_dict()
