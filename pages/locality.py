@@ -7,7 +7,7 @@ import streamlit as st
 from pages._common import (change_lines, change_params, chart, comparability, downloads, header, lineage_box,
                            n_label, n_line, notes, rank_text, restated_coverage, run_app)
 from sipas_data import calendar
-from ui import figures, fmt, queries, views
+from ui import figures, fmt, heatmap, queries, views
 from ui.state import COUNTRY, vintage_of
 from ui.strings import level_label
 
@@ -191,21 +191,35 @@ def body(ctx) -> None:
     if len(svc):
         totals = queries.totals_by_service(ctx.read, year=s.year, level=ref.level, parent=row["parent_code"],
                                            indicator=s.indicator)
+        levels = level_label(ref.level, ctx.lang, plural=True, year=s.year)
+        parent = ctx.name(row["parent_code"])
+        # a phone's columns: the rank as "2/12" (among what, in the line above the table), the
+        # interval to one decimal, the n and value under short headings the line below explains
         table = pd.DataFrame({
             ctx.t("service"): [ctx.service_label(x) for x in svc["service"]],
             ctx.t("value"): [ctx.t("suppressed_class") if sp else fmt.num(v, ctx.lang)
                              for v, sp in zip(svc["value"], svc["suppressed"])],
-            ctx.t("interval"): [fmt.interval(a, b, ctx.lang) for a, b in zip(svc["ci_low"], svc["ci_high"])],
+            ctx.t("interval"): [fmt.interval(a, b, ctx.lang, 1) for a, b in zip(svc["ci_low"], svc["ci_high"])],
             n_label(ctx, s.indicator): [fmt.count(n, ctx.lang) for n in svc["n"]],
-            ctx.t("rank"): [ctx.t("rank_among", rank=fmt.count(r, ctx.lang), total=fmt.count(totals.get(x), ctx.lang),
-                                  level=level_label(ref.level, ctx.lang, plural=True, year=s.year),
-                                  parent=ctx.name(row["parent_code"]))
+            ctx.t("rank"): [ctx.t("rank_of", rank=fmt.count(r, ctx.lang), total=fmt.count(totals.get(x), ctx.lang))
                             if not pd.isna(r) and (totals.get(x) or 0) > 1 else "–"
                             for r, x in zip(svc["rank"], svc["service"])],
         })
-        st.dataframe(table, hide_index=True, width="stretch")
+        st.dataframe(table, hide_index=True, width="stretch", **_phone_table(ctx, table, ctx.t("service")))
+        st.caption(fmt.md(" · ".join([
+            ctx.t("tbl_value_key", indicator=ind_label), ctx.t("tbl_ci_key"),
+            ctx.t("tbl_n_answers_key" if n_label(ctx, s.indicator) == ctx.t("n_answers") else "tbl_n_forms_key"),
+            ctx.t("tbl_rank_key", level=levels, parent=parent)])))
 
     notes(ctx, [])
+
+
+def _phone_table(ctx, table: pd.DataFrame, name_col: str) -> dict:
+    """The table's st.dataframe arguments for a 390 px phone (ui/heatmap.py, ``phone_table``):
+    short headings, which the line under the table explains."""
+    short = {ctx.t("value"): ctx.t("tbl_value"), ctx.t("interval"): ctx.t("ci95"), ctx.t("n_forms"): ctx.t("n"),
+             ctx.t("n_answers"): ctx.t("n")}
+    return heatmap.phone_table(table, short, name_col)
 
 
 def _span(years) -> str:

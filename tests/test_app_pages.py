@@ -296,3 +296,97 @@ def test_fresh_clone_builds_the_demo(tmp_path, monkeypatch):
     assert_clean(at)
     assert (tmp_path / "demo-dong-thap" / "manifest.json").is_file()
     assert at.metric
+
+
+# ---------------------------------------------------------------------------------------------
+# Services: the criteria matrix, a chart while a phone's cells hold their numbers, else a table
+
+def _heat(at):
+    import json
+    for chart in at.get("plotly_chart"):
+        spec = json.loads(chart.proto.spec)
+        if spec["data"] and spec["data"][0]["type"] == "heatmap":
+            return spec
+    return None
+
+
+def _items(release, year, **where):
+    cells = release.read(year=year, service="all", indicator=None, **where)
+    return cells[cells["indicator"].str.startswith("item:")]
+
+
+def test_services_criteria_chart_for_twelve_districts_with_the_release_values(demo_env, release):
+    at = run("pages/services.py", year="2024", unit="87")
+    assert_clean(at)
+    assert at.segmented_control(key="sv_heat_form").value == "chart"
+    spec = _heat(at)
+    assert spec is not None
+    tr = spec["data"][0]
+    items = _items(release, 2024, level="district", parent="87")
+    scheme = release.scheme(items["scheme"].iloc[0])
+    names = {r.unit_code: r for r in release.read(year=2024, level="district", parent="87").itertuples()}
+    assert len(tr["x"]) == len(names) == 12
+    # a row's name is the criterion's own Vietnamese label (no English id), on its line above the row
+    labels = [a["text"] for a in spec["layout"]["annotations"] if a.get("name") == "row-label"]
+    assert labels[0] == scheme.label_of("item:accountability_1", "vi")
+    # every published cell shows its value to one decimal, every withheld one "–"
+    seen = 0
+    for row in items.itertuples():
+        i = next(k for k, y in enumerate(tr["y"]) if y == scheme.label_of(row.indicator, "vi"))
+        name = next(x for x in tr["x"] if x.endswith(_district(row.unit_code)))
+        j = tr["x"].index(name)
+        assert tr["text"][i][j] == ("–" if row.suppressed else vi(row.value, 1)), (row.indicator, name)
+        seen += 1
+    assert seen == len(tr["x"]) * len(tr["y"])
+    # the columns go weakest first (the mean of the criteria shown)
+    means = items[~items["suppressed"]].groupby("unit_code")["value"].mean().sort_values()
+    assert tr["x"][0].endswith(_district(means.index[0]))
+
+
+def _district(code: str) -> str:
+    import geo
+    return geo.unit(code, "2019")["name"]
+
+
+def test_services_criteria_table_on_request_and_for_many_communes(demo_env, release):
+    at = run("pages/services.py", year="2024", unit="87")
+    at.segmented_control(key="sv_heat_form").set_value("table").run()
+    assert_clean(at)
+    assert _heat(at) is None
+    table = next(f for f in frames(at) if len(f) == 12 and "Địa bàn" in f.columns)
+    items = _items(release, 2024, level="district", parent="87")
+    scheme = release.scheme(items["scheme"].iloc[0])
+    cell = items[~items["suppressed"]].iloc[0]
+    row = table[table["Địa bàn"].str.endswith(_district(cell["unit_code"]))].iloc[0]
+    assert row[scheme.label_of(cell["indicator"], "vi")] == vi(cell["value"])
+    # 2025: the province's 102 communes would leave a phone 3 px a cell: the table comes first
+    at = run("pages/services.py", year="2025")
+    assert_clean(at)
+    assert at.segmented_control(key="sv_heat_form").value == "table"
+    assert _heat(at) is None
+    communes = release.read(year=2025, level="commune", service="all")
+    assert any(len(f) == communes["unit_code"].nunique() and "Địa bàn" in f.columns for f in frames(at))
+    assert "thang cố định 50–100%" in plain(captions(at))
+
+
+def test_locality_services_table_fits_a_phone_with_the_release_numbers(demo_env, release):
+    import json
+    at = run("pages/locality.py", year="2024", unit="868")
+    assert_clean(at)
+    table = frames(at)[0].set_index("Dịch vụ")
+    cells = release.read(year=2024, unit="868", level="district", service=None)
+    cells = cells[cells["service"] != "all"]
+    sib = release.read(year=2024, level="district", parent="87", service=None)
+    scheme = release.scheme(cells["scheme"].iloc[0])
+    for row in cells.itertuples():
+        shown = table.loc[scheme.service(row.service).label["vi"]]
+        assert shown["Giá trị (%)"] == vi(row.value)
+        assert shown["KTC 95%"] == f"{vi(row.ci_low, 1)}–{vi(row.ci_high, 1)}"   # one decimal, decimal comma
+        total = int((~sib[sib["service"] == row.service]["suppressed"]).sum())
+        assert shown["Hạng"] == f"{int(row.rank)}/{total}"
+    config = json.loads(at.dataframe[0].proto.columns)
+    shown = {k: v for k, v in config.items() if k != "_index"}
+    assert [v["label"] for v in shown.values()] == ["Dịch vụ", "%", "KTC 95%", "n", "Hạng"]
+    assert sum(v["width"] for v in shown.values()) <= 356   # a 390 px phone's table
+    # the short headings are explained under the table, rank among what included
+    assert "n: số phiếu · Hạng: trong các đơn vị cấp huyện của Tỉnh Đồng Tháp (1 = cao nhất)" in plain(captions(at))

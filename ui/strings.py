@@ -208,6 +208,15 @@ S: dict[str, tuple[str, str]] = {
     "sv_pick": ("Chọn dịch vụ ở bộ lọc bên trái để xem tiêu chí.",
                 "Pick a service in the filters to see its criteria."),
     "criterion": ("Tiêu chí", "Criterion"),
+    "sv_form": ("Xem dạng", "Show as"),
+    "sv_form_chart": ("Biểu đồ", "Chart"),
+    "sv_form_table": ("Bảng", "Table"),
+    "sv_table_note": ("Mỗi hàng một địa bàn (thấp nhất trước), mỗi cột một tiêu chí; màu theo thang cố định "
+                      "{lo}–{hi}%; –: không công bố (dưới {threshold} câu trả lời, hoặc để không suy ra được ô "
+                      "khác) hoặc không có dữ liệu.",
+                      "One row per area (lowest first), one column per criterion; colours on the fixed "
+                      "{lo}–{hi}% scale; –: withheld (fewer than {threshold} answers, or so that another cell "
+                      "cannot be worked out) or no data."),
     "service": ("Dịch vụ", "Service"),
     # Compare
     "cmp_title": ("So sánh địa bàn", "Compare areas"),
@@ -228,6 +237,18 @@ S: dict[str, tuple[str, str]] = {
                  "Based on {n} answers; 95% interval: {lo}–{hi}."),
     "loc_elements_title": ("Các yếu tố của {name}", "Elements for {name}"),
     "loc_services": ("Các dịch vụ giải quyết tại đây", "Services handled here"),
+    # the short headings of a table on a phone, and the line above it that says what they are
+    "tbl_value": ("%", "%"),
+    "tbl_value_key": ("%: {indicator}", "%: {indicator}"),
+    "tbl_value_item_key": ("%: tỷ lệ câu trả lời hài lòng hoặc rất hài lòng",
+                           "%: share of answers satisfied or very satisfied"),
+    "tbl_ci_key": ("KTC 95%: khoảng tin cậy 95%", "95% CI: 95% interval"),
+    "tbl_n_forms_key": ("n: số phiếu", "n: forms"),
+    "tbl_n_answers_key": ("n: số câu trả lời hợp lệ", "n: valid answers"),
+    "tbl_rank_key": ("Hạng: trong các {level} của {parent} (1 = cao nhất)",
+                     "Rank: among the {level} in {parent} (1 = highest)"),
+    "tbl_rank_key_same": ("Hạng: trong các {level} cùng đơn vị cấp trên (1 = cao nhất)",
+                          "Rank: among the {level} under the same parent (1 = highest)"),
     "loc_expect": ("Người dân mong muốn cải thiện nhất", "What people most want improved"),
     "loc_expect_title": ("Mong đợi cải thiện ({name})", "Wanted improvements ({name})"),
     "loc_trend_title": ("{indicator} của {name} qua các năm", "{indicator} of {name} over the years"),
