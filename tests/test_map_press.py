@@ -1,5 +1,6 @@
 """The map's press image (ui/mapfig.py through ui/press.py): SVG shapes fitted to the image, the
 legend outside the shapes, the units and the archipelagos named, labels that never overlap."""
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -35,7 +36,9 @@ def test_press_map_is_svg_shapes_with_the_legend_outside_them():
     fills = [tr for tr in out.data if tr.type == "scatter" and tr.fill == "toself"]
     # one path per colour step: fewer shapes than units (values 55-95 over 63 units), each unit once
     assert 3 <= len(fills) <= mapfig.STEPS * 0.8 + 2 < len(codes)
-    assert sum(tr.x.count(None) for tr in fills) == len(codes)
+    # each unit's ring ends in a gap (NaN: plotly starts the next shape there), x and y alike
+    assert sum(int(np.isnan(tr.x).sum()) for tr in fills) == len(codes)
+    assert all(np.array_equal(np.isnan(tr.x), np.isnan(tr.y)) for tr in fills)
     bar = next(tr for tr in out.data if tr.type == "scatter" and tr.marker.showscale)
     assert bar.marker.colorbar.x >= out.layout.xaxis.domain[1]  # the colour bar beside the shapes
     assert (bar.marker.cmin, bar.marker.cmax) == figures.indicator_range("sipas")
@@ -106,3 +109,30 @@ def test_press_map_is_made_once_per_view_and_size():
     assert press.press_figure(fig, 1200, 675) is a
     assert press.press_figure(fig, 1080, 1080) is not a
     assert press.figure_key(a) == press.figure_key(a)
+
+
+def test_press_paths_are_mercator_rings_simplified_under_the_tolerance():
+    # a square ring with a point 0.001 deg off its edge: simplified away at 0.01, kept at 0.0001
+    ring = [[105.0, 10.0], [105.5, 10.001], [106.0, 10.0], [106.0, 11.0], [105.0, 11.0], [105.0, 10.0]]
+    x, y = mapfig._path([ring, ring[:3]], 0.01)  # a ring of fewer than 4 points is not drawn
+    assert list(x[:-1]) == [105.0, 106.0, 106.0, 105.0, 105.0] and np.isnan(x[-1]) and len(x) == 6
+    # Mercator y of 10 and 11 degrees north: ln(tan(pi/4 + lat/2)) in degrees
+    assert y[0] == pytest.approx(10.0512, abs=1e-4) and y[2] == pytest.approx(11.0682, abs=1e-4)
+    x, _ = mapfig._path([ring], 0.0001)
+    assert len(x) == len(ring) + 1
+    # a ring that simplifying would collapse (under 4 points) is kept as it is
+    tri = [[105.0, 10.0], [105.00001, 10.00001], [105.00002, 10.0], [105.0, 10.0]]
+    assert len(mapfig._path([tri], 1.0)[0]) == 5
+
+
+def test_islets_under_a_pixel_are_left_out_but_never_a_whole_unit():
+    def square(x, y, d):
+        return [[[x, y], [x + d, y], [x + d, y + d], [x, y + d], [x, y]]]
+    coast = {"type": "MultiPolygon", "coordinates": [square(106.0, 10.0, 1.0), square(108.0, 10.0, 0.001),
+                                                     square(108.5, 10.0, 0.02)]}
+    kept = mapfig._visible_rings(coast, 0.01)  # one pixel = 0.01 degrees
+    assert [r[0] for r in kept] == [[106.0, 10.0], [108.5, 10.0]]  # the 0.001-degree islet is dropped
+    islet = {"type": "MultiPolygon", "coordinates": [square(109.0, 16.0, 0.001), square(109.1, 16.0, 0.002)]}
+    kept = mapfig._visible_rings(islet, 0.01)  # every ring under a pixel: the largest stays
+    assert [r[0] for r in kept] == [[109.1, 16.0]]
+    assert mapfig._visible_rings({"type": "Polygon", "coordinates": square(109.0, 16.0, 0.001)}, 0.01)

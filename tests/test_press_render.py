@@ -141,6 +141,29 @@ def test_one_browser_is_kept_and_bytes_are_cached(release, renderer):
     assert renderer._kaleido is k                           # same browser, not one per image
 
 
+def test_an_image_comes_back_before_its_tab_reloads_and_the_next_starts_on_a_fresh_page(release, renderer):
+    import asyncio
+    renderer.warm()
+    k = renderer._kaleido
+    events, original = [], k._return_kaleido_tab
+
+    async def slow_reload(tab):  # kaleido reloads the tab after every image: made slow to see the order
+        await asyncio.sleep(1.0)
+        events.append("reloaded")
+        await original(tab)
+    k._return_kaleido_tab = slow_reload
+    try:
+        first = renderer.render(_ranking(release, title="Hình trước khi nạp lại"), 1200, 675)
+        events.append("first image")
+        second = renderer.render(_ranking(release, title="Hình sau khi nạp lại"), 1200, 675)
+        events.append("second image")
+    finally:
+        del k._return_kaleido_tab
+    # the first image did not wait for the reload; the second waited for it (a fresh page each)
+    assert events[:3] == ["first image", "reloaded", "second image"]
+    assert first != second and _img(second).shape == (1350, 2400, 3)
+
+
 def test_long_titles_are_wrapped_for_the_narrow_size(release):
     long = "Chỉ số hài lòng về sự phục vụ hành chính của các xã, phường, thị trấn thuộc huyện " * 2
     f = press.press_figure(_ranking(release, title=long), 1080, 1080)

@@ -76,7 +76,7 @@ def press_figure(fig: go.Figure, width: int, height: int) -> go.Figure:
         done = getattr(fig, "_sipas_press", None)
         if done is not None and (width, height) in done:
             return done[(width, height)]
-    f = go.Figure(layout=fig.layout) if is_map else go.Figure(fig)
+    f = _copy(fig, data=not is_map)
     meta = f.layout.meta if isinstance(f.layout.meta, dict) else {}
     frame = meta.get("frame") if isinstance(meta, dict) else None
     if frame:
@@ -101,6 +101,18 @@ def press_figure(fig: go.Figure, width: int, height: int) -> go.Figure:
     elif f.layout.map and f.layout.map.center and f.layout.map.center.lon is not None:
         _fit_map(f, width, height)
     return f
+
+
+def _copy(fig: go.Figure, data: bool = True) -> go.Figure:
+    """A copy of ``fig`` (its traces only when ``data``). plotly's default template is not copied:
+    the new figure gets it the way plotly gives it to every new figure, unchecked, where copying
+    it checked all of its properties again (about 25 ms of every image)."""
+    import plotly.io as pio
+    layout = dict(fig.layout.to_plotly_json())
+    default = pio.templates[pio.templates.default] if isinstance(pio.templates.default, str) else None
+    if default is not None and layout.get("template") == default.to_plotly_json():
+        del layout["template"]
+    return go.Figure(data=fig.data if data else None, layout=layout)
 
 
 def _fit_map(f: go.Figure, width: int, height: int) -> None:
@@ -206,6 +218,7 @@ class Renderer:
         self._cache_entries = cache_entries
         self._checked: tuple[str, bool | None] | None = None
         self.renders = 0  # browser renders done (cache misses), for tests and benchmarks
+        self._reloads: set = set()  # the tabs' reloads after an image (see _calc)
         atexit.register(self.close)
 
     # -- checks -------------------------------------------------------------------------------
@@ -292,11 +305,37 @@ class Renderer:
                 self._cache.popitem(last=False)
             return data
 
+    async def _calc(self, spec: go.Figure, opts: dict) -> bytes:
+        """kaleido's ``calc_fig``, except that the image is handed back as soon as it is made.
+
+        kaleido reloads its tab after every image (a clean page for the next one) and only then
+        returns the bytes: about 0.3 s of every image was that reload. Here the reload runs on
+        the renderer's loop after the bytes are returned; the next image waits for the tab as it
+        always did (kaleido's queue of ready tabs), so every image still starts on a fresh page.
+        A kaleido whose internals differ falls back to ``calc_fig``."""
+        k = self._kaleido
+        try:
+            from kaleido import _profiler
+            from kaleido._utils import fig_tools
+            get_tab, return_tab = k._get_kaleido_tab, k._return_kaleido_tab  # kaleido internals: see above
+        except (ImportError, AttributeError):
+            return await k.calc_fig(spec, opts=opts)
+        js_spec = fig_tools.coerce_for_js(spec, None, opts)
+        tab = await get_tab()
+        try:
+            prof = _profiler.RenderTaskProfile(js_spec, None, tab.tab.target_id)
+            return await asyncio.wait_for(tab._calc_fig(js_spec, topojson=None, render_prof=prof,
+                                                        stepper=False), self.timeout)
+        finally:
+            task = asyncio.ensure_future(return_tab(tab))
+            self._reloads.add(task)  # kept referenced until done (the loop holds tasks weakly)
+            task.add_done_callback(self._reloads.discard)
+
     def _render_locked(self, spec: go.Figure, opts: dict) -> bytes:
         for attempt in (1, 2):
             if self._kaleido is None:
                 self._start()
-            fut = asyncio.run_coroutine_threadsafe(self._kaleido.calc_fig(spec, opts=opts), self._loop)
+            fut = asyncio.run_coroutine_threadsafe(self._calc(spec, opts), self._loop)
             try:
                 data = fut.result(self.timeout + 5)
                 self.renders += 1
