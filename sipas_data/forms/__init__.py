@@ -39,11 +39,10 @@ _TRACE = ("file", "row", "errors")
 
 def _rejected(forms: Forms, bad) -> pd.DataFrame:
     """The rejected rows as read (original headers and text), with file, row and reasons."""
-    body = forms.table.body
-    rej = body[bad].copy()
+    rej = forms.table.text(bad)
     rej = rej[[c for c in rej.columns if norm(c) not in IGNORED_HEADERS]]
     rej["file"] = forms.name
-    rej["row"] = body.index[bad]
+    rej["row"] = forms.table.rows[bad]
     rej["errors"] = forms.err.text()[bad]
     return rej
 
@@ -62,17 +61,16 @@ def read_forms(paths: str | Path | list[str | Path]) -> ImportResult:
     for path in paths:
         table = read_table(path)
         positions, unused[table.name] = map_headers(table.headers, table.name)
-        forms = Forms(table, {c: table.body.columns[i] for c, i in positions.items()},
-                      RowErrors(len(table.body)))
+        forms = Forms(table, {c: table.names[i] for c, i in positions.items()}, RowErrors(table.n))
         check(forms)
-        frame = typed(forms.out, table.body.index, columns)
-        good, ignore = duplicates(frame, table.body.index.to_numpy(), forms.err, table.name, seen)
+        frame = typed(forms.out, pd.Index(table.rows), columns)
+        good, ignore = duplicates(frame, table.rows, forms.err, table.name, seen)
         accepted.append(good)
         bad = forms.err.any()
         if bad.any():
             rejects.append(_rejected(forms, bad))
-        sources.append({"file": table.name, "sha256": table.sha256, "rows": len(table.body)})
-        rows_read += len(table.body)
+        sources.append({"file": table.name, "sha256": table.sha256, "rows": table.n})
+        rows_read += table.n
         ignored += ignore
         counts.update(forms.err.counts())
         notes += forms.notes

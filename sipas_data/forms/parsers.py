@@ -1,8 +1,9 @@
 """Stage *parsers*: a cell's text to a value, or the message saying what was expected.
 
 Each parser takes the stripped-or-not text of one cell and returns ``(value, None)`` or
-``(None, message)``; :func:`apply` runs it once per distinct text of a column and broadcasts the
-results, so a million forms cost as many calls as they have distinct answers.
+``(None, message)``; the rules run it once per distinct text of a column
+(:meth:`sipas_data.forms.cells.Cells.parse`), so a million forms cost as many calls as they have
+distinct answers.
 """
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ import datetime as _dt
 import re
 
 import numpy as np
-import pandas as pd
 
 from .headers import norm
 
@@ -19,21 +19,6 @@ _BLANK = {"", "-"}
 _MULTI = re.compile(r"^\d+(?:\s*[,;/+ ]\s*\d+)+$")
 _PARTS = re.compile(r"\s*[,;/+ ]\s*")
 _INT_LIKE = re.compile(r"^[+-]?\d+(?:\.0+)?$")
-
-
-def apply(values: pd.Series, func, numeric: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """Run ``func(text) -> (value, error or None)`` once per distinct value of ``values`` and
-    broadcast the results (``numeric``: values as a float array, NaN for none)."""
-    codes, uniques = pd.factorize(values, use_na_sentinel=False)
-    out = [func(u) for u in uniques]
-    if numeric:
-        vals = np.array([np.nan if v is None else v for v, _ in out], dtype=float)
-    else:
-        vals = np.empty(len(out), dtype=object)
-        vals[:] = [v for v, _ in out]
-    errs = np.empty(len(out), dtype=object)
-    errs[:] = [e for _, e in out]
-    return vals[codes], errs[codes]
 
 
 def scale_parser(col: str, valid: tuple[int, ...], labels: dict[str, int] | None = None,
@@ -151,9 +136,10 @@ def parse_weight(s: str):
     return f, None
 
 
-def weight_outliers(text: np.ndarray, w: np.ndarray):
+def weight_outliers(text, w: np.ndarray):
     """Rows whose weight is more than a factor MAX_WEIGHT_RATIO away from the file's median
-    weight, and their messages (None, None when there are none)."""
+    weight, and their messages (None, None when there are none); ``text``: the weights as typed
+    (:class:`~sipas_data.forms.cells.Cells` or one per row)."""
     valid = np.isfinite(w)
     if not valid.any():
         return None, None
@@ -167,7 +153,7 @@ def weight_outliers(text: np.ndarray, w: np.ndarray):
     msg[mask] = [f"weight: {t} is {'more than ' if x > hi else 'less than 1/'}{MAX_WEIGHT_RATIO} "
                  f"{'times ' if x > hi else 'of '}the median weight of the file ({median:g}); "
                  f"expected a weight from {lo:g} to {hi:g}"
-                 for t, x in zip(text[mask], w[mask])]
+                 for t, x in zip(text.rows(mask) if hasattr(text, "rows") else text[mask], w[mask])]
     return mask, msg
 
 

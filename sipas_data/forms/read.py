@@ -2,7 +2,12 @@
 
 * CSV in UTF-8, UTF-8 with BOM or UTF-16 (LE/BE, with or without BOM, as Excel's "Unicode text"
   writes it); the delimiter (comma, semicolon or tab) is the one found most often in the header
-  line. Other encodings are refused with a plain message ("save as CSV UTF-8").
+  line. Other encodings are refused with a plain message ("save as CSV UTF-8"). A UTF-8 file is
+  read by Arrow (``pyarrow.csv``) with every column dictionary-encoded: each column arrives as
+  its distinct texts and a small code per row (:class:`~sipas_data.forms.cells.Cells`), never
+  as a million Python strings. A file Arrow would read differently from pandas' parser (UTF-16,
+  a row shorter or longer than the header, a quote left open, text that is not UTF-8) is read by
+  pandas, which gives the same cells or today's message.
 * XLSX/XLSM through :mod:`sipas_data.forms.xlsx` (python-calamine, by the cells' real extent):
   the sheet named "Phiếu" or "forms" if there is one, else the first. Cells that hold a formula
   without a saved value or an error value, and hidden rows, are reported for the rules stage.
@@ -23,7 +28,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pcsv
 
+from .cells import Cells, small_codes
 from .errors import ImportFileError
 from .xlsx import SheetError, column_letters, read_xlsx
 
@@ -33,15 +41,30 @@ XLSX_EXTENSIONS = {".xlsx", ".xlsm"}
 
 @dataclass
 class Table:
-    """One file's forms as text: ``body`` has one column per header (unique names for display)
-    and the sheet's row numbers as its index; ``headers`` are the header cells as typed."""
+    """One file's forms as text cells: ``columns[k]`` holds the column named ``names[k]`` (unique
+    names for display), ``rows`` the sheet's row numbers; ``headers`` are the header cells as
+    typed."""
     name: str
     sha256: str
-    body: pd.DataFrame
+    names: list[str]
+    columns: list[Cells]
+    rows: np.ndarray
     headers: list[str]
     #: (row, column position, message) for cells whose value could not be read
     cell_problems: list[tuple[int, int, str]] = field(default_factory=list)
     hidden_rows: list[int] = field(default_factory=list)
+
+    @property
+    def n(self) -> int:
+        return len(self.rows)
+
+    def column(self, name: str) -> Cells:
+        return self.columns[self.names.index(name)]
+
+    def text(self, where: np.ndarray) -> pd.DataFrame:
+        """The rows of the mask ``where`` as read (object columns), indexed by row number."""
+        return pd.DataFrame({n: c.rows(where) for n, c in zip(self.names, self.columns)},
+                            index=self.rows[where], dtype=object)
 
 
 def _decode(data: bytes, name: str) -> str:
@@ -96,16 +119,91 @@ def csv_parser_message(exc: pd.errors.ParserError) -> str:
     return f"row {m.group(2)} has {m.group(3)} cells but the header has {m.group(1)}" if m else msg
 
 
-def _nonblank(values: np.ndarray) -> np.ndarray:
-    """Which cells hold more than spaces (only the non-empty ones are stripped)."""
-    out = values != ""
-    idx = np.flatnonzero(out)
-    out[idx] = np.fromiter((bool(str(v).strip()) for v in values[idx]), dtype=bool, count=len(idx))
+_BOM = b"\xef\xbb\xbf"
+_HEAD = 1 << 16
+
+
+def _scan(path: Path) -> tuple[str, bytes, int, int]:
+    """sha256, the first bytes, the number of double quotes and the size, reading the file once
+    in blocks (the file itself is read by the parser)."""
+    digest, head, quotes, size = hashlib.sha256(), b"", 0, 0
+    with open(path, "rb") as fh:
+        while block := fh.read(1 << 24):
+            digest.update(block)
+            if not head:
+                head = block[:_HEAD]
+            quotes += block.count(b'"')
+            size += len(block)
+    return digest.hexdigest(), head, quotes, size
+
+
+def _arrow_csv(path: Path, head: bytes, quotes: int) -> list[Cells] | None:
+    """The CSV's cells (header row first) read by Arrow with every column dictionary-encoded,
+    or None for a file the plain reader (:func:`_read_csv`) must read so that it gives today's
+    result or message: UTF-16 or NUL bytes, a second BOM, a blank start, an odd number of quotes
+    (a quoted cell left open), a row of another length than the header, text that is not UTF-8."""
+    body = head[len(_BOM):] if head.startswith(_BOM) else head
+    if (head.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in head or body.startswith(_BOM)
+            or quotes % 2 or not body.strip() or b"\n" not in body):
+        return None
+    try:
+        first = body.split(b"\n", 1)[0].decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    counts = {d: first.count(d) for d in (",", ";", "\t")}
+    delim = max(counts, key=lambda d: counts[d]) if any(counts.values()) else ","
+    text = pa.dictionary(pa.int32(), pa.string())
+    try:
+        table = pcsv.read_csv(
+            path, read_options=pcsv.ReadOptions(autogenerate_column_names=True, block_size=1 << 22),
+            parse_options=pcsv.ParseOptions(delimiter=delim, newlines_in_values=True,
+                                            ignore_empty_lines=False),
+            convert_options=pcsv.ConvertOptions(
+                column_types={f"f{i}": text for i in range(counts[delim] + 1)},
+                strings_can_be_null=False, quoted_strings_can_be_null=False))
+    except (pa.ArrowException, OSError):
+        return None
+    columns = table.columns
+    del table
+    out = []
+    for i in range(len(columns)):
+        col, columns[i] = columns[i].unify_dictionaries(), None
+        values = col.chunk(0).dictionary.to_numpy(zero_copy_only=False)
+        codes = np.concatenate([ch.indices.to_numpy(zero_copy_only=False) for ch in col.chunks])
+        del col
+        if any(("\n" in v or "\r" in v) for v in values[codes[-1:]]):
+            return None     # the last cell runs to the end of the file: a quote left open
+        out.append(Cells(small_codes(codes, len(values)), values))
     return out
 
 
+def _cells(path: Path) -> tuple[list[Cells], str, list, list]:
+    """The file's cells, header row first, one :class:`Cells` per column; its sha256; the cells
+    whose value could not be read and the hidden rows (XLSX)."""
+    if path.suffix.lower() in CSV_EXTENSIONS:
+        digest, head, quotes, _ = _scan(path)
+        cells = _arrow_csv(path, head, quotes)
+        if cells is None:
+            grid = _read_csv(path, path.read_bytes())
+            cells = [Cells.of(grid[c].to_numpy(dtype=object)) for c in grid.columns]
+        return cells, digest, [], []
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    try:
+        sheet = read_xlsx(path)
+    except SheetError as exc:
+        raise ImportFileError(str(exc)) from None
+    problems = [(r, c, f"the cell {column_letters(c)}{r} holds a formula without a saved value "
+                 "(open the file in Excel and save it again, or type the value)")
+                for r, c in sheet.scan.no_value]
+    problems += [(r, c, f"the cell {column_letters(c)}{r} holds the error {v} (expected a value)")
+                 for r, c, v in sheet.scan.errors]
+    grid = sheet.grid
+    return ([Cells.of(grid[c].to_numpy(dtype=object)) for c in grid.columns], digest, problems,
+            sheet.scan.hidden_rows)
+
+
 def read_table(path: Path) -> Table:
-    """The file as text: a header row then data rows; row numbers in the index (header = 1)."""
+    """The file as text: a header row then data rows; row numbers from 2 (header = 1)."""
     if not path.exists():
         raise ImportFileError(f"{path.name}: no such file")
     ext = path.suffix.lower()
@@ -113,36 +211,18 @@ def read_table(path: Path) -> Table:
         raise ImportFileError(f"{path.name}: cannot import a '{ext or 'no extension'}' file; "
                               "use .csv or .xlsx")
     try:
-        data = path.read_bytes()
+        cells, digest, problems, hidden = _cells(path)
     except OSError as exc:
         raise ImportFileError(f"{path.name}: cannot be read ({exc.strerror or exc})") from None
-    digest = hashlib.sha256(data).hexdigest()
-    problems, hidden = [], []
-    if ext in CSV_EXTENSIONS:
-        grid = _read_csv(path, data)
-    else:
-        del data
-        try:
-            sheet = read_xlsx(path)
-        except SheetError as exc:
-            raise ImportFileError(str(exc)) from None
-        grid = sheet.grid
-        problems = [(r, c, f"the cell {column_letters(c)}{r} holds a formula without a saved value "
-                     "(open the file in Excel and save it again, or type the value)")
-                    for r, c in sheet.scan.no_value]
-        problems += [(r, c, f"the cell {column_letters(c)}{r} holds the error {v} (expected a value)")
-                     for r, c, v in sheet.scan.errors]
-        hidden = sheet.scan.hidden_rows
-    header = [str(h) for h in grid.iloc[0].tolist()]
-    body = grid.iloc[1:].astype(object)
-    body.index = pd.RangeIndex(2, 2 + len(body))
+    header = [str(c.values[c.codes[0]]) for c in cells]
+    body = [c.take(slice(1, None)) for c in cells]
+    n = len(body[0]) if body else 0
     # name columns; drop unnamed columns that hold nothing (Excel's trailing cells)
     names, keep, seen, typed = [], [], Counter(), []
     for i, h in enumerate(header):
-        col = body.iloc[:, i]
         h = h.strip()
         if not h:
-            if not _nonblank(col.to_numpy(dtype=object)).any():
+            if not body[i].test(lambda v: str(v).strip()).any():
                 continue
             h = f"(no header, column {column_letters(i)})"
         seen[h] += 1
@@ -152,19 +232,19 @@ def read_table(path: Path) -> Table:
     if not names:
         raise ImportFileError(f"{path.name}: the header row (row 1) is empty")
     position = {i: k for k, i in enumerate(keep)}
-    # plain Python text (object columns): the rules strip and parse each distinct value once,
-    # which is cheaper than converting a million cells per column to Arrow strings and back
-    body = body.iloc[:, keep]
-    body.columns = names
+    columns = [body[i] for i in keep]
     problems = [(r, position[c], msg) for r, c, msg in problems if c in position and r >= 2]
-    blank = np.ones(len(body), dtype=bool)
-    for c in body.columns:      # most rows are settled by their first column
-        rows = np.flatnonzero(blank)
-        blank[rows[_nonblank(body[c].to_numpy(dtype=object)[rows])]] = False
+    rows = np.arange(2, 2 + n)
+    blank = np.ones(n, dtype=bool)
+    for c in columns:      # most rows are settled by their first column
+        blank &= ~c.test(lambda v: str(v).strip())
         if not blank.any():
             break
     # a row whose only content is a formula without a value is not blank: it is rejected, not lost
-    blank[np.isin(body.index, [r for r, _, _ in problems])] = False
-    body = body[~blank]
-    return Table(name=path.name, sha256=digest, body=body, headers=typed, cell_problems=problems,
-                 hidden_rows=[r for r in hidden if r in body.index])
+    blank[np.isin(rows, [r for r, _, _ in problems])] = False
+    if blank.any():
+        columns = [c.take(~blank) for c in columns]
+        rows = rows[~blank]
+    kept = set(rows.tolist()) if hidden else set()
+    return Table(name=path.name, sha256=digest, names=names, columns=columns, rows=rows,
+                 headers=typed, cell_problems=problems, hidden_rows=[r for r in hidden if r in kept])

@@ -7,39 +7,40 @@ import numpy as np
 import pandas as pd
 
 from .. import schema
+from .cells import Cells
 
 
-def _text(values) -> pd.api.extensions.ExtensionArray:
-    """Text with "" and None as missing, as pandas "string"; converted once per distinct value
-    (codes, services and profile answers repeat a million times)."""
-    codes, uniques = pd.factorize(np.asarray(values, dtype=object), use_na_sentinel=True)
-    uniques = np.asarray(uniques, dtype=object)
-    blank = np.flatnonzero(uniques == "")
-    if len(blank):
-        codes = np.where(codes == blank[0], -1, codes)
-    return pd.array(uniques, dtype="string").take(codes, allow_fill=True)
+def _text(cells: Cells | None, n: int) -> pd.api.extensions.ExtensionArray:
+    """Text with "" and None as missing, as pandas "string": each distinct value converted once
+    (codes, services and profile answers repeat a million times), then taken by the rows' codes."""
+    if cells is None:
+        return pd.array(np.full(n, None, dtype=object), dtype="string")
+    values = np.array([None if v is None or v == "" else v for v in cells.values], dtype=object)
+    return pd.array(values, dtype="string").take(cells.codes.astype(np.intp))
 
 
-def _small_int(values, dtype: str) -> pd.api.extensions.ExtensionArray:
-    f = np.asarray(pd.to_numeric(pd.Series(values, dtype=object), errors="coerce"), dtype=float)
-    return pd.array(f, dtype="float64").astype(dtype)
+def _year(cells: Cells | None, n: int) -> pd.api.extensions.ExtensionArray:
+    if cells is None:
+        return pd.array(np.full(n, np.nan), dtype="float64").astype("Int16")
+    values = np.array([np.nan if v is None else v for v in cells.values], dtype=float)
+    return pd.array(values, dtype="float64").astype("Int16").take(cells.codes.astype(np.intp))
 
 
-def typed(out: dict[str, np.ndarray], index: pd.Index, columns: list[str]) -> pd.DataFrame:
-    """The responses frame of one file's rows (``out``: canonical column -> values per row)."""
+def typed(out: dict[str, object], index: pd.Index, columns: list[str]) -> pd.DataFrame:
+    """The responses frame of one file's rows. ``out``: canonical column -> :class:`Cells` for
+    the base columns, the weights as floats, and (answers as int8, where none) for the answers."""
     n = len(index)
     cols = {}
     for c in columns:
-        base = c in schema.BASE_COLUMNS
         v = out.get(c)
-        if v is None:
-            v = np.full(n, None if base else np.nan, dtype=object if base else float)
         if c == "year":
-            cols[c] = _small_int(v, "Int16")
+            cols[c] = _year(v, n)
         elif c == "weight":
-            cols[c] = np.asarray(pd.Series(v, dtype=object).astype("float64"))
-        elif base:
-            cols[c] = _text(v)
+            cols[c] = np.full(n, np.nan) if v is None else np.asarray(v, dtype="float64")
+        elif c in schema.BASE_COLUMNS:
+            cols[c] = _text(v, n)
+        elif v is None:
+            cols[c] = pd.arrays.IntegerArray(np.zeros(n, dtype=np.int8), np.ones(n, dtype=bool))
         else:
-            cols[c] = pd.array(np.asarray(v, dtype=float), dtype="float64").astype("Int8")
+            cols[c] = pd.arrays.IntegerArray(*v)
     return pd.DataFrame(cols, index=index)

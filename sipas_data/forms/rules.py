@@ -19,9 +19,10 @@ import pandas as pd
 from .. import calendar, schema
 from ..scheme import PROFILE_DIMENSIONS, Scheme, SchemeError, scheme_for_year
 from . import parsers
+from .cells import Cells, per_combination
 from .errors import RowErrors
 from .headers import _all_columns, _schemes, norm
-from .parsers import NO_ANSWER, apply
+from .parsers import NO_ANSWER
 from .read import Table
 
 #: A form is collected in its survey year; late returns may come in until this day of the next
@@ -33,27 +34,24 @@ def _num(n: int) -> str:
     return f"{n:,}".replace(",", " ")
 
 
-def _s(values) -> np.ndarray:
-    return np.asarray(values, dtype=object).astype(str)
-
-
 @dataclass
 class Forms:
-    """One file's rows on their way through the rules."""
+    """One file's rows on their way through the rules: the text cells and what earlier rules
+    decided, each as :class:`Cells` (a value per distinct text, a code per row) or one boolean
+    per row."""
     table: Table
-    mapping: dict[str, str]                     # canonical column -> header in table.body
+    mapping: dict[str, str]                     # canonical column -> column name in the table
     err: RowErrors
-    out: dict[str, np.ndarray] = field(default_factory=dict)
+    out: dict[str, object] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     # decided by the year rule, read by the later ones
-    years: np.ndarray | None = None             # int or None per row
-    yr: np.ndarray | None = None                # int, 0 where there is no valid year
+    year: Cells | None = None                   # int, or None where there is no valid year
+    yr: np.ndarray | None = None                # int per row, 0 where there is no valid year
     has_year: np.ndarray | None = None
-    year_s: np.ndarray | None = None            # the year as text, for messages
     post: np.ndarray | None = None              # a valid year whose units have no districts
     pre: np.ndarray | None = None               # a valid year with districts
-    level: np.ndarray | None = None             # agency level, decided by the service rule
-    _stripped: dict[str, pd.Series] = field(default_factory=dict, repr=False)
+    level: Cells | None = None                  # agency level, decided by the service rule
+    _stripped: dict[str, Cells] = field(default_factory=dict, repr=False)
 
     @property
     def name(self) -> str:
@@ -61,33 +59,40 @@ class Forms:
 
     @property
     def n(self) -> int:
-        return len(self.table.body)
+        return self.table.n
 
-    def col(self, c: str) -> pd.Series:
+    @property
+    def year_s(self) -> Cells:
+        """The year as text, for messages ("None" where there is none)."""
+        return self.year.map(str)
+
+    def raw(self, c: str) -> Cells:
+        """A canonical column's text as read."""
+        return self.table.column(self.mapping[c])
+
+    def col(self, c: str) -> Cells:
         """A canonical column's text, stripped (empty when the file does not have it)."""
         if c not in self._stripped:
             if c in self.mapping:
-                self._stripped[c] = stripped(self.table.body[self.mapping[c]])
+                self._stripped[c] = self.raw(c).map(lambda v: str(v).strip())
             else:
-                self._stripped[c] = pd.Series("", index=self.table.body.index, dtype=object)
+                self._stripped[c] = Cells.full(self.n, "")
         return self._stripped[c]
 
 
-def stripped(values: pd.Series) -> pd.Series:
-    """``values.str.strip()``, stripping each distinct text once (object dtype)."""
-    codes, uniques = pd.factorize(values, use_na_sentinel=False)
-    clean = np.array([str(u).strip() for u in uniques], dtype=object)
-    return pd.Series(clean[codes], index=values.index, dtype=object)
+def _given(v) -> bool:
+    """Neither empty nor unreadable (a value a parser refused is None)."""
+    return v is not None and v != ""
 
 
 def unreadable_cells(f: Forms) -> None:
     """A used column's cell that holds a formula without a saved value or an error value is not
     an empty answer: the row is rejected so the value can be typed or recalculated."""
-    used = {f.mapping[c] for c in f.mapping}
-    rows = f.table.body.index
+    used = set(f.mapping.values())
+    rows = f.table.rows
     pos = pd.Series(np.arange(len(rows)), index=rows)
     for r, c, msg in f.table.cell_problems:
-        header = f.table.body.columns[c]
+        header = f.table.names[c]
         if header not in used:
             continue
         mask = np.zeros(f.n, dtype=bool)
@@ -100,14 +105,17 @@ def unreadable_cells(f: Forms) -> None:
 
 
 def form_ids(f: Forms) -> None:
-    form_id = f.col("form_id").to_numpy(dtype=object)
-    f.err.add("missing", form_id == "", "form_id: missing (required)")
+    form_id = f.col("form_id")
+    f.err.add("missing", form_id.eq(""), "form_id: missing (required)")
     f.out["form_id"] = form_id
+
+
+_YEAR_MISSING = "year: missing (required)"
 
 
 def _parse_year(s):
     if not s:
-        return None, "year: missing (required)"
+        return None, _YEAR_MISSING
     if re.fullmatch(r"\d{4}(\.0+)?", s):
         y = int(float(s))
         first = min(m.first_year for m in _schemes())
@@ -125,92 +133,71 @@ def _parse_year(s):
 def years(f: Forms) -> None:
     """The survey year: four digits, covered by a scheme, not after this year; whether its
     units have districts."""
-    yrs, yerr = apply(f.col("year"), _parse_year)
-    f.err.add("missing", yerr == "year: missing (required)", yerr)
-    f.err.add("mismatch", pd.notna(yerr) & (yerr != "year: missing (required)"), yerr)
-    f.has_year = pd.isna(yerr)
-    f.out["year"] = f.years = yrs
-    f.year_s = _s(yrs)
-    f.yr = np.array([y if y is not None else 0 for y in yrs], dtype=int)
-    with_districts = np.isin(f.yr, [y for y in pd.unique(f.yr) if calendar.has_districts(int(y))])
+    yrs, yerr = f.col("year").parse(_parse_year)
+    f.err.add("missing", yerr.eq(_YEAR_MISSING), yerr)
+    f.err.add("mismatch", yerr.test(lambda e: e is not None and e != _YEAR_MISSING), yerr)
+    f.has_year = yerr.test(lambda e: e is None)
+    f.out["year"] = f.year = yrs
+    f.yr = np.array([0 if y is None else y for y in yrs.values], dtype=int)[yrs.codes]
+    with_districts = yrs.test(lambda y: y is not None and calendar.has_districts(int(y)))
     f.post = f.has_year & ~with_districts
     f.pre = f.has_year & with_districts
-
-
-def _expected_schemes(years: np.ndarray) -> np.ndarray:
-    out = np.full(len(years), None, dtype=object)
-    ys = pd.Series(years)
-    for y in ys.dropna().unique():
-        out[(ys == y).to_numpy()] = scheme_for_year(int(y)).id
-    return out
 
 
 def schemes(f: Forms) -> None:
     """The scheme: blank means the one in force for the year; a given one must be that one."""
     known = {m.id for m in _schemes()}
-    expected = _expected_schemes(f.years)
-    given = f.col("scheme").str.lower().to_numpy(dtype=object)
-    blank = given == ""
-    unknown = ~blank & ~np.isin(given, list(known))
-    f.err.add("mismatch", unknown,
-              lambda: "scheme: '" + _s(f.col("scheme")) + "' is not a known scheme (expected "
-              + _s(expected) + ")")
-    mism = f.has_year & ~blank & ~unknown & (given != expected)
-    f.err.add("mismatch", mism, lambda: "scheme: '" + _s(given) + "' does not apply to " + f.year_s
-              + " (expected " + _s(expected) + ")")
-    f.out["scheme"] = np.where(f.has_year, expected, None)
+    expected = f.year.map(lambda y: None if y is None else scheme_for_year(int(y)).id)
+    typed_in = f.col("scheme")
+    given = typed_in.map(str.lower)
+    blank = given.eq("")
+    unknown = ~blank & ~given.test(lambda g: g in known)
+    f.err.add("mismatch", unknown, lambda: per_combination(
+        [typed_in, expected], lambda s, e: f"scheme: '{s}' is not a known scheme (expected {e})"))
+    differs = per_combination([given, expected], lambda g, e: g != e).test(bool)
+    mism = f.has_year & ~blank & ~unknown & differs
+    f.err.add("mismatch", mism, lambda: per_combination(
+        [given, f.year_s, expected], lambda g, y, e: f"scheme: '{g}' does not apply to {y} (expected {e})"))
+    f.out["scheme"] = expected      # None where there is no valid year
 
 
 def codes(f: Forms) -> None:
     """Province, district and commune codes: digits, left-padded to their width."""
     for c, width in schema.CODE_WIDTH.items():
-        vals, cerr = apply(f.col(c), parsers.code_parser(c, width))
+        vals, cerr = f.col(c).parse(parsers.code_parser(c, width))
         f.err.add_parsed("code", cerr)
         f.out[c] = vals
-    f.err.add("missing", f.out["province_code"] == "", "province_code: missing (required)")
+    f.err.add("missing", f.out["province_code"].eq(""), "province_code: missing (required)")
 
 
-def _spread(rows: np.ndarray, values) -> np.ndarray:
-    """Values computed for the ``rows`` subset, placed back into a full-length array."""
-    values = np.asarray(values)
-    if values.dtype == bool:
-        full = np.zeros(len(rows), dtype=bool)
-    else:
-        full = np.full(len(rows), None, dtype=object)
-    full[rows] = values
-    return full
+def _service_tokens(m: Scheme) -> dict[str, str]:
+    tokens = {}
+    for s in m.services:
+        for t in (s.id, s.label["vi"], s.label["en"]):
+            tokens.setdefault(norm(t), s.id)
+    return tokens
 
 
 def services(f: Forms) -> None:
     """The service (an id or label of the scheme's services) and the agency level: blank is the
     service's level, or commune in a year without districts, where district is refused."""
-    n = f.n
     known = {m.id: m for m in _schemes()}
-    service = np.full(n, None, dtype=object)
-    level_svc = np.full(n, None, dtype=object)
+    tokens = {sid: _service_tokens(m) for sid, m in known.items()}
     svc_raw = f.col("service")
-    f.err.add("missing", svc_raw.to_numpy() == "", "service: missing (required)")
-    for sid in pd.unique(f.out["scheme"][f.has_year]):
-        m = known[sid]
-        rows = (f.out["scheme"] == sid) & f.has_year & (svc_raw.to_numpy() != "")
-        if not rows.any():
-            continue
-        tokens = {}
-        for s in m.services:
-            for t in (s.id, s.label["vi"], s.label["en"]):
-                tokens.setdefault(norm(t), s.id)
-        ids = ", ".join(s.id for s in m.services)
+    f.err.add("missing", svc_raw.eq(""), "service: missing (required)")
 
-        def parse_service(v, tokens=tokens, sid=sid, ids=ids):
-            k = norm(v)
-            if k in tokens:
-                return tokens[k], None
-            return None, f"service: '{v}' is not a service of {sid} (expected one of {ids})"
-        vals, serr = apply(svc_raw[rows], parse_service)
-        service[rows] = vals
-        f.err.add("service", _spread(rows, pd.notna(serr)), _spread(rows, serr))
-        lv = {s.id: s.level for s in m.services}
-        level_svc[rows] = [lv.get(v) for v in vals]
+    def parse_service(sid, v):
+        """(service id, its usual level, message) of a service typed under scheme ``sid``."""
+        if sid is None or v == "":
+            return None, None, None
+        k = norm(v)
+        if k in tokens[sid]:
+            s = tokens[sid][k]
+            return s, {x.id: x.level for x in known[sid].services}.get(s), None
+        ids = ", ".join(s.id for s in known[sid].services)
+        return None, None, f"service: '{v}' is not a service of {sid} (expected one of {ids})"
+    service, level_svc, serr = per_combination([f.out["scheme"], svc_raw], parse_service, width=3)
+    f.err.add_parsed("service", serr)
     f.out["service"] = service
 
     def parse_level(v):
@@ -220,14 +207,14 @@ def services(f: Forms) -> None:
         if k in parsers.LEVEL_TOKENS:
             return parsers.LEVEL_TOKENS[k], None
         return None, f"agency_level: '{v}' is not an agency level (expected district or commune)"
-    lvl, lerr = apply(f.col("agency_level"), parse_level)
+    lvl, lerr = f.col("agency_level").parse(parse_level)
     f.err.add_parsed("value", lerr)
-    inferred = np.where(f.post, "commune", level_svc)
-    f.level = np.where(lvl == "", inferred, lvl)
+    f.level = per_combination([lvl, level_svc, Cells.flags(f.post)],
+                              lambda given, usual, post: ("commune" if post else usual) if given == "" else given)
     abolished = calendar.districts_abolished()
-    f.err.add("mismatch", f.post & (lvl == "district"),
-              lambda: "agency_level: 'district' is not possible in " + f.year_s
-              + f" (no districts from {abolished}; expected commune)")
+    f.err.add("mismatch", f.post & lvl.eq("district"), lambda: f.year_s.map(
+        lambda y: f"agency_level: 'district' is not possible in {y} (no districts from {abolished}; "
+                  "expected commune)"))
     f.out["agency_level"] = f.level
 
 
@@ -261,53 +248,66 @@ def places(f: Forms) -> None:
     """Codes in force in the year's vintage, each inside its district and province; a district
     where the year has districts, none where it has not; a commune for a commune-level agency,
     none for a district-level one."""
-    n, err, year_s = f.n, f.err, f.year_s
-    prov, dist, comm = f.out["province_code"], f.out["district_code"], f.out["commune_code"]
     abolished = calendar.districts_abolished()
     with_districts = (f"surveys up to {abolished - 1}" if abolished
                       else "surveys on units with districts")
-    vint = np.full(n, None, dtype=object)
-    for y in pd.unique(f.yr[f.has_year]):
-        vint[f.has_year & (f.yr == y)] = calendar.vintage_for_year(int(y))
-    for v in pd.unique(vint[f.has_year]):
-        reg = _registry(v)
-        rows = vint == v
-        p_ok = np.isin(prov, list(reg["provinces"]))
-        bad_p = rows & (prov != "") & pd.notna(prov) & ~p_ok
-        err.add("code", bad_p, lambda: "province_code: '" + _s(prov) + "' is not a province code in force in " + year_s)
-        dprov = pd.Series(dist).map(reg["district_province"]).to_numpy(dtype=object)
-        has_d = (dist != "") & pd.notna(dist)
-        if calendar.vintage(v).has_districts:
-            need_d = rows & f.pre & ~has_d & pd.notna(dist)
-            err.add("missing", need_d, f"district_code: missing (required for {with_districts})")
-            bad_d = rows & has_d & pd.isna(dprov)
-            err.add("code", bad_d,
-                    lambda: "district_code: '" + _s(dist) + "' is not a district code in force in " + year_s)
-            out_d = rows & has_d & pd.notna(dprov) & p_ok & (dprov != prov)
-            err.add("place", out_d, lambda: "district_code: '" + _s(dist) + "' is not in province '" + _s(prov)
-                    + "' (it belongs to province '" + _s(dprov) + "')")
-            d_ok = rows & has_d & pd.notna(dprov) & (dprov == prov)
-        else:
-            d_ok = np.zeros(n, dtype=bool)
-        has_c = (comm != "") & pd.notna(comm)
-        cdist = pd.Series(comm).map(reg["commune_district"]).to_numpy(dtype=object)
-        cprov = pd.Series(comm).map(reg["commune_province"]).to_numpy(dtype=object)
-        known_c = pd.Series(comm).isin(reg["commune_province"].keys()).to_numpy()
-        bad_c = rows & has_c & ~known_c
-        err.add("code", bad_c, lambda: "commune_code: '" + _s(comm) + "' is not a commune code in force in " + year_s)
-        out_cd = rows & has_c & known_c & d_ok & (cdist != dist)
-        err.add("place", out_cd, lambda: "commune_code: '" + _s(comm) + "' is not in district '" + _s(dist)
-                + "' (it belongs to district '" + _s(cdist) + "')")
-        out_cp = rows & has_c & known_c & ~d_ok & p_ok & (cprov != prov)
-        err.add("place", out_cp, lambda: "commune_code: '" + _s(comm) + "' is not in province '" + _s(prov)
-                + "' (it belongs to province '" + _s(cprov) + "')")
-    err.add("mismatch", f.post & (dist != "") & pd.notna(dist),
-            lambda: "district_code: must be empty in " + year_s + f" (districts were abolished from {abolished})")
-    err.add("missing", (f.level == "commune") & (comm == ""),
-            "commune_code: missing (required when the agency is at commune level)")
-    err.add("mismatch", (f.level == "district") & (comm != "") & pd.notna(comm),
-            "commune_code: must be empty when the agency is at district level (the form counts "
-            "toward the district)")
+    registries = {}
+
+    def check_place(year, prov, dist, comm, level):
+        """The messages of one combination of year, codes and level, in the order of
+        :data:`PLACE_CHECKS`."""
+        out = [None] * len(PLACE_CHECKS)
+        has_d, has_c = _given(dist), _given(comm)
+        if year is not None:
+            v = calendar.vintage_for_year(int(year))
+            if v not in registries:
+                registries[v] = _registry(v)
+            reg = registries[v]
+            p_ok = prov in reg["provinces"]
+            if _given(prov) and not p_ok:
+                out[0] = f"province_code: '{prov}' is not a province code in force in {year}"
+            d_ok = False
+            if calendar.vintage(v).has_districts:
+                dprov = reg["district_province"].get(dist) if dist is not None else None
+                known_d = dprov is not None and not pd.isna(dprov)
+                if calendar.has_districts(int(year)) and not has_d and dist is not None:
+                    out[1] = f"district_code: missing (required for {with_districts})"
+                if has_d and not known_d:
+                    out[2] = f"district_code: '{dist}' is not a district code in force in {year}"
+                if has_d and known_d and p_ok and dprov != prov:
+                    out[3] = (f"district_code: '{dist}' is not in province '{prov}' (it belongs to "
+                              f"province '{dprov}')")
+                d_ok = has_d and known_d and dprov == prov
+            if has_c:
+                if comm not in reg["commune_province"]:
+                    out[4] = f"commune_code: '{comm}' is not a commune code in force in {year}"
+                else:
+                    cdist = reg["commune_district"].get(comm)
+                    cprov = reg["commune_province"].get(comm)
+                    if d_ok and cdist != dist:
+                        out[5] = (f"commune_code: '{comm}' is not in district '{dist}' (it belongs "
+                                  f"to district '{cdist}')")
+                    if not d_ok and p_ok and cprov != prov:
+                        out[6] = (f"commune_code: '{comm}' is not in province '{prov}' (it belongs "
+                                  f"to province '{cprov}')")
+            if not calendar.has_districts(int(year)) and has_d:
+                out[7] = f"district_code: must be empty in {year} (districts were abolished from {abolished})"
+        if level == "commune" and comm == "":
+            out[8] = "commune_code: missing (required when the agency is at commune level)"
+        if level == "district" and has_c:
+            out[9] = ("commune_code: must be empty when the agency is at district level (the form "
+                      "counts toward the district)")
+        return out
+
+    found = per_combination([f.year, f.out["province_code"], f.out["district_code"],
+                             f.out["commune_code"], f.level], check_place, width=len(PLACE_CHECKS))
+    for kind, msgs in zip(PLACE_CHECKS, found):
+        f.err.add_parsed(kind, msgs)
+
+
+#: The kinds of the place checks, in the order their messages are given.
+PLACE_CHECKS = ("code", "missing", "code", "place", "code", "place", "place", "mismatch", "missing",
+                "mismatch")
 
 
 def profile(f: Forms) -> None:
@@ -315,7 +315,7 @@ def profile(f: Forms) -> None:
     prof = _schemes()[0].profile
     for dim in PROFILE_DIMENSIONS:
         if dim not in f.mapping or dim not in prof:
-            f.out[dim] = np.full(f.n, None, dtype=object)
+            f.out[dim] = Cells.full(f.n, None)
             continue
         tokens, shown = {}, []
         for o in prof[dim]["options"]:
@@ -323,7 +323,7 @@ def profile(f: Forms) -> None:
                 if t:
                     tokens.setdefault(norm(t), o["id"])
             shown.append(f"{o['id']} / {o.get('code')} / {o['label']['vi']}")
-        vals, perr = apply(f.col(dim), parsers.option_parser(dim, tokens, "; ".join(shown)))
+        vals, perr = f.col(dim).parse(parsers.option_parser(dim, tokens, "; ".join(shown)))
         f.err.add_parsed("value", perr)
         f.out[dim] = vals
 
@@ -331,9 +331,10 @@ def profile(f: Forms) -> None:
 def weights(f: Forms) -> None:
     """Blank is 1; otherwise a plausible number, not far from the file's median weight."""
     w_text = f.col("weight")
-    w, werr = apply(w_text, parsers.parse_weight)
+    w, werr = w_text.parse(parsers.parse_weight)
     f.err.add_parsed("value", werr)
-    far, far_msg = parsers.weight_outliers(w_text.to_numpy(dtype=object), np.asarray(w, dtype=float))
+    w = np.array([np.nan if v is None else v for v in w.values], dtype=float)[w.codes]
+    far, far_msg = parsers.weight_outliers(w_text, w)
     if far is not None:
         f.err.add("value", far, far_msg)
     f.out["weight"] = w
@@ -342,26 +343,25 @@ def weights(f: Forms) -> None:
 def collection_dates(f: Forms) -> None:
     """A date (several spellings, stored as yyyy-mm-dd) within the survey year or its late
     returns (:data:`LATE_RETURNS_UNTIL` of the next year), and not after today."""
-    d, derr = apply(f.col("collected_on"), parsers.parse_date)
+    d, derr = f.col("collected_on").parse(parsers.parse_date)
     f.err.add_parsed("value", derr)
     f.out["collected_on"] = d
-    given = pd.notna(d) & f.has_year
-    if not given.any():
-        return
     mo, day = LATE_RETURNS_UNTIL
-    iso = np.where(given, d, "").astype(str)
-    first = np.char.add(f.yr.astype(str), "-01-01")
-    until = np.char.add((f.yr + 1).astype(str), f"-{mo:02d}-{day:02d}")
     today = _dt.date.today().isoformat()
-    until = np.where(until > today, today, until)
-    outside = given & ((iso < first) | (iso > until))
-    f.err.add("value", outside, lambda: "collected_on: " + _s(d) + " is outside the survey year "
-              + f.year_s + " (expected a date from " + first.astype(object) + " to "
-              + until.astype(object) + ")")
+
+    def outside(date, year):
+        if date is None or year is None:
+            return None
+        first, until = f"{year}-01-01", min(f"{year + 1}-{mo:02d}-{day:02d}", today)
+        if first <= date <= until:
+            return None
+        return (f"collected_on: {date} is outside the survey year {year} (expected a date from "
+                f"{first} to {until})")
+    f.err.add_parsed("value", per_combination([d, f.year], outside))
 
 
 def channels(f: Forms) -> None:
-    f.out["channel"] = f.col("channel").to_numpy(dtype=object)
+    f.out["channel"] = f.col("channel")
 
 
 def _answer_sources(m: Scheme, year: int, mapping: dict[str, str]) -> dict:
@@ -400,28 +400,41 @@ def answers(f: Forms) -> None:
     """Items, expectations and perceptions asked in the row's year under its scheme; a column
     not asked that year is ignored, with a note of how many values were."""
     known = {m.id: m for m in _schemes()}
-    answer_cols = [c for c in _all_columns() if c not in schema.BASE_COLUMNS]
-    for c in answer_cols:
-        f.out[c] = np.full(f.n, np.nan)
-    raw = f.table.body
-    groups = pd.DataFrame({"s": f.out["scheme"], "y": f.yr})[f.has_year].drop_duplicates()
+    answer_cols = set(_all_columns()) - set(schema.BASE_COLUMNS)
+    groups = per_combination([f.out["scheme"], f.year], lambda s, y: (s, y) if y is not None else None)
     ignored = Counter()
-    for sid, y in groups.itertuples(index=False):
+    for k, key in enumerate(groups.values):       # in the order they first appear
+        if key is None:
+            continue
+        sid, y = key
         m = known[sid]
-        rows = f.has_year & (f.out["scheme"] == sid) & (f.yr == y)
+        rows = groups.codes == k
         sources = _answer_sources(m, int(y), f.mapping)
         for target, (src, parser) in sources.items():
-            vals, aerr = apply(raw.loc[rows, f.mapping[src]], parser, numeric=True)
-            f.out[target][rows] = vals
-            f.err.add("scale", _spread(rows, pd.notna(aerr)), _spread(rows, aerr))
+            raw = f.raw(src)
+            vals, aerr = raw.parse(parser)
+            _answer_into(f.out, target, f.n, rows, vals)
+            f.err.add("scale", rows & aerr.test(lambda e: e is not None), aerr)
         taken = {src for src, _ in sources.values()}
         for c in f.mapping:
             if c in answer_cols and c not in taken:
-                k = int((raw.loc[rows, f.mapping[c]].str.strip() != "").sum())
+                k = int((f.raw(c).test(lambda v: str(v).strip() != "") & rows).sum())
                 if k:
                     ignored[(f.mapping[c], sid, int(y))] += k
     for (h, sid, y), k in sorted(ignored.items()):
         f.notes.append(f"{f.name}: column '{h}' is not asked in {y} under {sid}: {_num(k)} values ignored")
+
+
+def _answer_into(out: dict, target: str, n: int, rows: np.ndarray, vals: Cells) -> None:
+    """Write the answers ``vals`` of ``rows`` into ``out[target]``: the answers as small
+    integers and where there is none (a null in the responses)."""
+    if target not in out:
+        out[target] = (np.zeros(n, dtype=np.int8), np.ones(n, dtype=bool))
+    data, missing = out[target]
+    given = np.array([v is not None for v in vals.values], dtype=bool)
+    number = np.array([v if v is not None else 0 for v in vals.values], dtype=np.int8)
+    data[rows] = number[vals.codes[rows]]
+    missing[rows] = ~given[vals.codes[rows]]
 
 
 #: The rules in the order they run (later rules read what earlier ones decided).

@@ -1,0 +1,113 @@
+"""A column of cells as its distinct values and, per row, which of them the row holds.
+
+A million forms hold a few distinct texts per column (answers 1-5, 63 province codes, a few
+thousand communes): a rule that parses, checks or words a message for each distinct value (or
+each distinct combination of the columns it reads) and spreads the result over the rows by their
+codes does as many Python calls as there are distinct values, and keeps one small integer per
+row instead of one Python string per row.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+
+def small_codes(codes: np.ndarray, size: int) -> np.ndarray:
+    """``codes`` in the smallest integer type that holds ``size`` values (and -1)."""
+    for dtype in (np.int8, np.int16, np.int32):
+        if size < np.iinfo(dtype).max:
+            return codes.astype(dtype, copy=False)
+    return codes.astype(np.int64, copy=False)
+
+
+@dataclass(frozen=True)
+class Cells:
+    """``values[codes[i]]`` is row i's value; ``values`` need not be distinct nor all used."""
+    codes: np.ndarray
+    values: np.ndarray          # object array
+
+    @classmethod
+    def of(cls, values) -> Cells:
+        """From one value per row (factorized once)."""
+        codes, uniques = pd.factorize(np.asarray(values, dtype=object), use_na_sentinel=False)
+        return cls(small_codes(codes, len(uniques)), _objects(uniques))
+
+    @classmethod
+    def full(cls, n: int, value) -> Cells:
+        return cls(np.zeros(n, dtype=np.int8), _objects([value]))
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    @classmethod
+    def flags(cls, mask: np.ndarray) -> Cells:
+        """A boolean per row as cells (False or True), to combine with other columns."""
+        return cls(np.asarray(mask, dtype=np.int8), _objects([False, True]))
+
+    def map(self, func) -> Cells:
+        """``func`` of each distinct value, on the same rows."""
+        return Cells(self.codes, _objects([func(v) for v in self.values]))
+
+    def parse(self, func) -> tuple[Cells, Cells]:
+        """``func(value) -> (result, message or None)`` of each distinct value: the results and
+        the messages, on the same rows."""
+        out = [func(v) for v in self.values]
+        return (Cells(self.codes, _objects([r for r, _ in out])),
+                Cells(self.codes, _objects([e for _, e in out])))
+
+    def test(self, pred) -> np.ndarray:
+        """``pred(value)`` per row, as booleans."""
+        per_value = np.fromiter((bool(pred(v)) for v in self.values), dtype=bool, count=len(self.values))
+        return per_value[self.codes]
+
+    def eq(self, value) -> np.ndarray:
+        return self.test(lambda v: v == value and v is not None)
+
+    def rows(self, where=None) -> np.ndarray:
+        """The values of the rows (all, or those of the mask/positions ``where``) as objects."""
+        return self.values[self.codes if where is None else self.codes[where]]
+
+    def take(self, where) -> Cells:
+        return Cells(self.codes[where], self.values)
+
+
+def _objects(values) -> np.ndarray:
+    if isinstance(values, np.ndarray) and values.dtype == object:
+        return values
+    out = np.empty(len(values), dtype=object)
+    for i, v in enumerate(values):      # element by element: a tuple stays one value
+        out[i] = v
+    return out
+
+
+def distinct(*columns: Cells) -> tuple[np.ndarray, list[tuple]]:
+    """Codes of each row's combination of values across ``columns``, and the combinations
+    (one tuple of values per code, in order of first appearance)."""
+    n = len(columns[0])
+    key = np.zeros(n, dtype=np.int64)
+    size = 1
+    for c in columns:
+        m = max(len(c.values), 1)
+        if size * m >= 2 ** 62:
+            key, uniques = pd.factorize(key)
+            size = len(uniques)
+        key = key * m + c.codes
+        size *= m
+    codes, _ = pd.factorize(key)
+    # a code's first row is where the running maximum of the codes first reaches it
+    top = np.maximum.accumulate(codes) if n else codes
+    first = np.flatnonzero(np.diff(top, prepend=-1) > 0)
+    combos = list(zip(*(c.values[c.codes[first]] for c in columns)))
+    return small_codes(codes, len(combos)), combos
+
+
+def per_combination(columns: list[Cells], func, *, width: int = 1):
+    """Run ``func(*values)`` once per distinct combination of ``columns``; ``func`` returns a
+    tuple of ``width`` results. Returns ``width`` :class:`Cells` on the rows."""
+    codes, combos = distinct(*columns)
+    results = [func(*c) for c in combos]
+    if width == 1:
+        return Cells(codes, _objects(results))
+    return tuple(Cells(codes, _objects([r[k] for r in results])) for k in range(width))

@@ -1,0 +1,135 @@
+"""The CSV read by Arrow (dictionary-encoded columns) gives exactly the cells, rows and messages of
+pandas' parser, which reads every file Arrow would read differently; the rules that work on each
+distinct value (or combination of values) spread their results to the right rows."""
+import numpy as np
+import pytest
+
+from sipas_data.forms import read as read_stage
+from sipas_data.forms.cells import Cells, distinct, per_combination
+from sipas_data.importer import ImportFileError, read_forms
+
+pytestmark = pytest.mark.unit
+
+HEADER = "form_id,year,province_code,district_code,commune_code,service,agency_level,access_1,access_2"
+ROW = "{id},2024,87,866,29869,marriage,commune,{a},{b}"
+
+
+def _grid(path):
+    """The cells of a CSV as lists of text (header row first), through the read stage."""
+    cells, _, _, _ = read_stage._cells(path)
+    return [list(c.rows()) for c in cells]
+
+
+def _pandas_only(monkeypatch):
+    monkeypatch.setattr(read_stage, "_arrow_csv", lambda *a: None)
+
+
+TRICKY = {
+    "quote inside a cell": b'a,b\n1,x"y\n2,"p""q"\n',
+    "text after a closing quote": b'a,b\n1,"xy"z\n',
+    "a line break inside quotes": b'a,b\n1,"x\ny"\n',
+    "CRLF": b"a,b\r\n1,2\r\n",
+    "CR only": b"a,b\r1,2\r3,4\r",
+    "blank lines": b"a,b\n1,2\n\n3,4\n\n",
+    "BOM": b"\xef\xbb\xbfa,b\n1,2\n",
+    "two BOMs": b"\xef\xbb\xbf\xef\xbb\xbfa,b\n1,2\n",
+    "no final line break": b"a,b\n1,2",
+    "semicolons": b"a;b\n1,5;2\n",
+    "tabs": b"a\tb\n1\t2\n",
+    "NA and null stay text": b"a,b\nNA,null\nN/A,\n",
+    "a short row": b"a,b\n1\n2,3\n",
+    "spaces only on a line": b"a,b\n1,2\n   \n",
+    "header only": b"a,b\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(TRICKY))
+def test_arrow_cells_are_pandas_cells(tmp_path, monkeypatch, name):
+    path = tmp_path / "f.csv"
+    path.write_bytes(TRICKY[name])
+    fast = _grid(path)
+    _pandas_only(monkeypatch)
+    assert fast == _grid(path)
+
+
+def test_arrow_reads_the_common_file_and_pandas_the_odd_ones(tmp_path):
+    ok = tmp_path / "ok.csv"
+    ok.write_text(HEADER + "\n" + ROW.format(id="F1", a=4, b=5) + "\n", encoding="utf-8")
+    digest, head, quotes, _ = read_stage._scan(ok)
+    cells = read_stage._arrow_csv(ok, head, quotes)
+    assert cells is not None and [c.rows()[1] for c in cells][:3] == ["F1", "2024", "87"]
+    for name in ("a short row", "two BOMs"):
+        odd = tmp_path / "odd.csv"
+        odd.write_bytes(TRICKY[name])
+        _, head, quotes, _ = read_stage._scan(odd)
+        assert read_stage._arrow_csv(odd, head, quotes) is None, name
+    left_open = tmp_path / "open.csv"
+    left_open.write_bytes(b'a,b\n1,"xy\n2,3\n')      # a quote left open runs to the end of the file
+    _, head, quotes, _ = read_stage._scan(left_open)
+    assert read_stage._arrow_csv(left_open, head, quotes) is None
+
+
+@pytest.mark.parametrize("data, message", [
+    (b'form_id,year\n1,"xy\n', "EOF inside string"),
+    (b"form_id,year\n1,2,3\n", "row 2 has 3 cells but the header has 2"),
+    (b"form_id,year\n1,\xff\n", "not UTF-8 or UTF-16 (byte 16)"),
+])
+def test_unreadable_csv_keeps_its_message(tmp_path, data, message):
+    path = tmp_path / "bad.csv"
+    path.write_bytes(data)
+    with pytest.raises(ImportFileError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        read_forms(path)
+
+
+def _forms(rows: list[str]) -> str:
+    return HEADER + "\n" + "\n".join(rows) + "\n"
+
+
+def test_import_is_the_same_through_arrow_and_pandas(tmp_path, monkeypatch):
+    rows = [ROW.format(id=f"F{i}", a=a, b=b) for i, (a, b) in enumerate(
+        [(4, 5), (" 3 ", "\"4,5\""), ("7", "x"), ("", "KTL"), ("\"4,0\"", "TRUE"), (2, 1)])]
+    rows += [ROW.format(id="F0", a=4, b=5), ",,,,,,,,", ROW.format(id="F9", a=1, b=1).replace("87,", "99,")]
+    path = tmp_path / "forms.csv"
+    path.write_text(_forms(rows), encoding="utf-8")
+    fast = read_forms(path)
+    _pandas_only(monkeypatch)
+    slow = read_forms(path)
+    assert fast.summary() == slow.summary()
+    assert fast.accepted.equals(slow.accepted)
+    assert list(fast.accepted.dtypes) == list(slow.accepted.dtypes)
+    assert fast.rejects.equals(slow.rejects)
+    # worked by hand: F2 (7 and x), F4 (TRUE), the repeated F0, F9's province 99 are rejected;
+    # the blank line is not a form
+    assert fast.rows_read == 8
+    assert sorted(fast.rejects["form_id"]) == ["F0", "F2", "F4", "F9"]
+    by_id = fast.rejects.set_index("form_id")["errors"]
+    assert by_id["F2"] == ("access_1: 7 is outside the answer scale 1–5; access_2: 'x' is not an "
+                           "answer (expected 1–5; empty, 0 or 'không trả lời' for no answer)")
+    assert by_id["F0"] == "form_id: duplicate of row 2 (the same form entered twice)"
+    assert list(fast.rejects.set_index("form_id").loc[["F2", "F9"], "row"]) == [4, 10]
+    got = fast.accepted.set_index("form_id")
+    assert got.loc["F1", "access_1"] == 3
+    assert got["access_2"].isna()["F1"] and got["access_2"].isna()["F3"]
+    assert got["access_1"].isna()["F3"]
+    assert got.loc["F5", "access_1"] == 2 and str(got["access_1"].dtype) == "Int8"
+
+
+def test_distinct_combinations_and_their_rows():
+    a = Cells(np.array([0, 1, 0, 1, 0]), np.array(["x", "y"], dtype=object))
+    b = Cells(np.array([2, 2, 0, 2, 2]), np.array([1, None, 3], dtype=object))
+    codes, combos = distinct(a, b)
+    assert combos == [("x", 3), ("y", 3), ("x", 1)]
+    assert list(codes) == [0, 1, 2, 1, 0]
+    joined = per_combination([a, b], lambda s, n: f"{s}{n}")
+    assert list(joined.rows()) == ["x3", "y3", "x1", "y3", "x3"]
+    first, second = per_combination([a, b], lambda s, n: (s, n * 2), width=2)
+    assert list(second.rows()) == [6, 6, 2, 6, 6] and list(first.rows()) == ["x", "y", "x", "y", "x"]
+
+
+def test_cells_of_values_not_all_used():
+    c = Cells(np.array([2, 2, 0], dtype=np.int8), np.array(["a", "unused", " b "], dtype=object))
+    assert list(c.eq(" b ")) == [True, True, False]
+    assert list(c.map(str.strip).rows()) == ["b", "b", "a"]
+    vals, errs = c.parse(lambda v: (None, f"bad {v}") if v == "a" else (v.strip(), None))
+    assert list(vals.rows()) == ["b", "b", None] and list(errs.rows()) == [None, None, "bad a"]
+    assert list(c.take(np.array([False, True, True])).rows()) == [" b ", "a"]
