@@ -4,7 +4,7 @@ A :class:`Table` lists its columns with one logical type each; the pandas dtypes
 schema and the DuckDB column list are derived from that, so the published table cannot be
 declared twice and drift (``schema.INDEX_COLUMNS``, ``engine.INDEX_SCHEMA``,
 ``engine.INDEX_TABLE_SQL`` and ``engine.PUBLISH_SCHEMA`` are all :data:`INDICES`). The manifest
-of a release is the typed :class:`Manifest`.
+of a release is the typed :class:`Manifest`, written and read back as one.
 
 This module imports neither pandas nor pyarrow at import time (the registry and the pages read
 the column names without them).
@@ -12,7 +12,8 @@ the column names without them).
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from collections.abc import Iterator, Mapping
+from dataclasses import asdict, dataclass, field, fields
 
 #: logical type -> (pandas dtype, Arrow type name, DuckDB type)
 TYPES = {
@@ -98,9 +99,25 @@ UNITS = Table("units", _cols(
 ))
 
 
-@dataclass
-class Manifest:
-    """A release's manifest.json, field by field in the order it is written."""
+#: the manifest's fields a release's readers rely on, with the JSON type each must have
+_MANIFEST_TYPES = {
+    "format_version": (int, "a whole number"), "id": (str, "text"), "title": (str, "text"),
+    "publisher": (str, "text"), "created": (str, "text"), "demo": (bool, "true or false"),
+    "methodologies": (list, "a list of scheme ids"), "suppression_threshold": (int, "a whole number or null"),
+    "years": (list, "a list of whole numbers"), "inputs": (list, "a list of objects"),
+    "counts": (dict, "an object of whole numbers"), "files": (dict, "an object of files"),
+}
+
+
+@dataclass(eq=False)
+class Manifest(Mapping):
+    """A release's manifest.json, field by field in the order it is written.
+
+    Read back (:meth:`from_dict`, as ``sipas_data.release.read_manifest`` does) it is also a
+    read-only mapping of the file's keys, so ``manifest["counts"]`` and ``manifest.get("title",
+    default)`` answer as the JSON object would: a field the file lacks (a release written
+    before the field existed) is absent from the mapping, while its attribute holds the
+    default; keys this version does not know stay readable through the mapping."""
     format_version: int
     id: str
     title: str
@@ -114,5 +131,60 @@ class Manifest:
     counts: dict[str, int]
     files: dict[str, dict] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        self._present = tuple(f.name for f in fields(self))  # every field, when made here
+        self._extra: dict = {}
+
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False, indent=1)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Manifest":
+        """The manifest of a parsed manifest.json. Raises ValueError naming the first field whose
+        type is not the one written (readers would fail on it later, far from the cause)."""
+        if not isinstance(data, dict):
+            raise ValueError("the manifest is not a JSON object")
+        for name, (kind, expected) in _MANIFEST_TYPES.items():
+            if name not in data or (data[name] is None and name == "suppression_threshold"):
+                continue
+            value = data[name]
+            ok = isinstance(value, kind) and not (kind is int and isinstance(value, bool))
+            if ok and name == "years":
+                ok = all(isinstance(y, int) and not isinstance(y, bool) for y in value)
+            elif ok and name == "methodologies":
+                ok = all(isinstance(m, str) for m in value)
+            elif ok and name == "inputs":
+                ok = all(isinstance(i, dict) for i in value)
+            elif ok and name == "files":
+                ok = all(isinstance(k, str) and isinstance(v, dict) for k, v in value.items())
+            if not ok:
+                raise ValueError(f"manifest field '{name}' should be {expected}, not {json.dumps(value)[:40]}")
+        defaults = {"format_version": 1, "id": "", "title": "", "publisher": "", "created": "", "demo": False,
+                    "methodologies": [], "suppression_threshold": None, "years": [], "inputs": [],
+                    "counts": {}, "files": {}}
+        manifest = cls(**{name: data.get(name, default) for name, default in defaults.items()})
+        manifest._present = tuple(name for name in data if name in defaults)
+        manifest._extra = {k: v for k, v in data.items() if k not in defaults}
+        return manifest
+
+    # the read-only mapping of the file's keys
+    def __getitem__(self, key: str):
+        if key in self._present:
+            return getattr(self, key)
+        return self._extra[key]
+
+    def __iter__(self) -> Iterator[str]:
+        yield from self._present
+        yield from self._extra
+
+    def __len__(self) -> int:
+        return len(self._present) + len(self._extra)
+
+    def __eq__(self, other) -> bool:
+        if isinstance(other, Manifest):
+            return dict(self) == dict(other) and asdict(self) == asdict(other)
+        if isinstance(other, Mapping):
+            return dict(self) == dict(other)
+        return NotImplemented
+
+    __hash__ = None  # mutable, like the JSON object it stands for

@@ -306,21 +306,28 @@ def _recover(root: Path) -> None:
 class ReleaseInfo:
     id: str
     path: Path
-    manifest: dict
+    manifest: Manifest
 
     @property
     def created(self) -> str:
-        return self.manifest.get("created", "")
+        return self.manifest.created
 
 
-def read_manifest(path: Path) -> dict:
+def read_manifest(path: Path) -> Manifest:
+    """The release's manifest (a :class:`sipas_data.contracts.Manifest`, also readable as the
+    JSON object it was read from), once it names this release, each field has the type it is
+    written with, and every file it lists is there; else a ReleaseError saying which."""
     try:
-        manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
+        data = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise ReleaseError(f"{path.name}: no readable manifest ({exc.__class__.__name__})") from None
-    if not isinstance(manifest, dict) or manifest.get("id") != path.name:
+    if not isinstance(data, dict) or data.get("id") != path.name:
         raise ReleaseError(f"{path.name}: the manifest does not name this release")
-    for name in manifest.get("files", {}):
+    try:
+        manifest = Manifest.from_dict(data)
+    except ValueError as exc:
+        raise ReleaseError(f"{path.name}: {exc}") from None
+    for name in manifest.files:
         if not (path / name).is_file():
             raise ReleaseError(f"{path.name}: {name} is missing")
     return manifest
@@ -373,9 +380,14 @@ class Release:
     """Read access to one release. Reads are filtered at the Parquet level (row-group
     statistics), so a map's slice never loads the whole table."""
 
-    def __init__(self, release_id: str, path: Path, manifest: dict):
+    def __init__(self, release_id: str, path: Path, manifest: Manifest | dict):
         self.id = release_id
         self.path = path
+        if not isinstance(manifest, Manifest):
+            try:
+                manifest = Manifest.from_dict(manifest)
+            except ValueError as exc:
+                raise ReleaseError(f"{release_id}: {exc}") from None
         self.manifest = manifest
 
     def __repr__(self) -> str:
@@ -391,25 +403,25 @@ class Release:
 
     @property
     def created(self) -> str:
-        return self.manifest.get("created", "")
+        return self.manifest.created
 
     @property
     def is_demo(self) -> bool:
-        return bool(self.manifest.get("demo"))
+        return self.manifest.demo
 
     @property
     def years(self) -> list[int]:
-        return list(self.manifest.get("years", []))
+        return list(self.manifest.years)
 
     @property
     def fingerprint(self) -> str:
         """Changes whenever the release's content does: a cache key for the app."""
-        return self.manifest.get("files", {}).get(INDICES, {}).get("sha256", self.id)
+        return self.manifest.files.get(INDICES, {}).get("sha256", self.id)
 
     def verify(self) -> list[str]:
         """Problems found by checking every file against the manifest (empty when sound)."""
         problems = []
-        for name, meta in self.manifest.get("files", {}).items():
+        for name, meta in self.manifest.files.items():
             p = self.path / name
             if not p.is_file():
                 problems.append(f"{name} is missing")

@@ -33,6 +33,49 @@ def test_release_has_manifest_with_checksums_and_reads_back(tmp_path):
     assert sorted(communes.unit_code) == ["29000", "29001", "29002", "29003"]
 
 
+def test_manifest_reads_back_as_the_typed_object_it_was_written_from(tmp_path):
+    from sipas_data.contracts import Manifest
+
+    path = _build(tmp_path / "r1")
+    written = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
+    release = open_release("r1", tmp_path)
+    m = release.manifest
+    assert isinstance(m, Manifest) and m.id == "r1" and m.title == "Thử nghiệm" and m.demo is False
+    assert m.years == [2019] and m.counts["forms_read"] == 9 and m.counts["cells"] > 0
+    assert m.suppression_threshold == 2 and m.methodologies == ["sipas-2017"]
+    # readers that index it as the JSON object get what the file says
+    assert dict(m) == written and m == written and m.get("publisher") == "Sở Nội vụ"
+    assert list_releases(tmp_path)[0].manifest == m
+
+
+def test_manifest_of_an_earlier_build_reads_with_defaults_and_keeps_unknown_keys(tmp_path):
+    path = _build(tmp_path / "r1")
+    m = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
+    del m["title"], m["suppression_threshold"]
+    m["written_by"] = "a later version"
+    (path / "manifest.json").write_text(json.dumps(m), encoding="utf-8")
+    release = open_release("r1", tmp_path, verify=True)
+    assert release.title == "r1"  # a missing title reads as the id, as before
+    assert "title" not in release.manifest and release.manifest.get("suppression_threshold") is None
+    assert release.manifest["written_by"] == "a later version" and release.manifest.title == ""
+
+
+@pytest.mark.parametrize("field, value, expected", [
+    ("years", ["2019"], "a list of whole numbers"),
+    ("files", ["indices.parquet"], "an object of files"),
+    ("demo", "no", "true or false"),
+    ("suppression_threshold", "30", "a whole number or null"),
+])
+def test_manifest_with_a_field_of_the_wrong_type_is_refused_by_name(tmp_path, field, value, expected):
+    path = _build(tmp_path / "r1")
+    m = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
+    m[field] = value
+    (path / "manifest.json").write_text(json.dumps(m), encoding="utf-8")
+    with pytest.raises(ReleaseError, match=f"r1: manifest field '{field}' should be {expected}"):
+        open_release("r1", tmp_path)
+    assert list_releases(tmp_path) == []  # not listed, so never served
+
+
 def test_indices_file_holds_plain_text_and_statistics_for_every_filtered_column(tmp_path):
     import pyarrow as pa
     import pyarrow.parquet as pq
