@@ -5,6 +5,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -41,22 +42,65 @@ def _load_geography(restating: bool) -> Restatement | None:
 
 
 class UsedUnits:
-    """The units the published rows name, per registry vintage, gathered while they stream by."""
+    """The units the published rows name, per registry vintage, gathered while they stream by.
+
+    The engine's batches of one scheme share their text columns' dictionaries (the unit keys are
+    encoded once for every indicator), so a batch is reduced to marks on those dictionaries'
+    entries, without hashing its strings; the marks of a run of batches sharing dictionaries
+    are turned into (vintage, level, code) rows once, when the dictionaries change."""
 
     def __init__(self) -> None:
         self._parts: list[pa.Table] = []
+        self._vintages = list(calendar.vintage_ids())
+        self._run: tuple[pa.Array, pa.Array, np.ndarray] | None = None  # levels, codes, marks
 
     def add(self, batch: pa.Table) -> None:
+        for part in batch.to_batches():
+            level, code = part.column("level"), part.column("unit_code")
+            if not (pa.types.is_dictionary(level.type) and pa.types.is_dictionary(code.type)
+                    and level.null_count == code.null_count == part.column("basis").null_count
+                    == part.column("year").null_count == 0):
+                self._flush()
+                self._parts.append(self._distinct(pa.Table.from_batches([part])))
+                continue
+            year = part.column("year").to_numpy(zero_copy_only=False)
+            years = np.unique(year)
+            of_year = np.array([self._vintages.index(calendar.vintage_for_year(int(y))) for y in years])
+            vintage = of_year[np.searchsorted(years, year)]
+            # a restated row is on the latest vintage's units, whatever its year
+            restated = pc.equal(part.column("basis"), "restated")
+            if pc.any(restated).as_py():
+                vintage = np.where(restated.to_numpy(zero_copy_only=False),
+                                   self._vintages.index(calendar.latest().id), vintage)
+            if self._run is not None and not (self._run[0].equals(level.dictionary)
+                                              and self._run[1].equals(code.dictionary)):
+                self._flush()
+            if self._run is None:
+                shape = (len(self._vintages), len(level.dictionary), len(code.dictionary))
+                self._run = (level.dictionary, code.dictionary, np.zeros(shape, dtype=bool))
+            self._run[2][vintage, level.indices.to_numpy(), code.indices.to_numpy()] = True
+
+    def _flush(self) -> None:
+        if self._run is None:
+            return
+        levels, codes, marks = self._run
+        v, lv, c = np.nonzero(marks)
+        self._parts.append(pa.table({"vintage": pa.array(self._vintages, pa.string()).take(pa.array(v)),
+                                     "level": levels.take(pa.array(lv)), "code": codes.take(pa.array(c))}))
+        self._run = None
+
+    @staticmethod
+    def _distinct(batch: pa.Table) -> pa.Table:
         year = batch.column("year")
         years = pc.unique(year)
         of_year = pa.array([calendar.vintage_for_year(y) for y in years.to_pylist()], pa.string())
-        # a restated row is on the latest vintage's units, whatever its year
         vintage = pc.if_else(pc.equal(batch.column("basis"), "restated"), calendar.latest().id,
                              pc.take(of_year, pc.index_in(year, value_set=years)))
         keys = pa.table({"vintage": vintage, "level": batch.column("level"), "code": batch.column("unit_code")})
-        self._parts.append(keys.group_by(["vintage", "level", "code"]).aggregate([]))
+        return keys.group_by(["vintage", "level", "code"]).aggregate([])
 
     def frame(self) -> pd.DataFrame:
+        self._flush()
         if not self._parts:
             return pd.DataFrame({"vintage": [], "level": [], "code": []}, dtype=object)
         text = pa.schema([("vintage", pa.string()), ("level", pa.string()), ("code", pa.string())])

@@ -879,6 +879,8 @@ def compute_batches(con: duckdb.DuckDBPyConnection, responses: pd.DataFrame | pa
         for dim in (None, *dims):
             grains.append(f"grain_{dim or 'all'}")
             _grain(con, aggs, dim, grains[-1], AGGREGATES_PER_SCAN if dims else len(aggs))
+        # the per-form table is the largest thing held: gone once the groupings have summed it
+        con.execute(f"DROP {'TABLE' if dims else 'VIEW'} scored")
         # one table per grouping, read as one: appending to a wide table costs more than summing
         con.execute("CREATE OR REPLACE TEMP VIEW grain AS " + " UNION ALL BY NAME ".join(f"FROM {g}" for g in grains))
         rolled_up = _rollup_sql(_sum_columns(props, comps, weighted, packed), levels, weighted,
@@ -892,7 +894,6 @@ def compute_batches(con: duckdb.DuckDBPyConnection, responses: pd.DataFrame | pa
             kept.append(_KeptGrain(f"grain_kept_{len(kept)}", m.id, [p for p in props if p.column.startswith("it_")],
                                    comps, plain, weighted, packing, packed_columns, limit))
             con.execute(f"ALTER TABLE grain_all RENAME TO {kept[-1].table}")
-        con.execute(f"DROP {'TABLE' if dims else 'VIEW'} scored")
         for temp in (*grains, "cells", "districts"):
             con.execute(f"DROP TABLE IF EXISTS {temp}")
         middle = clock()
