@@ -3,7 +3,8 @@
     python bench/bench_import.py [--forms 1000000] [--xlsx-forms 40000] [--repeat 3] [--data DIR]
 
 Tasks, each run --repeat times in a fresh process (peak memory is that process's maximum
-resident set size), medians printed:
+resident set size; CPU time is its user + system time, all threads, which a machine shared with
+other work inflates far less than the wall time), medians printed:
   - release-csv:   ``python -m sipas_data build`` on the forms as CSV: read, validated, every cell
                    computed and the release written;
   - import-csv:    the import alone (``read_forms``) of the same CSV;
@@ -119,7 +120,7 @@ def run(task: str, csv: Path, xlsx: Path, tmp: Path) -> dict:
         stdout, stderr = out.read(), err.read()
     if proc.returncode:
         raise SystemExit(f"{task} failed:\n{stderr[-2000:]}")
-    result = {"seconds": seconds, "peak_mb": usage.ru_maxrss / 1024}
+    result = {"seconds": seconds, "cpu": usage.ru_utime + usage.ru_stime, "peak_mb": usage.ru_maxrss / 1024}
     if task != "release-csv":
         result.update(json.loads(stdout.strip().splitlines()[-1]))
     return result
@@ -153,12 +154,18 @@ def main() -> None:
         for _ in range(args.repeat):
             for task in TASKS:
                 results[task].append(run(task, csv, xlsx, Path(tmp)))
-    med = {t: {k: statistics.median(r[k] for r in v) for k in ("seconds", "peak_mb")} for t, v in results.items()}
+    med = {t: {k: statistics.median(r[k] for r in v) for k in ("seconds", "cpu", "peak_mb")}
+           for t, v in results.items()}
     print(f"\nmedian of {args.repeat} runs, each in a fresh process (wall time including the interpreter's "
-          "start; peak = max RSS of that process)")
+          "start; CPU = user + system time of that process; peak = max RSS of that process)")
     for task in TASKS:
         runs = ", ".join(f"{r['seconds']:.1f}" for r in results[task])
-        print(f"  {task:14s} {med[task]['seconds']:7.2f} s   peak {med[task]['peak_mb']:6.0f} MB   (runs: {runs} s)")
+        print(f"  {task:14s} {med[task]['seconds']:7.2f} s   CPU {med[task]['cpu']:7.2f} s   "
+              f"peak {med[task]['peak_mb']:6.0f} MB   (runs: {runs} s)")
+    c = {t: med[t]["cpu"] for t in TASKS}
+    print(f"  CPU time against the peers: release-csv {c['release-csv'] / c['pandas-csv']:.2f}x and import-csv "
+          f"{c['import-csv'] / c['pandas-csv']:.2f}x pandas-csv; import-xlsx "
+          f"{c['import-xlsx'] / c['calamine-xlsx']:.2f}x calamine-xlsx")
     s = {t: med[t]["seconds"] for t in TASKS}
     print(f"  {args.forms:,} forms as CSV to a full validated release: {s['release-csv'] / s['pandas-csv']:.2f}x "
           f"the time of the pandas peer computing only the core cells from the same CSV (goal: at most 1x, "

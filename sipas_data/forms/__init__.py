@@ -84,7 +84,7 @@ def _gather_accepted(parts: list[pd.DataFrame], columns: list[str]) -> pd.DataFr
     out = pd.concat(parts) if len(parts) > 1 else parts[0] if parts else typed({}, pd.RangeIndex(0), columns)
     # a stable sort by (year, form_id), as Arrow orders text: by code point, like Python
     keys = pa.table({"year": pa.array(out["year"].to_numpy(dtype="int64", na_value=0)),
-                     "form_id": pa.array(out["form_id"].to_numpy(dtype=object, na_value=None), pa.string())})
+                     "form_id": pa.array(out["form_id"].array, pa.string())})
     order = pc.sort_indices(keys, sort_keys=[("year", "ascending"), ("form_id", "ascending")]).to_numpy()
     return out.take(order).reset_index(drop=True)
 

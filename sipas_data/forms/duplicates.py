@@ -38,7 +38,7 @@ def duplicates(typed: pd.DataFrame, rows: np.ndarray, err: RowErrors, name: str,
     n = len(typed)
     good = np.flatnonzero(~err.any())
     keys = pd.DataFrame({"year": typed["year"].to_numpy()[good].astype("int64"),
-                         "form_id": typed["form_id"].to_numpy(dtype=object)[good],
+                         "form_id": typed["form_id"].array[good],
                          "pos": good, "row": rows[good]})
     dup_msg = np.full(n, None, dtype=object)
     ignore = np.zeros(n, dtype=bool)
@@ -71,7 +71,7 @@ def duplicates(typed: pd.DataFrame, rows: np.ndarray, err: RowErrors, name: str,
             for r, s in zip(later["row_first"], same)]
     err.add("duplicate", pd.notna(dup_msg), dup_msg)
     keep = ~err.any() & ~ignore
-    accepted = typed[keep]
+    accepted = typed if keep.all() else typed[keep]
     # every first row of a key is accepted: its place among the accepted rows
     at = (np.cumsum(keep) - 1)[first["pos"].to_numpy()]
     seen.keys.append(first.assign(pos=at, file=name, part=len(seen.parts)))
