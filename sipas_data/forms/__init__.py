@@ -74,6 +74,8 @@ def read_forms(paths: str | Path | list[str | Path]) -> ImportResult:
         ignored += ignore
         counts.update(forms.err.counts())
         notes += forms.notes
+        del table, forms, frame, good      # the file's cells are not needed any more
+    del seen                               # so the accepted frames are held by `accepted` alone
     return ImportResult(accepted=_gather_accepted(accepted, columns), rejects=_gather_rejects(rejects),
                         rows_read=rows_read, sources=sources, duplicates_ignored=ignored,
                         error_counts={k: counts[k] for k in ERROR_KINDS if counts.get(k)},
@@ -81,12 +83,16 @@ def read_forms(paths: str | Path | list[str | Path]) -> ImportResult:
 
 
 def _gather_accepted(parts: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
+    """The accepted rows of every file, sorted by (year, form_id). ``parts`` is emptied: each
+    column is dropped once its sorted copy is made, so one frame's worth is copied at a time."""
     out = pd.concat(parts) if len(parts) > 1 else parts[0] if parts else typed({}, pd.RangeIndex(0), columns)
+    parts.clear()
     # a stable sort by (year, form_id), as Arrow orders text: by code point, like Python
     keys = pa.table({"year": pa.array(out["year"].to_numpy(dtype="int64", na_value=0)),
                      "form_id": pa.array(out["form_id"].array, pa.string())})
     order = pc.sort_indices(keys, sort_keys=[("year", "ascending"), ("form_id", "ascending")]).to_numpy()
-    return out.take(order).reset_index(drop=True)
+    del keys
+    return pd.DataFrame({c: out.pop(c).take(order).reset_index(drop=True) for c in list(out.columns)})
 
 
 def _gather_rejects(parts: list[pd.DataFrame]) -> pd.DataFrame:
