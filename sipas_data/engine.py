@@ -463,26 +463,34 @@ def _rollup_sql(sum_cols: list[str], levels: tuple[str, ...], weighted: bool, gr
     return " UNION ALL ".join(parts)
 
 
-def _wide_values_sql(props, comps, weighted: bool, rolled_up: str, unpack: str = "",
-                     packed: list[str] = ()) -> str:
-    """The rolled-up cells (the query ``rolled_up``, its packed counts unpacked by ``unpack``)
-    with each composite's value, in publishing order.
+def _create_wide(con: duckdb.DuckDBPyConnection, name: str, props, comps, weighted: bool, rolled_up: str,
+                 unpack: str = "", packed: list[str] = ()) -> None:
+    """Creates the table ``name``: the rolled-up cells (the query ``rolled_up``, its packed
+    counts unpacked by ``unpack``) with each composite's value, in publishing order.
 
     Composite values need their parts side by side, so they are computed here, in the wide
     table: one projection per depth (elements, then aspects, then SIPAS), so a composite reads
     its parts by name. The rows are sorted once by year, level, parent, service, breakdown,
     group and unit: every indicator is published in this order, which keeps the release
-    clustered for filtered reads, and siblings (ranked against each other) are adjacent."""
+    clustered for filtered reads, and siblings (ranked against each other) are adjacent.
+
+    The sort comes first, on the rolled-up sums, and the columns computed from them follow in
+    a projection over the sorted table (which keeps its order): a sort moves every column of
+    its rows, and the unpacked counts and values are most of them."""
     item_value = {p.column: f"(100.0 * h_{p.column} / nullif({f'w_{p.column}' if weighted else f'n_{p.column}'}, 0))"
                   for p in props}
-    sql = f"SELECT * EXCLUDE ({', '.join(packed)}), {unpack} FROM ({rolled_up})" if packed else rolled_up
+    sorted_name = f"{name}_sorted"
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {sorted_name} AS SELECT * FROM ({rolled_up}) "
+                f"ORDER BY {', '.join(SIBLING_KEYS)}, unit_code")
+    sql = f"SELECT * EXCLUDE ({', '.join(packed)}), {unpack} FROM {sorted_name}" if packed else f"FROM {sorted_name}"
     for depth in ("it_", "el_", "as_"):
         layer = [c for c in comps if c.parts[0].startswith(depth)]
         if layer:
             cols = ", ".join(f"{_mean_sql([item_value.get(s) or f'v_{s}' for s in c.parts])} AS v_{c.column}"
                              for c in layer)
             sql = f"SELECT *, {cols} FROM ({sql})"
-    return f"{sql} ORDER BY {', '.join(SIBLING_KEYS)}, unit_code"
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}")
+    con.execute(f"DROP TABLE {sorted_name}")
 
 
 SIBLING_KEYS = ("year", "level", "parent_code", "service", "breakdown", "grp")
@@ -780,8 +788,8 @@ def _restated(con: duckdb.DuckDBPyConnection, restate: Restatement, kept: _KeptG
     unpacked = [_unpack_sql(kept.packed_columns, kept.packing)] if kept.packing else []
     con.execute("CREATE OR REPLACE TEMP VIEW grain_restated AS " + _restated_grain_sql(
         restate, kept.table, [*unpacked, *(c for c in sums if c not in counts)]))
-    con.execute("CREATE OR REPLACE TEMP TABLE wide_restated AS " + _wide_values_sql(
-        kept.items, kept.comps, kept.weighted, _rollup_sql(sums, RESTATED_LEVELS, kept.weighted, "grain_restated")))
+    _create_wide(con, "wide_restated", kept.items, kept.comps, kept.weighted,
+                 _rollup_sql(sums, RESTATED_LEVELS, kept.weighted, "grain_restated"))
     con.execute("DROP VIEW grain_restated")
     timings["core"] = timings.get("core", 0.0) + clock() - start
     kinds = [("composite", c.indicator, c.column) for c in kept.comps]
@@ -845,7 +853,9 @@ def compute_batches(con: duckdb.DuckDBPyConnection, responses: pd.DataFrame | pa
             # (a district's keys are a part of its cells' keys: counted from those, not the forms)
             con.execute(_key_table_sql("districts", f"SELECT {', '.join(DISTRICT_KEYS)}, sum(forms) AS forms "
                                                     "FROM cells GROUP BY ALL"))
-            joins += " " + _key_join_sql("districts", DISTRICT_KEYS, "f")
+            # each cell carries its district's number, so one join of the forms finds both
+            con.execute("CREATE OR REPLACE TEMP TABLE cells AS SELECT cells.*, districts.districts_id FROM cells "
+                        + _key_join_sql("districts", DISTRICT_KEYS, "cells"))
         keep = ("cells_id", *(("districts_id",) if dims else ()), *dims, *(("weight",) if weighted else ()))
         plain = _answers_always_valid(con, props, m.id)
         scale = score_scale(comps)
@@ -886,8 +896,7 @@ def compute_batches(con: duckdb.DuckDBPyConnection, responses: pd.DataFrame | pa
         rolled_up = _rollup_sql(_sum_columns(props, comps, weighted, packed), levels, weighted,
                                 squares_exact=largest_unit * scale * scale < 2**53)
         unpack = _unpack_sql(packed_columns, packing) if packing else ""
-        con.execute(f"CREATE OR REPLACE TEMP TABLE wide AS "
-                    f"{_wide_values_sql(props, comps, weighted, rolled_up, unpack, packed)}")
+        _create_wide(con, "wide", props, comps, weighted, rolled_up, unpack, packed)
         limit = int(threshold if threshold is not None else m.suppression_threshold)
         con.execute("DROP VIEW grain")
         if restate is not None:  # the overall grain stays for the restated series
