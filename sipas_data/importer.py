@@ -7,7 +7,10 @@ Reading
 -------
 * CSV in UTF-8, UTF-8 with BOM or UTF-16 (LE/BE, with or without BOM, as Excel's "Unicode text"
   writes it); the delimiter (comma, semicolon or tab) is the one found most often in the header
-  line. Other encodings are refused with a plain message ("save as CSV UTF-8").
+  line. Other encodings are refused with a plain message ("save as CSV UTF-8"). A UTF-8 CSV is
+  parsed by Arrow with dictionary-encoded columns, so each rule parses each distinct text once; a
+  file Arrow would read differently from pandas' parser (a short row, a quote left open, UTF-16)
+  is parsed by pandas: the cells, rows and messages are the same either way.
 * XLSX/XLSM via python-calamine, by the cells that hold a value (never the stored dimension, which
   a tool may write too small): the sheet named "Phiếu" or "forms" if there is one, else the first.
   A sheet far larger than its cells (a stray cell at XFD1048576) or too large to be forms is
