@@ -142,11 +142,14 @@ def _criteria(ctx, m, items, names: dict, area: str, svc_label: str) -> None:
     texts, css = heatmap.heat_table(mat, ctx.lang, withheld=mask, first=ctx.t("unit"))
     unit_col = ctx.t("unit")
     config = {unit_col: st.column_config.TextColumn(pinned=True, width=130)}
+    # numbered headings: criteria that begin alike ("Thông tin về chính sách…") stay apart when
+    # shortened; the full name is the heading's help
     for k, crit in enumerate(mat.index):
         config[texts.columns[k + 1]] = st.column_config.TextColumn(
-            heatmap.short(crit, 16), help=fmt.md(crit), width=96)
-    st.dataframe(texts.style.apply(lambda _: css, axis=None), hide_index=True, width="stretch",
-                 column_config=config, key="sv_heat_table")
+            f"{k + 1}. {heatmap.short(crit, 15)}", help=fmt.md(crit), width=120)
+    with st.container(key="sv_heat_table"):  # a keyed box: st.dataframe itself gets no key class
+        st.dataframe(texts.style.apply(lambda _: css, axis=None), hide_index=True, width="stretch",
+                     column_config=config)
     st.caption(fmt.md(ctx.t("sv_table_note", threshold=ctx.threshold, lo=lo, hi=hi)) + "  \n" + fmt.md(ctx.source()))
 
 

@@ -70,12 +70,19 @@ def test_chart_rows_are_a_name_line_over_full_width_cells():
 
     def from_top(y):
         return (y - hi) * px
+    bands = [b for b in fig.layout.shapes if b.name == "name-band"]
+    assert len(bands) == 4 and all(b.fillcolor == "white" and b.layer == "above" and b.yref == "y" for b in bands)
     for i, a in enumerate(labels):
-        brick_top = from_top(i - 0.5) + heatmap.ROW_LABEL_PX / 2   # plotly insets a brick by half the gap
+        top, bottom = from_top(bands[i].y0), from_top(bands[i].y1)   # the white band above row i
+        assert (top, bottom) == pytest.approx((i * row_px, i * row_px + heatmap.ROW_LABEL_PX))
         centre = from_top(a.y)
-        assert i * row_px <= centre - 7 and centre + 7 <= brick_top   # a 12 px name line, above its own cells
-        assert brick_top + heatmap.CELL_PX <= (i + 1) * row_px + 0.01
-    assert fig.data[0].ygap == heatmap.ROW_LABEL_PX
+        assert top <= centre - 7 and centre + 7 <= bottom   # a 12 px name line, in the band above its cells
+        # what shows of the row's cells: from this band to the next, the row's centre in the middle
+        cells_top, cells_bottom = bottom, from_top(bands[i + 1].y0)
+        assert cells_bottom - cells_top == pytest.approx(heatmap.CELL_PX)
+        assert from_top(i) == pytest.approx((cells_top + cells_bottom) / 2)
+    # in the axis' units: a press image of another height keeps the proportions (no pixel gap)
+    assert fig.data[0].ygap is None
     # the cells take the whole width: only small side margins, no margin for row names
     assert fig.layout.margin.l == fig.layout.margin.r == heatmap.SIDE_MARGIN
     # units named above the columns, turned on end; the colour bar lies under the plot

@@ -99,9 +99,12 @@ def criteria_heatmap(matrix: pd.DataFrame, lang: str, *, indicator: str = "sipas
     True where the release withholds the cell) tells a withheld cell from one it does not have.
 
     Each row is a line with the criterion's name and, under it, a band of cells across the
-    plot's whole width (the rows are a heatmap with a gap of ``ROW_LABEL_PX`` between them, the
-    names are annotations in the gaps); the units are named above their columns, turned on end; the
-    colour bar is under the plot. Cells show the value with one decimal, "–" when there is none."""
+    plot's whole width: the rows are one heatmap, and a white band (a shape, ``ROW_LABEL_PX`` of
+    each row's ``ROW_LABEL_PX + CELL_PX``) between two rows holds the name of the row below it.
+    The bands are in the axis' units, not pixels (plotly's ``ygap`` is), so a press image that
+    gives the plot another height (ui/press.py) keeps the same proportions. The units are named
+    above their columns, turned on end; the colour bar is under the plot. Cells show the value
+    with one decimal, "–" when there is none."""
     zmin, zmax = indicator_range(indicator)
     held = _withheld(matrix, withheld)
     rows = [str(i) for i in matrix.index]
@@ -117,15 +120,15 @@ def criteria_heatmap(matrix: pd.DataFrame, lang: str, *, indicator: str = "sipas
     n = len(rows)
     row_px = ROW_LABEL_PX + CELL_PX
     plot_h = max(n, 1) * row_px
-    # the bricks are inset by half the gap on each side of a row's slot: the range starts half a
-    # gap higher, so the first name has its full line above the first row, and ends half a gap
-    # higher too, so nothing is left under the last row
+    # each row's slot is half a band, the cells, half a band (the cells' numbers stay centred in
+    # what shows of them); the range starts half a band higher, so the first name has its whole
+    # line above the first row, and ends half a band higher too, so nothing is left under the last
     half = (ROW_LABEL_PX / 2) / row_px
     top_px = 10 + int(COLUMN_LABEL_PX_PER_CHAR * max((len(short(c, COLUMN_LABEL_CHARS)) for c in cols), default=4))
     fig = go.Figure(go.Heatmap(
         z=z, x=[esc(c) for c in cols], y=[esc(r) for r in rows], colorscale=SCALE, zmin=zmin, zmax=zmax,
         text=text, texttemplate="%{text}", textfont=dict(size=11), customdata=hover,
-        hovertemplate="%{customdata}<extra></extra>", xgap=1, ygap=ROW_LABEL_PX,
+        hovertemplate="%{customdata}<extra></extra>", xgap=1,
         colorbar=dict(orientation="h", thickness=10, len=1, lenmode="fraction", x=0, xanchor="left",
                       y=-8 / plot_h, yanchor="top", yref="paper", tickformat=".0f", ticksuffix="%",
                       tickfont=dict(size=11), outlinewidth=0)))
@@ -140,6 +143,10 @@ def criteria_heatmap(matrix: pd.DataFrame, lang: str, *, indicator: str = "sipas
              text=esc(short(r, ROW_LABEL_CHARS)), showarrow=False, align="left",
              font=dict(size=12, color="#222"), name="row-label")
         for i, r in enumerate(rows)]
+    fig.layout.shapes = [
+        dict(type="rect", xref="paper", x0=0, x1=1, yref="y", y0=k - 0.5 - half, y1=k - 0.5 + half,
+             fillcolor="white", line=dict(width=0), layer="above", name="name-band")
+        for k in range(n + 1)]
     fig.update_layout(height=plot_h + top_px + COLOUR_BAR_PX, plot_bgcolor="white",
                       margin=dict(l=SIDE_MARGIN, r=SIDE_MARGIN, t=top_px, b=COLOUR_BAR_PX),
                       meta={"builder": True})
