@@ -2,6 +2,8 @@
 phone-first chart (a name line above each row of cells, units named above their columns, the colour
 bar under the plot), withheld cells labelled, names escaped, the table form and the widths that fit
 the pages' tables on a 390 px phone."""
+import re
+
 import pandas as pd
 import pytest
 
@@ -49,7 +51,8 @@ def test_chart_values_withheld_cells_and_escaped_names():
     # the hover tells a withheld cell from a missing one
     assert t("suppressed_class", "vi") in tr.customdata[1][0]
     assert t("no_data_class", "vi") in tr.customdata[2][1]
-    assert "80,54%" in tr.customdata[0][0]
+    assert tr.customdata[0][0] == "80,54%"
+    assert tr.hovertemplate.startswith("<b>%{x}</b><br>%{y}<br>%{customdata}")  # the escaped names
     every = [str(x) for x in (*tr.x, *fig.layout.xaxis.ticktext, *(a.text for a in fig.layout.annotations),
                               *(c for row in tr.customdata for c in row))]
     assert not any("<img" in x or "<b>Xã" in x for x in every)
@@ -70,17 +73,21 @@ def test_chart_rows_are_a_name_line_over_full_width_cells():
 
     def from_top(y):
         return (y - hi) * px
-    bands = [b for b in fig.layout.shapes if b.name == "name-band"]
-    assert len(bands) == 4 and all(b.fillcolor == "white" and b.layer == "above" and b.yref == "y" for b in bands)
+    shape = next(b for b in fig.layout.shapes if b.name == "name-bands")
+    assert shape.fillcolor == "white" and shape.layer == "above" and (shape.xref, shape.yref) == ("paper", "y")
+    # the path's rectangles: M0,y0 H1 V y1 H0 Z, the full width, from y0 to y1
+    rects = re.findall(r"M0,(-?[\d.]+)H1V(-?[\d.]+)H0Z", shape.path)
+    assert len(rects) == 4 and "".join(f"M0,{a}H1V{b}H0Z" for a, b in rects) == shape.path
+    bands = [(float(a), float(b)) for a, b in rects]
     for i, a in enumerate(labels):
-        top, bottom = from_top(bands[i].y0), from_top(bands[i].y1)   # the white band above row i
-        assert (top, bottom) == pytest.approx((i * row_px, i * row_px + heatmap.ROW_LABEL_PX))
+        top, bottom = from_top(bands[i][0]), from_top(bands[i][1])   # the white band above row i
+        assert (top, bottom) == pytest.approx((i * row_px, i * row_px + heatmap.ROW_LABEL_PX), abs=1e-3)
         centre = from_top(a.y)
         assert top <= centre - 7 and centre + 7 <= bottom   # a 12 px name line, in the band above its cells
         # what shows of the row's cells: from this band to the next, the row's centre in the middle
-        cells_top, cells_bottom = bottom, from_top(bands[i + 1].y0)
-        assert cells_bottom - cells_top == pytest.approx(heatmap.CELL_PX)
-        assert from_top(i) == pytest.approx((cells_top + cells_bottom) / 2)
+        cells_top, cells_bottom = bottom, from_top(bands[i + 1][0])
+        assert cells_bottom - cells_top == pytest.approx(heatmap.CELL_PX, abs=1e-3)
+        assert from_top(i) == pytest.approx((cells_top + cells_bottom) / 2, abs=1e-3)
     # in the axis' units: a press image of another height keeps the proportions (no pixel gap)
     assert fig.data[0].ygap is None
     # the cells take the whole width: only small side margins, no margin for row names

@@ -113,10 +113,9 @@ def criteria_heatmap(matrix: pd.DataFrame, lang: str, *, indicator: str = "sipas
     text, hover = [], []
     for i, r in enumerate(rows):
         text.append([fmt.num(v, lang, 1) if not _missing(v) else MISSING for v in z[i]])
-        hover.append([f"<b>{esc(c)}</b><br>{esc(r)}<br>"
-                      + (fmt.pct(v, lang) if not _missing(v)
-                         else esc(t("suppressed_class" if held.iat[i, j] else "no_data_class", lang)))
-                      for j, (c, v) in enumerate(zip(cols, z[i]))])
+        hover.append([fmt.pct(v, lang) if not _missing(v)
+                      else esc(t("suppressed_class" if held.iat[i, j] else "no_data_class", lang))
+                      for j, v in enumerate(z[i])])
     n = len(rows)
     row_px = ROW_LABEL_PX + CELL_PX
     plot_h = max(n, 1) * row_px
@@ -128,7 +127,7 @@ def criteria_heatmap(matrix: pd.DataFrame, lang: str, *, indicator: str = "sipas
     fig = go.Figure(go.Heatmap(
         z=z, x=[esc(c) for c in cols], y=[esc(r) for r in rows], colorscale=SCALE, zmin=zmin, zmax=zmax,
         text=text, texttemplate="%{text}", textfont=dict(size=11), customdata=hover,
-        hovertemplate="%{customdata}<extra></extra>", xgap=1,
+        hovertemplate="<b>%{x}</b><br>%{y}<br>%{customdata}<extra></extra>", xgap=1,
         colorbar=dict(orientation="h", thickness=10, len=1, lenmode="fraction", x=0, xanchor="left",
                       y=-8 / plot_h, yanchor="top", yref="paper", tickformat=".0f", ticksuffix="%",
                       tickfont=dict(size=11), outlinewidth=0)))
@@ -143,10 +142,10 @@ def criteria_heatmap(matrix: pd.DataFrame, lang: str, *, indicator: str = "sipas
              text=esc(short(r, ROW_LABEL_CHARS)), showarrow=False, align="left",
              font=dict(size=12, color="#222"), name="row-label")
         for i, r in enumerate(rows)]
-    fig.layout.shapes = [
-        dict(type="rect", xref="paper", x0=0, x1=1, yref="y", y0=k - 0.5 - half, y1=k - 0.5 + half,
-             fillcolor="white", line=dict(width=0), layer="above", name="name-band")
-        for k in range(n + 1)]
+    # one path of n + 1 rectangles (a shape each cost plotly's validation n + 1 times)
+    bands = "".join(f"M0,{k - 0.5 - half:.6f}H1V{k - 0.5 + half:.6f}H0Z" for k in range(n + 1))
+    fig.layout.shapes = [dict(type="path", path=bands, xref="paper", yref="y", fillcolor="white",
+                              line=dict(width=0), layer="above", name="name-bands")]
     fig.update_layout(height=plot_h + top_px + COLOUR_BAR_PX, plot_bgcolor="white",
                       margin=dict(l=SIDE_MARGIN, r=SIDE_MARGIN, t=top_px, b=COLOUR_BAR_PX),
                       meta={"builder": True})
