@@ -4,6 +4,7 @@
 2. Warm: with that browser kept running, PNGs of figures it has not seen (cache misses),
    median and max, for the ranking bar chart, the tile map of a province and, when boundaries
    are installed ($SIPAS_GEO_DATA), the national province map, at 1200x675 and 1080x1080 (2x).
+   Each map's median is also given as a ratio to the bar chart's in the same run.
 3. Cached: the same figure and size again (bytes from the renderer's cache).
 4. A press kit of two figures (4 PNGs + CSV/XLSX + text) on the warm browser.
 Figures are printed, never asserted.
@@ -72,6 +73,7 @@ def main() -> None:
     print(f"cold: browser start + first PNG 1200x675@2x: {time.perf_counter() - t0:.2f} s")
 
     kinds = ["bar", "map"] + (["national"] if national_map(release, "x") is not None else [])
+    medians = {}
     for kind in kinds:
         for size, (w, h) in press.SIZES.items():
             times = []
@@ -82,8 +84,12 @@ def main() -> None:
                 t0 = time.perf_counter()
                 r.render(fig, w, h)
                 times.append(time.perf_counter() - t0)
+            medians[kind, size] = statistics.median(times)
             print(f"warm {kind:8s} PNG {w}x{h}@2x: median {statistics.median(times):.3f} s, "
                   f"max {max(times):.3f} s ({args.runs} runs)")
+    for kind in kinds[1:]:  # the bar chart of the same run is the peer: the machine's load cancels out
+        print(f"{kind} / bar (same run): " + ", ".join(f"{size} {medians[kind, size] / medians['bar', size]:.2f}x"
+                                                      for size in press.SIZES))
     t0 = time.perf_counter()
     r.render(fig, w, h)
     print(f"cached repeat: {1000 * (time.perf_counter() - t0):.1f} ms")
