@@ -230,3 +230,31 @@ def test_demo_release_is_marked_and_has_official_averages(demo_release_root):
     assert 0 < c2024.suppressed.sum() < len(c2024) / 4
     restated = r.read(year=2024, level="commune", restated=True)
     assert set(restated.basis) == {"restated"} and set(restated.parent_code) == {"82"}
+
+
+def test_units_named_are_the_same_from_dictionary_batches_and_from_plain_ones():
+    """The build marks the units on the engine's shared dictionaries; batches of plain strings
+    (official rows) are grouped instead. Both give every (vintage, level, code) a published row
+    names, a restated row on the latest vintage's units whatever its year."""
+    import duckdb
+    import pyarrow as pa
+
+    from sipas_data.build import UsedUnits
+    from sipas_data.engine import INDEX_SCHEMA, Restatement, compute_batches
+
+    restate = Restatement(communes=pd.DataFrame({"old_commune_code": ["29000"], "new_commune_code": ["30001"]}),
+                          provinces=pd.DataFrame({"old_province_code": ["87"], "new_province_code": ["82"]}),
+                          before_year=2025)
+    batches = list(compute_batches(duckdb.connect(), forms(), threshold=1, restate=restate))
+    assert all(pa.types.is_dictionary(b.schema.field("unit_code").type) for b in batches)
+    by_marks, by_strings = UsedUnits(), UsedUnits()
+    for batch in batches:
+        by_marks.add(batch)
+        by_strings.add(batch.cast(INDEX_SCHEMA))
+    marked = by_marks.frame().sort_values(["vintage", "level", "code"]).reset_index(drop=True)
+    grouped = by_strings.frame().sort_values(["vintage", "level", "code"]).reset_index(drop=True)
+    pd.testing.assert_frame_equal(marked, grouped)
+    named = set(marked.itertuples(index=False, name=None))
+    assert {("2019", "province", "87"), ("2019", "district", "866"), ("2019", "commune", "29003")} <= named
+    assert {("2025", "province", "82"), ("2025", "commune", "30001")} <= named  # the restated rows
+    assert ("2025", "commune", "29000") not in named and ("2019", "commune", "30001") not in named
