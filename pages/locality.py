@@ -194,12 +194,12 @@ def body(ctx) -> None:
         levels = level_label(ref.level, ctx.lang, plural=True, year=s.year)
         parent = ctx.name(row["parent_code"])
         # a phone's columns: the rank as "2/12" (among what, in the line above the table), the
-        # interval to one decimal, the n and value under short headings the line below explains
+        # the n, value and interval (two decimals, as everywhere) under short headings the line below explains
         table = pd.DataFrame({
             ctx.t("service"): [ctx.service_label(x) for x in svc["service"]],
             ctx.t("value"): [ctx.t("suppressed_class") if sp else fmt.num(v, ctx.lang)
                              for v, sp in zip(svc["value"], svc["suppressed"])],
-            ctx.t("interval"): [fmt.interval(a, b, ctx.lang, 1) for a, b in zip(svc["ci_low"], svc["ci_high"])],
+            ctx.t("interval"): [fmt.interval(a, b, ctx.lang) for a, b in zip(svc["ci_low"], svc["ci_high"])],
             n_label(ctx, s.indicator): [fmt.count(n, ctx.lang) for n in svc["n"]],
             ctx.t("rank"): [ctx.t("rank_of", rank=fmt.count(r, ctx.lang), total=fmt.count(totals.get(x), ctx.lang))
                             if not pd.isna(r) and (totals.get(x) or 0) > 1 else "–"

@@ -68,7 +68,7 @@ def body(ctx) -> None:
         weak = views.label_frame(own.nsmallest(5, "value"), m, ctx.lang)
         table = pd.DataFrame({ctx.t("criterion"): weak["label"],
                               ctx.t("value"): [fmt.num(v, ctx.lang) for v in weak["value"]],
-                              ctx.t("interval"): [fmt.interval(a, b, ctx.lang, 1)
+                              ctx.t("interval"): [fmt.interval(a, b, ctx.lang)
                                                   for a, b in zip(weak.ci_low, weak.ci_high)],
                               n_label(ctx, "item:"): [fmt.count(n, ctx.lang) for n in weak["n"]]})
         st.dataframe(table, hide_index=True, width="stretch", **_phone_table(ctx, table, ctx.t("criterion")))
@@ -84,7 +84,7 @@ def body(ctx) -> None:
         table = pd.DataFrame({
             ctx.t("unit"): low["name"],
             ctx.t("value"): [fmt.num(v, ctx.lang) for v in low["value"]],
-            ctx.t("interval"): [fmt.interval(a, b, ctx.lang, 1) for a, b in zip(low["ci_low"], low["ci_high"])],
+            ctx.t("interval"): [fmt.interval(a, b, ctx.lang) for a, b in zip(low["ci_low"], low["ci_high"])],
             ctx.t("n_forms"): [fmt.count(n, ctx.lang) for n in low["n"]],
             ctx.t("rank"): [ctx.t("rank_of", rank=fmt.count(r, ctx.lang), total=fmt.count(tot, ctx.lang))
                             if not pd.isna(r) and (tot or 0) > 1 else "–"

@@ -381,7 +381,7 @@ def test_locality_services_table_fits_a_phone_with_the_release_numbers(demo_env,
     for row in cells.itertuples():
         shown = table.loc[scheme.service(row.service).label["vi"]]
         assert shown["Giá trị (%)"] == vi(row.value)
-        assert shown["KTC 95%"] == f"{vi(row.ci_low, 1)}–{vi(row.ci_high, 1)}"   # one decimal, decimal comma
+        assert shown["KTC 95%"] == f"{vi(row.ci_low)}–{vi(row.ci_high)}"   # two decimals, decimal comma
         total = int((~sib[sib["service"] == row.service]["suppressed"]).sum())
         assert shown["Hạng"] == f"{int(row.rank)}/{total}"
     config = json.loads(at.dataframe[0].proto.columns)

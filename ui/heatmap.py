@@ -185,7 +185,7 @@ PHONE_TABLE_PX = 356
 CELL_CHAR_PX = 7.0
 HEAD_CHAR_PX = 6.5
 CELL_PAD_PX = 18
-NAME_MIN_PX = 104
+NAME_MIN_PX = 96
 WRAP_ROW_PX = 66  # the lowest row height at which Streamlit lets a text cell wrap (over 4rem)
 
 
