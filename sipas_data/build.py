@@ -25,10 +25,18 @@ def restatement_on_latest_units() -> Restatement:
     province only."""
     from geo.registry import crosswalk
 
-    cw = crosswalk()
-    return Restatement(communes=cw[["old_commune_code", "new_commune_code"]],
-                       provinces=cw[["old_province_code", "new_province_code"]].drop_duplicates("old_province_code"),
-                       before_year=calendar.restated_before())
+    # Each vintage's years go through that vintage's own chain to the latest units: a code that a
+    # later reform reused names another place in another vintage's years.
+    vintages = calendar.vintages()
+    communes, provinces = [], []
+    for vintage, following in zip(vintages[:-1], vintages[1:]):
+        cw = crosswalk(vintage.id)
+        years = dict(from_year=vintage.first_year or 0, to_year=following.first_year)
+        communes.append(cw[["old_commune_code", "new_commune_code"]].assign(**years))
+        provinces.append(cw[["old_province_code", "new_province_code"]].drop_duplicates("old_province_code")
+                         .assign(**years))
+    return Restatement(communes=pd.concat(communes, ignore_index=True),
+                       provinces=pd.concat(provinces, ignore_index=True), before_year=calendar.restated_before())
 
 
 def _load_geography(restating: bool) -> Restatement | None:

@@ -692,10 +692,17 @@ class Restatement:
     commune joined (``communes``: old_commune_code, new_commune_code) and the province their old
     province merged into (``provinces``: old_province_code, new_province_code); forms of a
     province without a new one are left out, and the district level is gone (district-agency
-    forms count toward the new province only)."""
+    forms count toward the new province only). A row may hold the years it applies to,
+    ``from_year`` (included) to ``to_year`` (not), where a later reform reused a code."""
     communes: pd.DataFrame
     provinces: pd.DataFrame
     before_year: int
+
+    def spans(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """``frame`` with its years: every year before ``before_year`` unless it gives them."""
+        if "from_year" in frame:
+            return frame
+        return frame.assign(from_year=np.int32(0), to_year=np.int32(self.before_year))
 
 
 RESTATED_LEVELS = ("province", "commune")
@@ -732,12 +739,17 @@ def _restated_protection(restate: Restatement, own: tuple, kinds, limit: int) ->
     restated cell as the sum of the old units' published cells it was formed from (those are
     frozen: already published, their withheld cells stay withheld and nothing else changes)."""
     own_keys, own_cols = own
+    spans = ["from_year", "to_year"]
     mapping = pd.concat([
-        restate.communes.set_axis(["old", "new"], axis=1).assign(level="commune"),
-        restate.provinces.set_axis(["old", "new"], axis=1).assign(level="province"),
+        restate.spans(restate.communes)[["old_commune_code", "new_commune_code", *spans]]
+        .set_axis(["old", "new", *spans], axis=1).assign(level="commune"),
+        restate.spans(restate.provinces)[["old_province_code", "new_province_code", *spans]]
+        .set_axis(["old", "new", *spans], axis=1).assign(level="province"),
     ]).dropna()
     earlier = own_keys[own_keys["year"] < restate.before_year].reset_index(names="own_row")
     old = earlier.merge(mapping, left_on=["level", "unit_code"], right_on=["level", "old"], how="inner")
+    old = old[(old["year"] >= old["from_year"]) & (old["year"] < old["to_year"])].drop(columns=spans)
+    old = old.reset_index(drop=True)
     own_rows = old["own_row"].to_numpy()
     stems = [stem for _, _, stem in kinds]
     zeros = np.zeros(len(old), dtype=np.int32)
@@ -770,7 +782,9 @@ def _restated_grain_sql(restate: Restatement, grain: str, sums: list[str]) -> st
                {', '.join(sums)}
         FROM {grain} g
         JOIN restate_provinces pw ON pw.old_province_code = g.province_code
+            AND g.year >= pw.from_year AND g.year < pw.to_year
         LEFT JOIN restate_communes cw ON cw.old_commune_code = g.commune_code
+            AND g.year >= cw.from_year AND g.year < cw.to_year
         WHERE g.year < {int(restate.before_year)}"""
 
 
@@ -923,8 +937,11 @@ def compute_batches(con: duckdb.DuckDBPyConnection, responses: pd.DataFrame | pa
         con.unregister("forms_in")
     if kept:
         restate = restate() if callable(restate) else restate
-        con.register("restate_communes", restate.communes[["old_commune_code", "new_commune_code"]])
-        con.register("restate_provinces", restate.provinces[["old_province_code", "new_province_code"]])
+        spans = ["from_year", "to_year"]
+        con.register("restate_communes",
+                     restate.spans(restate.communes)[["old_commune_code", "new_commune_code", *spans]])
+        con.register("restate_provinces",
+                     restate.spans(restate.provinces)[["old_province_code", "new_province_code", *spans]])
         for grain in kept:
             yield from _restated(con, restate, grain, timings)
             con.execute(f"DROP TABLE {grain.table}")

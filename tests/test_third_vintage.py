@@ -356,10 +356,8 @@ def test_the_pages_name_no_vintage_or_reform_year():
 
 
 # ---------------------------------------------------------------------------------------------
-# the release build's restated series (still code: sipas_data/build.py)
+# the release build's restated series: each vintage's years through its own chain of crosswalks
 
-@pytest.mark.xfail(strict=True, reason="sipas_data/build.py restates every earlier year through geo.crosswalk() "
-                                       "(earliest to latest); each vintage's years need their own chained crosswalk")
 def test_the_build_restates_each_vintages_years_through_its_own_crosswalk(third):
     from sipas_data.build import restatement_on_latest_units
     r = restatement_on_latest_units()
