@@ -2,10 +2,9 @@
 
 The frame, ``run_page(name, body, filters, links)``, is what app.py runs around the page chosen
 (a page module holds only ``body(ctx)`` and its ``FILTERS``): it opens the release (building the
-demo once on a fresh clone), turns the URL into a validated ViewState, draws the notices, calls
-``body(ctx)`` inside a guard that shows a friendly message instead of a traceback, and draws the
-sidebar (navigation that carries the view, language, filters) after the body, so that a page's
-figures are the first thing a new visitor's browser receives.
+demo once on a fresh clone), turns the URL into a validated ViewState, draws the sidebar
+(navigation that carries the view, language, filters), the header line and notices, then calls
+``body(ctx)`` inside a guard that shows a friendly message instead of a traceback.
 """
 from __future__ import annotations
 
@@ -655,19 +654,14 @@ def run_page(name: str, body, filters: tuple[str, ...], links: dict) -> None:
             return
         if state.mode == "present":
             _press.present_chrome(ctx, _url_path(name))
+        else:
+            _sidebar(ctx, filters)
         press_slot = st.container(key="press_toolbar") if ctx.controls else None  # app.py: last on a phone
         if stale:
             st.warning(t(stale[0], lang, release=fmt.md(stale[1])), icon=":material/inventory_2:")
         for n in notices:  # they quote URL values: escaped, shown as plain text
             st.info(fmt.md(n), icon=":material/info:")
-        try:
-            body(ctx)
-        finally:
-            # the sidebar is its own column on screen, so it can be written last: the page's
-            # figures then reach a new visitor's browser first (the sidebar's options, a long unit
-            # list, came before them and were drawn first, while the chart's code waited)
-            if state.mode != "present":
-                _sidebar(ctx, filters)
+        body(ctx)
         if press_slot is not None:
             _press.toolbar(ctx, press_slot, _url_path(name))
         else:

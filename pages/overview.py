@@ -33,10 +33,37 @@ def body(ctx) -> None:
     prev, restated = before.row, before.restated
     ulevel = ctx.offer.unit(s.year, s.unit).level if ctx.offer.unit(s.year, s.unit) else "country"
 
-    # the headline numbers' place, filled after the ranking below: the ranking (the page's primary
-    # figure) then reaches the browser first and its chart is drawn sooner; the order on screen
-    # is the same
-    head = st.container()
+    c1, c2, c3, c4 = st.columns([1.1, 1.6, 0.9, 1.4])
+    if row is not None and not bool(row["suppressed"]):
+        delta = None
+        if before.value is not None and not pd.isna(row["value"]):  # same area in both years only
+            d = float(row["value"]) - before.value
+            delta = fmt.signed(d, ctx.lang).replace("−", "-") + (" điểm %" if ctx.lang == "vi" else " pts")
+        # the tooltip names the year compared with only when a change is shown
+        c1.metric(fmt.md(ind_label), fmt.pct(row["value"], ctx.lang), delta,
+                  help=ctx.t("ov_change", year=s.year - 1) if delta else None)
+        c2.metric(ctx.t("interval"), fmt.interval(row["ci_low"], row["ci_high"], ctx.lang))
+        c3.metric(n_label(ctx, s.indicator), fmt.count(row["n"], ctx.lang),
+                  help=n_line(ctx, row["n"], s.indicator, s.service, ulevel))
+    elif row is not None:
+        c1.metric(fmt.md(ind_label), ctx.t("suppressed_class"))
+        c3.metric(n_label(ctx, s.indicator), fmt.count(row["n"], ctx.lang))
+    else:
+        c1.metric(fmt.md(ind_label), "–")
+    nat = ctx.read(year=s.year, level="country", unit=COUNTRY, service="all", indicator="sipas", source="official")
+    if len(nat) and s.indicator == "sipas":
+        c4.metric(ctx.t("national_official"), fmt.pct(nat["value"].iloc[0], ctx.lang))
+    if prev is None:
+        st.caption(ctx.t("ov_no_prev"))
+    else:
+        extra = []
+        if calendar.method_break_between(s.year - 1, s.year):
+            extra.append(ctx.t("ov_prev_break"))
+        if restated:
+            extra.append(ctx.t("restated_note"))
+        st.caption(fmt.md(" ".join([*change_lines(ctx, row, before), *extra])))
+    comparability(ctx, [s.year - 1, s.year] if prev is not None else [s.year])
+
     # elements and aspects of the unit
     parts = ctx.read(year=s.year, unit=s.unit, service=s.service, indicator=None, level=None, source="computed")
     els = views.order_like(views.element_indicators(parts), m, "element")
@@ -65,37 +92,6 @@ def body(ctx) -> None:
         with st.expander(ctx.t("map_table")):
             st.dataframe(views.table_twin(mc, ctx.lang, ctx.threshold), hide_index=True, width="stretch")
             downloads(ctx, views.export_frame(mc, _meta(ctx)), "overview", "ov")
-    with head:
-        c1, c2, c3, c4 = st.columns([1.1, 1.6, 0.9, 1.4])
-        if row is not None and not bool(row["suppressed"]):
-            delta = None
-            if before.value is not None and not pd.isna(row["value"]):  # same area in both years only
-                d = float(row["value"]) - before.value
-                delta = fmt.signed(d, ctx.lang).replace("−", "-") + (" điểm %" if ctx.lang == "vi" else " pts")
-            # the tooltip names the year compared with only when a change is shown
-            c1.metric(fmt.md(ind_label), fmt.pct(row["value"], ctx.lang), delta,
-                      help=ctx.t("ov_change", year=s.year - 1) if delta else None)
-            c2.metric(ctx.t("interval"), fmt.interval(row["ci_low"], row["ci_high"], ctx.lang))
-            c3.metric(n_label(ctx, s.indicator), fmt.count(row["n"], ctx.lang),
-                      help=n_line(ctx, row["n"], s.indicator, s.service, ulevel))
-        elif row is not None:
-            c1.metric(fmt.md(ind_label), ctx.t("suppressed_class"))
-            c3.metric(n_label(ctx, s.indicator), fmt.count(row["n"], ctx.lang))
-        else:
-            c1.metric(fmt.md(ind_label), "–")
-        nat = ctx.read(year=s.year, level="country", unit=COUNTRY, service="all", indicator="sipas", source="official")
-        if len(nat) and s.indicator == "sipas":
-            c4.metric(ctx.t("national_official"), fmt.pct(nat["value"].iloc[0], ctx.lang))
-        if prev is None:
-            st.caption(ctx.t("ov_no_prev"))
-        else:
-            extra = []
-            if calendar.method_break_between(s.year - 1, s.year):
-                extra.append(ctx.t("ov_prev_break"))
-            if restated:
-                extra.append(ctx.t("restated_note"))
-            st.caption(fmt.md(" ".join([*change_lines(ctx, row, before), *extra])))
-        comparability(ctx, [s.year - 1, s.year] if prev is not None else [s.year])
     left, right = st.columns([3, 2])
     if len(els):
         shown = pd.concat([asp, els])
