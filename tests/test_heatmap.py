@@ -176,3 +176,33 @@ def test_phone_table_arguments():
 
 def test_short_keeps_short_text():
     assert heatmap.short("abc", 3) == "abc" and heatmap.short("abcd", 3) == "ab…"
+
+
+def _criteria(n: int) -> pd.DataFrame:
+    rows = [f"Tiêu chí {i}: {LONG[:30]}" for i in range(n)]
+    return pd.DataFrame({f"Huyện {c}": [60.0 + i for i in range(n)] for c in "ABCDEFGHIJKL"}, index=rows)
+
+
+def test_a_press_image_too_short_for_name_lines_names_the_rows_in_a_left_margin():
+    """31 criteria in a 1200x675 news image leave about 13 px a row: a name line above each row
+    would run over the cells, so the rows are named beside them; a 1080x1080 image keeps the
+    phone's name lines."""
+    from ui import press
+    m = _criteria(31)
+    fig = figures.frame_figure(heatmap.criteria_heatmap(m, "vi"), "Tiêu chí", "Tỉnh Đồng Tháp · 2024", "Nguồn",
+                               False, "vi")
+    news = press.press_figure(fig, 1200, 675)
+    assert not [a for a in news.layout.annotations if a.name == "row-label"]
+    assert not [s for s in news.layout.shapes if s.name == "name-bands"]
+    assert news.layout.yaxis.showticklabels and list(news.layout.yaxis.ticktext) == \
+        [heatmap.short(r, heatmap.ROW_LABEL_CHARS) for r in m.index]
+    plot_px = 675 - news.layout.margin.t - news.layout.margin.b
+    size = news.layout.yaxis.tickfont.size
+    assert size < plot_px / 31 and size >= 7      # a name no taller than its row
+    assert news.layout.margin.l >= 0.5 * size * max(len(r) for r in news.layout.yaxis.ticktext)
+    assert news.data[0].textfont.size == size
+    # the screen figure is not changed by it
+    assert [a for a in fig.layout.annotations if a.name == "row-label"]
+    social = press.press_figure(fig, 1080, 1080)
+    assert len([a for a in social.layout.annotations if a.name == "row-label"]) == 31
+    assert not social.layout.yaxis.showticklabels

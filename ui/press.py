@@ -91,6 +91,7 @@ def press_figure(fig: go.Figure, width: int, height: int) -> go.Figure:
     if not f.layout.font.family:
         f.update_layout(font=dict(family=FONT_FAMILY))
     _fit_rows(f, height)
+    _fit_matrix(f, width, height)
     if is_map:
         from .mapfig import press_map
         press_map(f, width, height, source=fig)
@@ -166,6 +167,36 @@ def _fit_rows(f: go.Figure, height: int) -> None:
     f.add_annotation(text=esc(t("press_rows_unlabelled", lang, n=len(cats))), xref="paper", yref="paper", x=0,
                      y=1, yanchor="bottom", xanchor="left", yshift=4, showarrow=False, align="left",
                      font=dict(size=12, color="#444"), name="rows-note")
+
+
+MATRIX_ROW_PX = 28  # a name line above a row of cells needs about this much (ui/heatmap.py)
+
+
+def _fit_matrix(f: go.Figure, width: int, height: int) -> None:
+    """The criteria matrix (ui/heatmap.py) names each row on a line above its cells, which a
+    phone needs; an image too short for that line (31 criteria in a 675 px image) names the
+    rows in a left margin instead, beside their cells, in a font the rows can hold, so names
+    never run over the cells."""
+    bands = [sh for sh in f.layout.shapes if sh.name == "name-bands"]
+    names = [a for a in f.layout.annotations if a.name == "row-label"]
+    if not bands or not names:
+        return
+    m = f.layout.margin
+    row_px = (height - (m.t or 0) - (m.b or 0)) / len(names)
+    if row_px >= MATRIX_ROW_PX:
+        return
+    size = max(7, min(12, int(row_px) - 3))
+    f.layout.shapes = [sh for sh in f.layout.shapes if sh.name != "name-bands"]
+    f.layout.annotations = [a for a in f.layout.annotations if a.name != "row-label"]
+    longest = max(len(a.text) for a in names)
+    left = min(int(width * 0.4), int(12 + 0.55 * size * longest))
+    rows = [a.text for a in names]
+    f.update_yaxes(range=[len(rows) - 0.5, -0.5], showticklabels=True, tickmode="array",
+                   tickvals=list(range(len(rows))), ticktext=rows, tickfont=dict(size=size))
+    for tr in f.data:
+        if tr.type == "heatmap":
+            tr.update(y=list(range(len(rows))), textfont=dict(size=size), ygap=1)
+    f.update_layout(margin=dict(l=left))
 
 
 def figure_key(fig: go.Figure) -> str:
