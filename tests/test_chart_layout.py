@@ -35,16 +35,6 @@ def _frame(fig, title="Chỉ số SIPAS của các đơn vị cấp huyện", su
     return figures.frame_figure(fig, title, sub, src, True, "vi")
 
 
-def test_heatmap_row_names_are_shortened_to_leave_a_phone_its_cells():
-    name = "accountability_1 · Thông tin về chính sách dễ tìm hiểu"
-    m = pd.DataFrame({"Huyện A": [80.0, None], "Huyện B": [70.0, 75.0]}, index=[name, "access_1 · Ngắn"])
-    fig = figures.heatmap(m, "vi")
-    assert list(fig.data[0].y) == [name, "access_1 · Ngắn"]           # the twin and hover keep the full name
-    ticks = list(fig.layout.yaxis.ticktext)
-    assert ticks[1] == "access_1 · Ngắn" and ticks[0].endswith("…") and len(ticks[0]) == 24
-    assert fig.layout.margin.l <= 180
-
-
 def _ann(fig, name):
     return [a for a in fig.layout.annotations if a.name == name]
 

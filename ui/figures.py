@@ -489,25 +489,3 @@ def _short_esc(escaped: str) -> str:
     import html
     return esc(_short(html.unescape(escaped)))
 
-
-HEAT_LABEL_CHARS = 24
-
-
-def heatmap(matrix: pd.DataFrame, lang: str, *, indicator: str = "sipas", ns: pd.DataFrame | None = None) -> go.Figure:
-    """Criteria (rows) by units or years (columns), on the fixed scale. NaN = suppressed/no data."""
-    zmin, zmax = indicator_range(indicator)
-    text = [[fmt.num(v, lang, 1) if not _nan(v) else "–" for v in row] for row in matrix.to_numpy()]
-    fig = go.Figure(go.Heatmap(
-        z=matrix.to_numpy(dtype=float), x=[esc(c) for c in matrix.columns], y=[esc(i) for i in matrix.index],
-        colorscale=SCALE, zmin=zmin, zmax=zmax, text=text, texttemplate="%{text}",
-        hovertemplate="%{y}<br>%{x}: %{text}<extra></extra>", colorbar=dict(thickness=12, title=dict(text="%"))))
-    # row names are shortened to a margin that leaves a phone its cells (the full name is in the
-    # hover and the table twin, which read the trace's own y)
-    rows = [str(i) for i in matrix.index]
-    short = [esc(r if len(r) <= HEAT_LABEL_CHARS else r[:HEAT_LABEL_CHARS - 1] + "…") for r in rows]
-    fig.update_yaxes(autorange="reversed", automargin=False, tickmode="array", tickvals=[esc(r) for r in rows],
-                     ticktext=short, tickfont=dict(size=12))
-    fig.update_xaxes(automargin=False, tickangle=-40)
-    fig.update_layout(height=26 * len(matrix.index) + 110, meta={"builder": True},
-                      margin=dict(t=0, b=110, l=label_margin(short, px_per_char=6.6, cap=180), r=76))
-    return fig
