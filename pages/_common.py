@@ -644,6 +644,9 @@ def run_page(name: str, body, filters: tuple[str, ...], links: dict) -> None:
         state, notices = parse_view(params, offer)
         lang = state.lang
         new_params = to_params(state)
+        # The notice of a place carried across a reform is said on the run that carried it; the
+        # URL kept (reload, bookmark, a copied address) is the view itself, without the way here.
+        new_params.pop("from", None)
         if st.query_params.to_dict() != new_params:
             st.query_params.from_dict(new_params)
         st.session_state["_view"] = new_params

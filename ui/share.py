@@ -24,7 +24,9 @@ def base_url(url: str | None, page: str) -> str:
 
 
 def view_url(base: str, state: ViewState, mode: str = "") -> str:
-    params = to_params(replace(state, mode=mode))
+    # the view itself, not the way it was reached: a shared link does not repeat the notice of a
+    # place carried across a reform
+    params = to_params(replace(state, mode=mode, origin=""))
     if mode == "embed":
         params["embed"] = "true"
     return f"{base}?{urlencode(params)}"
