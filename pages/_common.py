@@ -18,7 +18,7 @@ import streamlit as st
 
 from sipas_data import calendar
 from sipas_data.release import ReleaseError, default_root, list_releases
-from ui import export, fmt
+from ui import export, fmt, tables
 from ui.offer import build_offer
 from ui.state import (COUNTRY, Offer, UnitRef, ViewState, carry, level_rank, parse_view, to_params, unit_label,
                       vintage_of)
@@ -187,6 +187,14 @@ class Ctx:
         """Apply a user-initiated change to the view (silently re-validated) and rerun."""
         st.query_params.from_dict(change_params(self.state, self.offer, **changes))
         st.rerun()
+
+
+def phone_table(ctx: Ctx, table: pd.DataFrame, name_col: str) -> dict:
+    """st.dataframe's arguments for ``table`` on a 390 px phone (ui/tables.py): short headings,
+    which the line the page writes under the table explains."""
+    short = {ctx.t("value"): ctx.t("tbl_value"), ctx.t("interval"): ctx.t("ci95"), ctx.t("n_forms"): ctx.t("n"),
+             ctx.t("n_answers"): ctx.t("n")}
+    return tables.phone_table(table, short, name_col)
 
 
 def change_params(state: ViewState, offer: Offer, **changes) -> dict:

@@ -5,9 +5,9 @@ import pandas as pd
 import streamlit as st
 
 from pages._common import (change_lines, change_params, chart, comparability, downloads, header, lineage_box,
-                           n_label, n_line, notes, rank_text, restated_coverage, run_app)
+                           n_label, n_line, notes, phone_table, rank_text, restated_coverage, run_app)
 from sipas_data import calendar
-from ui import figures, fmt, heatmap, queries, views
+from ui import figures, fmt, queries, views
 from ui.state import COUNTRY, vintage_of
 from ui.strings import level_label
 
@@ -205,21 +205,13 @@ def body(ctx) -> None:
                             if not pd.isna(r) and (totals.get(x) or 0) > 1 else "–"
                             for r, x in zip(svc["rank"], svc["service"])],
         })
-        st.dataframe(table, hide_index=True, width="stretch", **_phone_table(ctx, table, ctx.t("service")))
+        st.dataframe(table, hide_index=True, width="stretch", **phone_table(ctx, table, ctx.t("service")))
         st.caption(fmt.md(" · ".join([
             ctx.t("tbl_value_key", indicator=ind_label), ctx.t("tbl_ci_key"),
             ctx.t("tbl_n_answers_key" if n_label(ctx, s.indicator) == ctx.t("n_answers") else "tbl_n_forms_key"),
             ctx.t("tbl_rank_key", level=levels, parent=parent)])))
 
     notes(ctx, [])
-
-
-def _phone_table(ctx, table: pd.DataFrame, name_col: str) -> dict:
-    """The table's st.dataframe arguments for a 390 px phone (ui/heatmap.py, ``phone_table``):
-    short headings, which the line under the table explains."""
-    short = {ctx.t("value"): ctx.t("tbl_value"), ctx.t("interval"): ctx.t("ci95"), ctx.t("n_forms"): ctx.t("n"),
-             ctx.t("n_answers"): ctx.t("n")}
-    return heatmap.phone_table(table, short, name_col)
 
 
 def _span(years) -> str:

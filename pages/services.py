@@ -4,7 +4,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from pages._common import chart, comparability, downloads, header, n_label, n_line, notes, run_app
+from pages._common import (chart, comparability, downloads, header, n_label, n_line, notes, phone_table,
+                           run_app)
 from ui import figures, fmt, heatmap, queries, views
 from ui.state import map_area, units_in_area
 from ui.strings import level_label
@@ -71,7 +72,7 @@ def body(ctx) -> None:
                               ctx.t("interval"): [fmt.interval(a, b, ctx.lang)
                                                   for a, b in zip(weak.ci_low, weak.ci_high)],
                               n_label(ctx, "item:"): [fmt.count(n, ctx.lang) for n in weak["n"]]})
-        st.dataframe(table, hide_index=True, width="stretch", **_phone_table(ctx, table, ctx.t("criterion")))
+        st.dataframe(table, hide_index=True, width="stretch", **phone_table(ctx, table, ctx.t("criterion")))
         st.caption(fmt.md(" · ".join([ctx.t("tbl_value_item_key"), ctx.t("tbl_ci_key"),
                                       ctx.t("tbl_n_answers_key")])))
     cells = ctx.read(year=s.year, level=s.level, unit=codes or None, service=s.service, indicator="sipas")
@@ -92,7 +93,7 @@ def body(ctx) -> None:
         parents = set(low["parent_code"].dropna()) if "parent_code" in low else set()
         rank_key = ctx.t("tbl_rank_key", level=levels, parent=ctx.name(next(iter(parents)))) if len(parents) == 1 \
             else ctx.t("tbl_rank_key_same", level=levels)
-        st.dataframe(table, hide_index=True, width="stretch", **_phone_table(ctx, table, ctx.t("unit")))
+        st.dataframe(table, hide_index=True, width="stretch", **phone_table(ctx, table, ctx.t("unit")))
         st.caption(fmt.md(" · ".join([ctx.t("tbl_value_key", indicator=ctx.indicator_label("sipas")),
                                       ctx.t("tbl_ci_key"), ctx.t("tbl_n_forms_key"), rank_key])))
     if len(items):
@@ -151,14 +152,6 @@ def _criteria(ctx, m, items, names: dict, area: str, svc_label: str) -> None:
         st.dataframe(texts.style.apply(lambda _: css, axis=None), hide_index=True, width="stretch",
                      column_config=config)
     st.caption(fmt.md(ctx.t("sv_table_note", threshold=ctx.threshold, lo=lo, hi=hi)) + "  \n" + fmt.md(ctx.source()))
-
-
-def _phone_table(ctx, table: pd.DataFrame, name_col: str) -> dict:
-    """The table's st.dataframe arguments for a 390 px phone (ui/heatmap.py, ``phone_table``):
-    short headings, which the line under the table explains."""
-    short = {ctx.t("value"): ctx.t("tbl_value"), ctx.t("interval"): ctx.t("ci95"), ctx.t("n_forms"): ctx.t("n"),
-             ctx.t("n_answers"): ctx.t("n")}
-    return heatmap.phone_table(table, short, name_col)
 
 
 if __name__ == "__main__":  # the file run as the script itself: app.py draws it in its frame

@@ -1,13 +1,13 @@
 """The Services page's criteria matrix (ui/heatmap.py): the fixed colour scale worked by hand, the
 phone-first chart (a name line above each row of cells, units named above their columns, the colour
-bar under the plot), withheld cells labelled, names escaped, the table form and the widths that fit
-the pages' tables on a 390 px phone."""
+bar under the plot), withheld cells labelled, names escaped, the table form, and the widths that fit
+the pages' tables on a 390 px phone (ui/tables.py)."""
 import re
 
 import pandas as pd
 import pytest
 
-from ui import a11y, figures, heatmap
+from ui import a11y, figures, heatmap, tables
 from ui.strings import t
 
 PHONE_CHART_PX = 358  # a 390 px viewport less Streamlit's padding
@@ -146,31 +146,31 @@ def test_table_widths_fit_a_phone_and_wrap_long_names():
                           "Giá trị (%)": ["84,16", "65,26"], "KTC 95%": ["82,0–86,3", "62,3–68,2"],
                           "n (phiếu)": ["129", "109"], "Hạng": ["10/12", "9/12"]})
     headers = {"Giá trị (%)": "%", "n (phiếu)": "n"}
-    widths, wrap = heatmap.table_widths(frame, {c: headers.get(c, c) for c in frame}, "Dịch vụ")
+    widths, wrap = tables.table_widths(frame, {c: headers.get(c, c) for c in frame}, "Dịch vụ")
     # by hand: 18 px of padding and 7 px a character (6.5 a header letter), the larger of the two
     assert widths == {"Dịch vụ": 356 - 53 - 81 - 39 - 53, "Giá trị (%)": 53, "KTC 95%": 81, "n (phiếu)": 39,
                       "Hạng": 53}
-    assert sum(widths.values()) == heatmap.PHONE_TABLE_PX
+    assert sum(widths.values()) == tables.PHONE_TABLE_PX
     assert wrap  # 36 letters do not fit in 130 px
-    _, wrap = heatmap.table_widths(frame.assign(**{"Dịch vụ": ["Chứng thực", "Đăng ký kết hôn"]}),
+    _, wrap = tables.table_widths(frame.assign(**{"Dịch vụ": ["Chứng thực", "Đăng ký kết hôn"]}),
                                    {c: headers.get(c, c) for c in frame}, "Dịch vụ")
     assert not wrap  # 15 letters do
     # a table with too many columns keeps its names readable and scrolls instead
     wide = frame.assign(**{f"c{i}": ["12.345"] * 2 for i in range(6)})
-    assert heatmap.table_widths(wide, {}, "Dịch vụ")[0]["Dịch vụ"] == heatmap.NAME_MIN_PX
+    assert tables.table_widths(wide, {}, "Dịch vụ")[0]["Dịch vụ"] == tables.NAME_MIN_PX
 
 
 def test_phone_table_arguments():
     frame = pd.DataFrame({"Dịch vụ": ["Cấp giấy chứng nhận quyền sử dụng đất"] * 3, "Giá trị (%)": ["84,16"] * 3,
                           "KTC 95%": ["82,0–86,3"] * 3, "n (phiếu)": ["1.234"] * 3})
-    kw = heatmap.phone_table(frame, {"Giá trị (%)": "%"}, "Dịch vụ")
+    kw = tables.phone_table(frame, {"Giá trị (%)": "%"}, "Dịch vụ")
     cfg = kw["column_config"]
     assert cfg["Giá trị (%)"]["label"] == "%" and cfg["Giá trị (%)"]["help"] == "Giá trị \\(%\\)"
     assert "help" not in cfg["Dịch vụ"]
-    assert kw["row_height"] == heatmap.WRAP_ROW_PX
-    assert kw["height"] == heatmap.TABLE_HEAD_PX + 3 * heatmap.WRAP_ROW_PX + 2  # no scrolling inside
+    assert kw["row_height"] == tables.WRAP_ROW_PX
+    assert kw["height"] == tables.TABLE_HEAD_PX + 3 * tables.WRAP_ROW_PX + 2  # no scrolling inside
     long = pd.DataFrame({"Dịch vụ": ["A"] * 40, "Giá trị (%)": ["1"] * 40})
-    kw = heatmap.phone_table(long, {}, "Dịch vụ")
+    kw = tables.phone_table(long, {}, "Dịch vụ")
     assert "height" not in kw and "row_height" not in kw
 
 

@@ -1,12 +1,11 @@
-"""The Services page's criteria-by-units matrix, as a chart and as a table, and the widths that
-fit the pages' tables on a phone (pure, no Streamlit).
+"""The Services page's criteria-by-units matrix, as a chart and as a table (pure, no Streamlit).
 
 A 390 px phone leaves a chart about 330 px between its margins. The matrix is criteria (rows) by
-units (columns); with criterion names in a left margin (ui/figures.py's ``heatmap``) twelve
-districts got cells of 8 px. Here each criterion's name has its own line above its row of cells,
-as the bar charts of ui/figures.py do, so the cells get the whole width: about 27 px a cell for
-twelve units on a phone, 80 px on a desktop. The units are named above their columns, turned on
-end, so a name takes the same width at any screen size. The colour bar lies under the plot.
+units (columns); with criterion names in a left margin, twelve districts would get cells of 8
+px. Here each criterion's name has its own line above its row of cells, as the bar charts of
+ui/figures.py do, so the cells get the whole width: about 27 px a cell for twelve units on a
+phone, 80 px on a desktop. The units are named above their columns, turned on end, so a name
+takes the same width at any screen size. The colour bar lies under the plot.
 
 Past ``CHART_MAX_COLUMNS`` units a cell would be too narrow for its number on a phone, so the page
 offers the same matrix as a table first: one row per unit in the chart's order (weakest first),
@@ -14,7 +13,7 @@ one column per criterion, each cell coloured on the same fixed scale (:func:`hea
 
 Colours are the fixed scale of ui/figures.py (``SCALE`` over ``indicator_range``), so a cell's
 colour means the same value in both forms and in every other chart; a withheld cell or a missing
-one is blank with "–", as the heatmap of ui/figures.py draws it, and its hover says which of the
+one is blank with "–", and its hover says which of the
 two it is. Every name from a data file is escaped before it goes into the figure.
 """
 from __future__ import annotations
@@ -175,61 +174,3 @@ def heat_table(matrix: pd.DataFrame, lang: str, *, indicator: str = "sipas",
     return texts, css
 
 
-# The pages' tables on a phone. st.dataframe draws on a canvas, one line a cell unless its rows are
-# taller than 4rem (then a text cell wraps), and sizes a column to its longest text; on a 390 px
-# phone a table has about 356 px inside Streamlit's padding, and a column past that is scrolled
-# off the screen. The widths below (Source Sans at 14 px, measured in Chromium: about 7 px a
-# digit, 6.5 px a header letter, 17 px of padding) give every short column its text and the
-# name column the rest, wrapped when it needs more.
-PHONE_TABLE_PX = 356
-CELL_CHAR_PX = 7.0
-HEAD_CHAR_PX = 6.5
-CELL_PAD_PX = 18
-NAME_MIN_PX = 96
-WRAP_ROW_PX = 66  # the lowest row height at which Streamlit lets a text cell wrap (over 4rem)
-
-
-def table_widths(frame: pd.DataFrame, headers: dict, wide, total: int = PHONE_TABLE_PX) -> tuple[dict, bool]:
-    """Column widths (px) that fit ``frame`` in ``total``: each column but ``wide`` as wide as its
-    longest text or its header (``headers``: column -> the heading shown), ``wide`` (the names)
-    what is left, at least ``NAME_MIN_PX``. Also whether the names need to wrap in that width (the
-    page then asks for rows of ``WRAP_ROW_PX``). A wider screen shares out the space left over."""
-    widths = {}
-    for col in frame.columns:
-        if col == wide:
-            continue
-        cells = max((len(str(x)) for x in frame[col]), default=1)
-        head = len(str(headers.get(col, col)))
-        widths[col] = int(math.ceil(max(CELL_PAD_PX + CELL_CHAR_PX * cells, CELL_PAD_PX + HEAD_CHAR_PX * head)))
-    rest = max(total - sum(widths.values()), NAME_MIN_PX)
-    longest = max((len(str(x)) for x in frame[wide]), default=1) if wide in frame else 1
-    needs = CELL_PAD_PX + CELL_CHAR_PX * longest
-    widths = {wide: int(rest), **widths}
-    return widths, needs > rest
-
-
-TABLE_HEAD_PX = 36
-TABLE_ROW_PX = 35  # Streamlit's own row height
-TABLE_MAX_ROWS = 12  # a longer table keeps Streamlit's height and scrolls inside itself
-
-
-def phone_table(frame: pd.DataFrame, headers: dict, wide) -> dict:
-    """st.dataframe's keyword arguments (column_config as plain dicts, the row height, the
-    height) for ``frame`` to fit a 390 px phone: ``headers`` maps a column to the shorter heading
-    shown (its full name becomes the heading's help; the page says what the short ones mean),
-    ``wide`` is the column of names, wrapped when :func:`table_widths` says they need it. A table
-    of up to ``TABLE_MAX_ROWS`` rows is as tall as its rows, so it does not scroll inside itself."""
-    shown = {c: str(headers.get(c, c)) for c in frame.columns}
-    widths, wrap = table_widths(frame, shown, wide)
-    config = {}
-    for c in frame.columns:
-        config[c] = {"label": shown[c], "width": widths[c]}
-        if shown[c] != str(c):
-            config[c]["help"] = fmt.md(c)
-    out = {"column_config": config}
-    row = WRAP_ROW_PX if wrap else TABLE_ROW_PX
-    if wrap:
-        out["row_height"] = WRAP_ROW_PX
-    if len(frame) <= TABLE_MAX_ROWS:
-        out["height"] = TABLE_HEAD_PX + row * len(frame) + 2
-    return out
