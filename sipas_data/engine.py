@@ -54,11 +54,9 @@ column              table           what it holds
 The keys: ``cells_id`` numbers the finest cells (:data:`CELL_KEYS`, table ``cells``) and
 ``districts_id`` the district cells of the profile breakdowns (:data:`DISTRICT_KEYS`, table
 ``districts``), so the scans group by one integer; ``breakdown`` and ``grp`` are ``all`` or a
-profile dimension and its group. In the publishing queries (:func:`_indicator_columns`) a
-number follows the underscore instead of a stem: ``n_<i>``, ``value_<i>``, ``ci_low_<i>``,
-``ci_high_<i>`` (and ``p_``, ``centre_``, ``spread_``, ``divisor_``, ``v_``, ``half_`` inside)
-are the numbers of the query's ``i``-th indicator, and ``s<i>`` the largest form weight's share
-of its weight.
+profile dimension and its group. In the publishing query of the weighted shares, ``s<i>`` is
+the largest form weight's share of the ``i``-th indicator's weight; each indicator's value, n and
+interval are computed from its columns of the wide table in NumPy (:func:`_indicator_numbers`).
 """
 from __future__ import annotations
 
@@ -79,7 +77,6 @@ from .scheme import PROFILE_DIMENSIONS, Scheme, get_scheme
 from .schema import COUNTRY_CODE
 
 Z95 = 1.959963984540054  # two-sided 95% normal quantile
-_Z = f"{Z95!r}::DOUBLE"  # as a SQL literal (a bare literal would be a DECIMAL)
 
 
 @dataclass(frozen=True)
@@ -542,40 +539,54 @@ def _sibling_sets(keys: pa.Table) -> np.ndarray:
     return np.cumsum(change)
 
 
-def _indicator_columns(kind: str, stem: str, weighted: bool, scale: int, limit: int,
-                       suffix: str) -> tuple[list[str], list[str]]:
-    """One indicator's numbers for every cell of the wide table, as columns named with
-    ``suffix``: n, and (when the cell is shown) the value and its 95% interval. Returned as two
-    projections, the inner one computing once what both interval ends share."""
-    z, z2 = _Z, f"{Z95 * Z95!r}::DOUBLE"
-    n = f"n_{stem}"
-    w = f"w_{stem}" if weighted else n
-    inner = [f"{n}::BIGINT AS n{suffix}"]
-    if kind == "proportion":
-        p = f"(h_{stem}::DOUBLE / {w})"
-        # Wilson score interval: (centre -/+ spread) / divisor
-        inner += [f"{p} AS p{suffix}", f"({p} + {z2} / (2.0 * {n})) AS centre{suffix}",
-                  f"{z} * sqrt({p} * (1 - {p}) / {n} + {z2} / (4.0 * {n} * {n})) AS spread{suffix}",
-                  f"(1 + {z2} / {n}) AS divisor{suffix}"]
-        value = f"100.0 * p{suffix}"
-        low = f"greatest(0.0, 100.0 * (centre{suffix} - spread{suffix}) / divisor{suffix})"
-        high = f"least(100.0, 100.0 * (centre{suffix} + spread{suffix}) / divisor{suffix})"
-    else:
-        mu = f"(s1_{stem}::DOUBLE / {scale} / {w})"
-        # linearised: the standard error of the (weighted) mean respondent score
-        inner += [f"v_{stem} AS v{suffix}",
-                  f"(100.0 * {z} * sqrt(greatest(0.0, s2_{stem}::DOUBLE / {scale * scale} / {w} - {mu} * {mu}))"
-                  f" / sqrt({n})) AS half{suffix}"]
-        value = f"v{suffix}"
-        low, high = f"greatest(0.0, {value} - half{suffix})", f"least(100.0, {value} + half{suffix})"
-    shown = f"n{suffix} >= {limit}"
-    outer = [f"n{suffix}", f"CASE WHEN {shown} THEN {value} END AS value{suffix}",
-             f"CASE WHEN {shown} THEN {low} END AS ci_low{suffix}",
-             f"CASE WHEN {shown} THEN {high} END AS ci_high{suffix}"]
-    return inner, outer
+def _indicator_inputs(kind: str, stem: str, weighted: bool) -> list[str]:
+    """What one indicator's numbers are computed from, as DOUBLE columns of the wide table: n,
+    then the hits (a proportion) or the value and the two sums of scores (a composite), then
+    the summed weight when weighted (see :func:`_indicator_numbers`)."""
+    cols = [f"n_{stem}"] + ([f"h_{stem}"] if kind == "proportion" else [f"v_{stem}", f"s1_{stem}", f"s2_{stem}"])
+    return [f"{c}::DOUBLE" for c in cols + ([f"w_{stem}"] if weighted else [])]
 
 
-INDICATORS_PER_QUERY = 8  # fewer, wider queries: each costs DuckDB a few milliseconds to set up
+def _indicator_numbers(kind: str, inputs: list[np.ndarray], weighted: bool, scale: int
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+    """One indicator's numbers for every cell of the wide table, from :func:`_indicator_inputs`
+    (nulls as NaN): n (whole), value, and the 95% interval's ends; and where the value is NULL
+    (a composite none of whose parts has a value), or None.
+
+    In NumPy, element-wise, with the operations in the order DuckDB's SQL would take them
+    (``greatest`` lets NaN through and ``least`` ignores it, as DuckDB orders NaN above every
+    number; a NULL value's interval is 0 to 100, as ``greatest``/``least`` skip a NULL), so the
+    published numbers are the same to the last bit whichever computes them."""
+    n = inputs[0]
+    w = inputs[-1] if weighted else n
+    z2 = Z95 * Z95
+    value_null = None
+    with np.errstate(all="ignore"):  # cells no form answered (n = 0) are not published
+        if kind == "proportion":
+            # Wilson score interval: (centre -/+ spread) / divisor
+            p = inputs[1] / w
+            centre = p + z2 / (2.0 * n)
+            spread = Z95 * np.sqrt(p * (1 - p) / n + z2 / (4.0 * n * n))
+            divisor = 1 + z2 / n
+            value = 100.0 * p
+            low = np.maximum(0.0, 100.0 * (centre - spread) / divisor)
+            high = np.fmin(100.0, 100.0 * (centre + spread) / divisor)
+        else:
+            # linearised: the standard error of the (weighted) mean respondent score
+            value, s1, s2 = inputs[1], inputs[2], inputs[3]
+            mu = s1 / scale / w
+            half = 100.0 * Z95 * np.sqrt(np.maximum(0.0, s2 / (scale * scale) / w - mu * mu)) / np.sqrt(n)
+            value_null = np.isnan(value)
+            low = np.maximum(0.0, value - half)
+            high = np.fmin(100.0, value + half)
+            if value_null.any():
+                low[value_null], high[value_null] = 0.0, 100.0
+            else:
+                value_null = None
+    return np.rint(n).astype(np.int64), value, low, high, value_null
+
+
+INDICATORS_PER_QUERY = 8  # the inputs of this many indicators are read from DuckDB at a time
 
 
 def _part_columns(kinds, parts: dict[str, tuple[str, ...]]) -> list[tuple[int, list[int]]]:
@@ -636,28 +647,28 @@ def _publish(con: duckdb.DuckDBPyConnection, wide: str, kinds, *, weighted: bool
              "note": pa.DictionaryArray.from_arrays(pa.nulls(rows, pa.int32()), pa.array([], pa.string()))}
     for first_kind in range(0, len(kinds), INDICATORS_PER_QUERY):
         chunk = kinds[first_kind:first_kind + INDICATORS_PER_QUERY]
-        inner, outer = [], []
-        for i, (kind, _, stem) in enumerate(chunk):
-            cols = _indicator_columns(kind, stem, weighted, scale, limit, f"_{i}")
-            inner += cols[0]
-            outer += cols[1]
-        nums = con.sql(f"SELECT {', '.join(outer)} FROM (SELECT {', '.join(inner)} FROM {wide})").to_arrow_table()
-        for i, (_, indicator, _) in enumerate(chunk):
-            n = nums.column(f"n_{i}").to_numpy()
+        inputs = [_indicator_inputs(kind, stem, weighted) for kind, _, stem in chunk]
+        read = con.sql(f"SELECT {', '.join(c for cols in inputs for c in cols)} FROM {wide}").to_arrow_table()
+        columns_read = iter(read.columns)
+        for i, (kind, indicator, _) in enumerate(chunk):
+            arrays = [next(columns_read).to_numpy(zero_copy_only=False) for _ in inputs[i]]
+            n, value, low, high, value_null = _indicator_numbers(kind, arrays, weighted, scale)
             shown = (n > 0) & ~withheld[:, first_kind + i]
-            hidden = pa.array(~shown)
-            value = nums.column(f"value_{i}").to_numpy(zero_copy_only=False).astype(float)  # nulls -> NaN
-            rank = sibling_ranks(siblings, shown & ~np.isnan(value), value)
-            withhold = (lambda column: column) if shown.all() else (
-                lambda column: pc.if_else(hidden, pa.scalar(None, column.type), column))
+            hidden = ~shown
+            # under the threshold, or withheld: no value, interval or n
+            blank = hidden | (n < limit)
+            value_blank = blank if value_null is None else blank | value_null
+            rank = sibling_ranks(siblings, ~value_blank & ~np.isnan(value), value)
             columns = {
                 "year": keys.column("year"), "scheme": fixed["scheme"], "level": keys.column("level"),
                 "unit_code": keys.column("unit_code"), "parent_code": keys.column("parent_code"),
                 "service": keys.column("service"), "breakdown": keys.column("breakdown"),
                 "group": keys.column("grp"), "indicator": constant(indicator),
-                "value": withhold(nums.column(f"value_{i}")), "n": withhold(nums.column(f"n_{i}")),
-                "ci_low": withhold(nums.column(f"ci_low_{i}")), "ci_high": withhold(nums.column(f"ci_high_{i}")),
-                "suppressed": hidden, "rank": pa.array(rank, pa.int32(), mask=rank == 0),
+                "value": pa.array(value, pa.float64(), mask=value_blank),
+                "n": pa.array(n, pa.int64(), mask=hidden),
+                "ci_low": pa.array(low, pa.float64(), mask=blank),
+                "ci_high": pa.array(high, pa.float64(), mask=blank),
+                "suppressed": pa.array(hidden), "rank": pa.array(rank, pa.int32(), mask=rank == 0),
                 "source": fixed["source"], "basis": fixed["basis"], "note": fixed["note"],
             }
             table = pa.Table.from_arrays([columns[f.name] for f in PUBLISH_SCHEMA], schema=PUBLISH_SCHEMA)
