@@ -222,3 +222,28 @@ def test_a_row_holding_only_formulas_without_values_is_rejected_not_skipped(tmp_
     invariant(res)
     assert res.rows_read == 3 and list(res.rejects["row"]) == [3]
     assert "form_id: the cell A3 holds a formula without a saved value" in res.rejects["errors"][0]
+
+
+def test_each_cell_reads_as_its_own_text_whatever_else_its_column_holds(tmp_path):
+    """A column worded by its distinct values must still word each cell by its own type: TRUE is
+    not the number 1, a date not a date-time, a number not the text that looks like it."""
+    import datetime as dt
+
+    from sipas_data.forms.read import read_table
+    notes = [True, 1, 1.0, False, 0, "1", None, dt.date(2024, 9, 6), dt.datetime(2024, 9, 6),
+             dt.datetime(2024, 9, 6, 10, 30), 2.5, "4,0", -0.0, 1e16, "04"]
+    answers = [4, None, 5, 4.0, None, 3, 2, 1, None, 5, 4, 4, 4, 4, 4]
+    rows = [form(i, note=n, access_1=a) for i, (n, a) in enumerate(zip(notes, answers))]
+    path = workbook(tmp_path / "mixed.xlsx", rows)
+    # the header of access_1 typed as the number 2024
+    rewrite_sheet(path, lambda x: re.sub(r'(<c r="[A-Z]+1") t="inlineStr"><is><t>access_1</t></is></c>',
+                                         r"\1><v>2024</v></c>", x, count=1))
+    assert "<v>2024</v>" in zipfile.ZipFile(path).read("xl/worksheets/sheet1.xml").decode()
+    table = read_table(path)
+    assert table.column("note").rows().tolist() == [
+        "TRUE", "1", "1", "FALSE", "0", "1", "", "2024-09-06", "2024-09-06", "2024-09-06 10:30:00",
+        "2.5", "4,0", "0", "10000000000000000", "04"]
+    assert table.column("2024").rows().tolist() == ["4", "", "5", "4", "", "3", "2", "1", "", "5", "4",
+                                                    "4", "4", "4", "4"]
+    assert table.column("year").rows().tolist() == ["2024"] * 15
+    assert all(type(v) is str for c in table.columns for v in c.rows())

@@ -25,6 +25,7 @@ from xml.etree import ElementTree
 
 import numpy as np
 import pandas as pd
+from pandas.api.types import infer_dtype
 
 #: A sheet of forms holds at most this many cells (1M forms of 20 columns); beyond, CSV.
 MAX_CELLS = 20_000_000
@@ -170,23 +171,42 @@ def _far_right(stream, width: int) -> str:
 
 
 def _text(values) -> np.ndarray:
-    """A column of cell values as the text a person sees: 87 not 87.0, dates as yyyy-mm-dd,
-    TRUE/FALSE as those words (a tick box, not the answer 1)."""
-    arr = np.empty(len(values), dtype=object)
-    arr[:] = values
-    if pd.api.types.infer_dtype(arr, skipna=False) == "string":
+    """A column of cell values (the header row excluded) as the text a person sees: 87 not
+    87.0, dates as yyyy-mm-dd, TRUE/FALSE as those words (a tick box, not the answer 1).
+
+    Each distinct value is worded once (:func:`_cell_text`) and spread over the rows: a column
+    of answers holds a few numbers and empty cells, not 40,000 values to word one by one."""
+    arr = np.ascontiguousarray(values, dtype=object)
+    kind = infer_dtype(arr, skipna=False)
+    if kind in ("string", "empty"):
         return arr
+    if kind == "floating":
+        return _numbers_text(arr.astype(np.float64))
     filled = arr != ""                          # calamine gives "" for an empty cell
     rest = arr[filled]
-    if pd.api.types.infer_dtype(rest, skipna=False) == "floating":   # numbers only
-        f = rest.astype(float)
-        whole = np.isfinite(f) & (f == np.floor(f)) & (np.abs(f) < 1e15)
-        text = np.empty(len(f), dtype=object)
-        text[whole] = f[whole].astype(np.int64).astype(str)
-        text[~whole] = [repr(float(v)) for v in f[~whole]]
-        arr[filled] = text
+    kind = infer_dtype(rest, skipna=False)
+    if kind == "floating":                      # numbers and empty cells: a column of answers
+        arr[filled] = _numbers_text(rest.astype(np.float64))
         return arr
-    return np.array([_cell_text(v) for v in arr], dtype=object)
+    if kind == "string":
+        return arr
+    # anything else (dates, TRUE/FALSE, numbers beside text): by distinct (type, value), so that
+    # TRUE is never taken for the number 1 nor a date for a date-time
+    index: dict = {}
+    codes = np.fromiter((index.setdefault((type(v), v), len(index)) for v in arr),
+                        dtype=np.intp, count=len(arr))
+    return _objects([_cell_text(v) for _, v in index])[codes]
+
+
+def _numbers_text(f: np.ndarray) -> np.ndarray:
+    codes, uniques = pd.factorize(f, use_na_sentinel=False)
+    return _objects([_cell_text(float(v)) for v in uniques])[codes]
+
+
+def _objects(items: list) -> np.ndarray:
+    out = np.empty(len(items), dtype=object)
+    out[:] = items
+    return out
 
 
 def _cell_text(v) -> str:
@@ -256,7 +276,15 @@ def read_xlsx(path: Path) -> Sheet:
     width = max(len(r) for r in rows)
     if any(len(r) != width for r in rows):
         rows = [r + [""] * (width - len(r)) for r in rows]
-    columns = list(zip(*rows)) if rows else []
+    cells = np.array(rows, dtype=object)        # one (rows x columns) array of the cell objects
     del rows
-    grid = pd.DataFrame({i: _text(list(c)) for i, c in enumerate(columns)})
+    columns = {}
+    for i in range(width):
+        text = np.empty(len(cells), dtype=object)
+        text[0] = _cell_text(cells[0, i])
+        text[1:] = _text(cells[1:, i])
+        columns[i] = text
+    del cells
+    # object columns as they are: pandas would otherwise copy each into its own string type
+    grid = pd.DataFrame(columns, dtype=object)
     return Sheet(grid=grid, title=title, scan=scan)
