@@ -133,3 +133,42 @@ def test_cells_of_values_not_all_used():
     vals, errs = c.parse(lambda v: (None, f"bad {v}") if v == "a" else (v.strip(), None))
     assert list(vals.rows()) == ["b", "b", None] and list(errs.rows()) == [None, None, "bad a"]
     assert list(c.take(np.array([False, True, True])).rows()) == [" b ", "a"]
+
+
+def test_strip_and_blank_are_pythons_on_every_kind_of_space():
+    spaces = "".join(ch for ch in map(chr, range(0x110000)) if ch.isspace())
+    values = np.array(["a", f"{spaces}b{spaces}", spaces, "", " c", "d ", 7, None], dtype=object)
+    c = Cells(np.arange(len(values), dtype=np.int8), values)
+    assert list(c.stripped().rows()) == [str(v).strip() for v in values]
+    assert list(c.nonblank()) == [bool(str(v).strip()) for v in values]
+    assert list(c.eq("")) == [False, False, False, True, False, False, False, False]
+    plain = Cells(np.array([1, 0, 1], dtype=np.int8), np.array(["x", "y"], dtype=object))
+    assert plain.stripped() is plain       # nothing to strip: the same cells, Arrow text kept
+
+
+def test_one_file_of_distinct_ids_is_typed_in_its_final_order(tmp_path, monkeypatch):
+    """A single file whose accepted form ids all differ skips the duplicates stage and is typed
+    already sorted: the frame is the one the duplicates stage and the sort give."""
+    import sipas_data.forms as forms_stage
+
+    ids = ["F10", "F9", "F2", "Đ1", "F1", "A3", "F11"]
+    rows = [ROW.format(id=i, a=k % 5 + 1, b=(k * 3) % 6) for k, i in enumerate(ids)]
+    rows[3] = rows[3].replace("2024", "2023")
+    rows.append(ROW.format(id="F5", a=9, b=1))            # rejected: 9 is off the scale
+    rows.append(ROW.format(id="", a=1, b=1))              # rejected: no form id
+    path = tmp_path / "forms.csv"
+    path.write_text(_forms(rows), encoding="utf-8")
+    found, final_order = [], forms_stage._final_order
+    monkeypatch.setattr(forms_stage, "_final_order", lambda forms: found.append(final_order(forms)) or found[-1])
+    fast = read_forms(path)
+    assert found[0] is not None     # the quick way was taken
+    monkeypatch.setattr(forms_stage, "_final_order", lambda forms: None)
+    slow = read_forms(path)
+    assert fast.summary() == slow.summary()
+    assert fast.accepted.equals(slow.accepted) and fast.accepted.index.equals(slow.accepted.index)
+    assert list(fast.accepted.dtypes) == list(slow.accepted.dtypes)
+    assert fast.rejects.equals(slow.rejects)
+    # by hand: 2023 first, then 2024 by code point (digits before letters, "F10" before "F2")
+    assert list(fast.accepted["form_id"]) == ["Đ1", "A3", "F1", "F10", "F11", "F2", "F9"]
+    assert list(fast.accepted["access_1"]) == [4, 1, 5, 1, 2, 3, 2]
+    assert len(fast.rejects) == 2 and fast.rows_read == 9

@@ -20,17 +20,19 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .cells import Cells
 from .duplicates import Seen, duplicates
 from .errors import ERROR_KINDS, ImportFileError, RowErrors
 from .headers import IGNORED_HEADERS, _all_columns, map_headers, norm
 from .read import read_table
 from .responses import typed
 from .result import ImportResult
-from .rules import Forms, check
+from .rules import Answers, Forms, check
 
 __all__ = ["ImportFileError", "ImportResult", "read_forms"]
 
@@ -58,13 +60,21 @@ def read_forms(paths: str | Path | list[str | Path]) -> ImportResult:
     accepted, rejects, sources, unused, notes = [], [], [], {}, []
     counts, seen = Counter(), Seen()
     rows_read = ignored = 0
+    in_order = False
     for path in paths:
         table = read_table(path)
         positions, unused[table.name] = map_headers(table.headers, table.name)
         forms = Forms(table, {c: table.names[i] for c, i in positions.items()}, RowErrors(table.n))
         check(forms)
-        frame = typed(forms.out, pd.Index(table.rows), columns)
-        good, ignore = duplicates(frame, table.rows, forms.err, table.name, seen)
+        order = _final_order(forms) if len(paths) == 1 else None
+        if order is not None:
+            # one file whose accepted form ids all differ: none is a duplicate, and its accepted
+            # rows are typed once, already in their final order
+            good, ignore, in_order = typed(_take(forms.out, order), pd.RangeIndex(len(order)), columns), 0, True
+        else:
+            frame = typed(forms.out, pd.Index(table.rows), columns)
+            good, ignore = duplicates(frame, table.rows, forms.err, table.name, seen)
+            del frame
         accepted.append(good)
         bad = forms.err.any()
         if bad.any():
@@ -74,12 +84,43 @@ def read_forms(paths: str | Path | list[str | Path]) -> ImportResult:
         ignored += ignore
         counts.update(forms.err.counts())
         notes += forms.notes
-        del table, forms, frame, good      # the file's cells are not needed any more
+        del table, forms, good             # the file's cells are not needed any more
     del seen                               # so the accepted frames are held by `accepted` alone
-    return ImportResult(accepted=_gather_accepted(accepted, columns), rejects=_gather_rejects(rejects),
+    return ImportResult(accepted=accepted[0] if in_order else _gather_accepted(accepted, columns),
+                        rejects=_gather_rejects(rejects),
                         rows_read=rows_read, sources=sources, duplicates_ignored=ignored,
                         error_counts={k: counts[k] for k in ERROR_KINDS if counts.get(k)},
                         unused_columns=unused, notes=notes, _inputs=paths)
+
+
+def _final_order(forms: Forms) -> np.ndarray | None:
+    """The positions of the rows that passed every rule, in the order of the accepted frame
+    (year, then form_id as Arrow orders text: by code point), when no two of them share a form
+    id; None when two do (the duplicates stage decides) or the ids are not Arrow text."""
+    fid = forms.out["form_id"]
+    rows = np.flatnonzero(~forms.err.any())
+    if fid.text is None or not len(rows):
+        return None
+    codes = fid.codes[rows]
+    if np.bincount(codes, minlength=len(fid.values)).max() > 1:
+        return None
+    rank = np.empty(len(fid.values), dtype=np.int64)
+    rank[pc.sort_indices(fid.text).to_numpy()] = np.arange(len(fid.values))
+    key = forms.yr[rows].astype(np.int64) * len(fid.values) + rank[codes]
+    return rows[np.argsort(key, kind="stable")]
+
+
+def _take(out: dict[str, object], order: np.ndarray) -> dict[str, object]:
+    """The rules' columns (:class:`Cells` and :class:`Answers`, whose codes are reordered; the
+    weights or an answers' (values, none) pair, one per row) of the rows ``order``, in that
+    order."""
+    def take(v):
+        if isinstance(v, (Cells, Answers)):
+            return v.take(order)
+        if isinstance(v, tuple):
+            return tuple(a[order] for a in v)
+        return np.asarray(v)[order]
+    return {c: take(v) for c, v in out.items()}
 
 
 def _gather_accepted(parts: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:

@@ -8,10 +8,12 @@ row instead of one Python string per row.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import operator
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 
 def small_codes(codes: np.ndarray, size: int) -> np.ndarray:
@@ -24,9 +26,12 @@ def small_codes(codes: np.ndarray, size: int) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Cells:
-    """``values[codes[i]]`` is row i's value; ``values`` need not be distinct nor all used."""
+    """``values[codes[i]]`` is row i's value; ``values`` need not be distinct nor all used.
+    ``text``, when known, holds the same values as Arrow strings (a CSV read by Arrow), so a
+    column of a million distinct form ids can be sorted without converting them again."""
     codes: np.ndarray
     values: np.ndarray          # object array
+    text: pa.Array | None = field(default=None, compare=False, repr=False)
 
     @classmethod
     def of(cls, values) -> Cells:
@@ -63,14 +68,32 @@ class Cells:
         return per_value[self.codes]
 
     def eq(self, value) -> np.ndarray:
+        if isinstance(value, str):
+            # compared value by value in numpy's loop: a column of form ids has a million
+            return (self.values == value)[self.codes] if len(self.values) else np.zeros(len(self), bool)
         return self.test(lambda v: v == value and v is not None)
+
+    def stripped(self) -> Cells:
+        """Each value as text without the spaces around it (``str(v).strip()``)."""
+        out = [v.strip() if type(v) is str else str(v).strip() for v in self.values]
+        if all(map(operator.is_, out, self.values)):
+            return self         # nothing to strip (str.strip gives back the text itself)
+        values = np.empty(len(out), dtype=object)
+        values[:] = out
+        return Cells(self.codes, values)
+
+    def nonblank(self) -> np.ndarray:
+        """Per row: the value holds more than spaces (``str(v).strip() != ""``)."""
+        per_value = np.fromiter((bool(v.strip() if type(v) is str else str(v).strip())
+                                 for v in self.values), dtype=bool, count=len(self.values))
+        return per_value[self.codes]
 
     def rows(self, where=None) -> np.ndarray:
         """The values of the rows (all, or those of the mask/positions ``where``) as objects."""
         return self.values[self.codes if where is None else self.codes[where]]
 
     def take(self, where) -> Cells:
-        return Cells(self.codes[where], self.values)
+        return Cells(self.codes[where], self.values, self.text)
 
 
 def _objects(values) -> np.ndarray:

@@ -152,14 +152,19 @@ def _arrow_csv(path: Path, head: bytes, quotes: int) -> list[Cells] | None:
         return None
     counts = {d: first.count(d) for d in (",", ";", "\t")}
     delim = max(counts, key=lambda d: counts[d]) if any(counts.values()) else ","
-    text = pa.dictionary(pa.int32(), pa.string())
+    # bytes: only each column's distinct values are checked to be UTF-8, not every cell
+    raw = pa.dictionary(pa.int32(), pa.binary())
+    # Without a double quote in the file no cell is quoted and none can hold a line break: the
+    # parser need not look for either, and each block of the file is split into rows on its own
+    # thread (with line breaks allowed in values Arrow must first find where each row starts).
+    quoted = quotes > 0
     try:
         table = pcsv.read_csv(
-            path, read_options=pcsv.ReadOptions(autogenerate_column_names=True, block_size=1 << 22),
-            parse_options=pcsv.ParseOptions(delimiter=delim, newlines_in_values=True,
-                                            ignore_empty_lines=False),
+            path, read_options=pcsv.ReadOptions(autogenerate_column_names=True, block_size=1 << 24),
+            parse_options=pcsv.ParseOptions(delimiter=delim, quote_char='"' if quoted else False,
+                                            newlines_in_values=quoted, ignore_empty_lines=False),
             convert_options=pcsv.ConvertOptions(
-                column_types={f"f{i}": text for i in range(counts[delim] + 1)},
+                column_types={f"f{i}": raw for i in range(counts[delim] + 1)},
                 strings_can_be_null=False, quoted_strings_can_be_null=False))
     except (pa.ArrowException, OSError):
         return None
@@ -168,12 +173,16 @@ def _arrow_csv(path: Path, head: bytes, quotes: int) -> list[Cells] | None:
     out = []
     for i in range(len(columns)):
         col, columns[i] = columns[i].unify_dictionaries(), None
-        values = col.chunk(0).dictionary.to_numpy(zero_copy_only=False)
+        try:
+            text = col.chunk(0).dictionary.cast(pa.string())
+        except pa.ArrowInvalid:
+            return None     # not UTF-8: the plain reader says where
+        values = text.to_numpy(zero_copy_only=False)
         codes = np.concatenate([ch.indices.to_numpy(zero_copy_only=False) for ch in col.chunks])
         del col
         if any(("\n" in v or "\r" in v) for v in values[codes[-1:]]):
             return None     # the last cell runs to the end of the file: a quote left open
-        out.append(Cells(small_codes(codes, len(values)), values))
+        out.append(Cells(small_codes(codes, len(values)), values, text))
     return out
 
 
@@ -222,7 +231,7 @@ def read_table(path: Path) -> Table:
     for i, h in enumerate(header):
         h = h.strip()
         if not h:
-            if not body[i].test(lambda v: str(v).strip()).any():
+            if not body[i].nonblank().any():
                 continue
             h = f"(no header, column {column_letters(i)})"
         seen[h] += 1
@@ -236,8 +245,10 @@ def read_table(path: Path) -> Table:
     problems = [(r, position[c], msg) for r, c, msg in problems if c in position and r >= 2]
     rows = np.arange(2, 2 + n)
     blank = np.ones(n, dtype=bool)
-    for c in columns:      # most rows are settled by their first column
-        blank &= ~c.test(lambda v: str(v).strip())
+    # the columns of fewest distinct values first: most rows are settled by one of them (a
+    # column of form ids has as many values as rows)
+    for c in sorted(columns, key=lambda c: len(c.values)):
+        blank &= ~c.nonblank()
         if not blank.any():
             break
     # a row whose only content is a formula without a value is not blank: it is rejected, not lost

@@ -74,7 +74,7 @@ class Forms:
         """A canonical column's text, stripped (empty when the file does not have it)."""
         if c not in self._stripped:
             if c in self.mapping:
-                self._stripped[c] = self.raw(c).map(lambda v: str(v).strip())
+                self._stripped[c] = self.raw(c).stripped()
             else:
                 self._stripped[c] = Cells.full(self.n, "")
         return self._stripped[c]
@@ -90,7 +90,7 @@ def unreadable_cells(f: Forms) -> None:
     an empty answer: the row is rejected so the value can be typed or recalculated."""
     used = set(f.mapping.values())
     rows = f.table.rows
-    pos = pd.Series(np.arange(len(rows)), index=rows)
+    pos = pd.Series(np.arange(len(rows)), index=rows) if f.table.cell_problems else None
     for r, c, msg in f.table.cell_problems:
         header = f.table.names[c]
         if header not in used:
@@ -232,10 +232,12 @@ def _registry(vintage: str) -> dict:
     if key not in _REGISTRY_CACHE:
         by = {lvl: df[df["level"] == lvl] for lvl in ("province", "district", "commune")}
         _REGISTRY_CACHE.clear()
+        district_province = pd.Series(by["district"]["province_code"].to_numpy(),
+                                      index=by["district"]["code"].to_numpy()).to_dict()
         _REGISTRY_CACHE[key] = {
             "provinces": set(by["province"]["code"]),
-            "district_province": pd.Series(by["district"]["province_code"].to_numpy(),
-                                           index=by["district"]["code"].to_numpy()).to_dict(),
+            # the districts whose province is known (a district without one is not "in force")
+            "district_province": {d: p for d, p in district_province.items() if not pd.isna(p)},
             "commune_district": pd.Series(by["commune"]["district_code"].to_numpy(),
                                           index=by["commune"]["code"].to_numpy()).to_dict(),
             "commune_province": pd.Series(by["commune"]["province_code"].to_numpy(),
@@ -251,7 +253,17 @@ def places(f: Forms) -> None:
     abolished = calendar.districts_abolished()
     with_districts = (f"surveys up to {abolished - 1}" if abolished
                       else "surveys on units with districts")
-    registries = {}
+    registries, in_year = {}, {}
+
+    def year_units(year):
+        """The year's registry, whether its vintage has districts and whether the year has."""
+        if year not in in_year:
+            v = calendar.vintage_for_year(int(year))
+            if v not in registries:
+                registries[v] = _registry(v)
+            in_year[year] = (registries[v], calendar.vintage(v).has_districts,
+                             calendar.has_districts(int(year)))
+        return in_year[year]
 
     def check_place(year, prov, dist, comm, level):
         """The messages of one combination of year, codes and level, in the order of
@@ -259,18 +271,15 @@ def places(f: Forms) -> None:
         out = [None] * len(PLACE_CHECKS)
         has_d, has_c = _given(dist), _given(comm)
         if year is not None:
-            v = calendar.vintage_for_year(int(year))
-            if v not in registries:
-                registries[v] = _registry(v)
-            reg = registries[v]
+            reg, vintage_districts, year_districts = year_units(year)
             p_ok = prov in reg["provinces"]
             if _given(prov) and not p_ok:
                 out[0] = f"province_code: '{prov}' is not a province code in force in {year}"
             d_ok = False
-            if calendar.vintage(v).has_districts:
+            if vintage_districts:
                 dprov = reg["district_province"].get(dist) if dist is not None else None
-                known_d = dprov is not None and not pd.isna(dprov)
-                if calendar.has_districts(int(year)) and not has_d and dist is not None:
+                known_d = dprov is not None
+                if year_districts and not has_d and dist is not None:
                     out[1] = f"district_code: missing (required for {with_districts})"
                 if has_d and not known_d:
                     out[2] = f"district_code: '{dist}' is not a district code in force in {year}"
@@ -290,7 +299,7 @@ def places(f: Forms) -> None:
                     if not d_ok and p_ok and cprov != prov:
                         out[6] = (f"commune_code: '{comm}' is not in province '{prov}' (it belongs "
                                   f"to province '{cprov}')")
-            if not calendar.has_districts(int(year)) and has_d:
+            if not year_districts and has_d:
                 out[7] = f"district_code: must be empty in {year} (districts were abolished from {abolished})"
         if level == "commune" and comm == "":
             out[8] = "commune_code: missing (required when the agency is at commune level)"
@@ -302,7 +311,8 @@ def places(f: Forms) -> None:
     found = per_combination([f.year, f.out["province_code"], f.out["district_code"],
                              f.out["commune_code"], f.level], check_place, width=len(PLACE_CHECKS))
     for kind, msgs in zip(PLACE_CHECKS, found):
-        f.err.add_parsed(kind, msgs)
+        if any(m is not None for m in msgs.values):     # most checks fail for no combination
+            f.err.add_parsed(kind, msgs)
 
 
 #: The kinds of the place checks, in the order their messages are given.
@@ -409,32 +419,57 @@ def answers(f: Forms) -> None:
         sid, y = key
         m = known[sid]
         rows = groups.codes == k
+        every = len(groups.values) == 1        # one scheme and year: all rows, no mask to apply
         sources = _answer_sources(m, int(y), f.mapping)
         for target, (src, parser) in sources.items():
             raw = f.raw(src)
             vals, aerr = raw.parse(parser)
-            _answer_into(f.out, target, f.n, rows, vals)
-            f.err.add("scale", rows & aerr.test(lambda e: e is not None), aerr)
+            _answer_into(f.out, target, f.n, None if every else rows, vals)
+            wrong = aerr.test(lambda e: e is not None)
+            f.err.add("scale", wrong if every else rows & wrong, aerr)
         taken = {src for src, _ in sources.values()}
         for c in f.mapping:
             if c in answer_cols and c not in taken:
-                k = int((f.raw(c).test(lambda v: str(v).strip() != "") & rows).sum())
+                k = int((f.raw(c).nonblank() & rows).sum())
                 if k:
                     ignored[(f.mapping[c], sid, int(y))] += k
     for (h, sid, y), k in sorted(ignored.items()):
         f.notes.append(f"{f.name}: column '{h}' is not asked in {y} under {sid}: {_num(k)} values ignored")
 
 
-def _answer_into(out: dict, target: str, n: int, rows: np.ndarray, vals: Cells) -> None:
-    """Write the answers ``vals`` of ``rows`` into ``out[target]``: the answers as small
-    integers and where there is none (a null in the responses)."""
+@dataclass(frozen=True)
+class Answers:
+    """One answer column of every row, as each row's code into the answers of its distinct
+    texts: unpacks as (the answers as small integers, where there is none), one per row, the
+    pair the responses stage types as nullable integers; :meth:`take` reorders the codes only."""
+    codes: np.ndarray
+    number: np.ndarray          # int8 per distinct text (0 where there is no answer)
+    absent: np.ndarray          # bool per distinct text
+
+    def __iter__(self):
+        codes = self.codes.astype(np.intp)
+        return iter((self.number[codes], self.absent[codes]))
+
+    def take(self, where) -> Answers:
+        return Answers(self.codes[where], self.number, self.absent)
+
+
+def _answer_into(out: dict, target: str, n: int, rows: np.ndarray | None, vals: Cells) -> None:
+    """Write the answers ``vals`` of ``rows`` (None: every row) into ``out[target]``: the
+    answers as small integers and where there is none (a null in the responses)."""
+    absent = np.array([v is None for v in vals.values], dtype=bool)
+    number = np.array([v if v is not None else 0 for v in vals.values], dtype=np.int8)
+    if rows is None and target not in out:
+        out[target] = Answers(vals.codes, number, absent)
+        return
     if target not in out:
         out[target] = (np.zeros(n, dtype=np.int8), np.ones(n, dtype=bool))
+    elif isinstance(out[target], Answers):
+        out[target] = tuple(out[target])
     data, missing = out[target]
-    given = np.array([v is not None for v in vals.values], dtype=bool)
-    number = np.array([v if v is not None else 0 for v in vals.values], dtype=np.int8)
-    data[rows] = number[vals.codes[rows]]
-    missing[rows] = ~given[vals.codes[rows]]
+    codes = vals.codes.astype(np.intp)
+    data[rows] = number[codes[rows]]
+    missing[rows] = absent[codes[rows]]
 
 
 #: The rules in the order they run (later rules read what earlier ones decided).
