@@ -71,15 +71,20 @@ class UsedUnits:
                 self._flush()
                 self._parts.append(self._distinct(pa.Table.from_batches([part])))
                 continue
+            # each row's vintage from a table of the years' span (no sort of the years)
             year = part.column("year").to_numpy(zero_copy_only=False)
-            years = np.unique(year)
-            of_year = np.array([self._vintages.index(calendar.vintage_for_year(int(y))) for y in years])
-            vintage = of_year[np.searchsorted(years, year)]
+            first, last = int(year.min()), int(year.max())
+            of_year = np.array([self._vintages.index(calendar.vintage_for_year(y)) for y in range(first, last + 1)])
+            vintage = of_year[0] if first == last else of_year[year - first]
             # a restated row is on the latest vintage's units, whatever its year
-            restated = pc.equal(part.column("basis"), "restated")
-            if pc.any(restated).as_py():
-                vintage = np.where(restated.to_numpy(zero_copy_only=False),
-                                   self._vintages.index(calendar.latest().id), vintage)
+            basis = part.column("basis")
+            if pa.types.is_dictionary(basis.type):
+                codes = [i for i, text in enumerate(basis.dictionary.to_pylist()) if text == "restated"]
+                restated = np.isin(basis.indices.to_numpy(), codes) if codes else None
+            else:
+                restated = pc.equal(basis, "restated").to_numpy(zero_copy_only=False)
+            if restated is not None and restated.any():
+                vintage = np.where(restated, self._vintages.index(calendar.latest().id), vintage)
             if self._run is not None and not (self._run[0].equals(level.dictionary)
                                               and self._run[1].equals(code.dictionary)):
                 self._flush()
