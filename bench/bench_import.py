@@ -13,6 +13,8 @@ other work inflates far less than the wall time), medians printed:
                    at every level) with plain groupbys (bench_engine's pandas reference);
   - import-xlsx:   ``read_forms`` of --xlsx-forms forms as XLSX;
   - calamine-xlsx: the peer: ``pandas.read_excel(engine="calamine")`` just reading that XLSX.
+With --stages, one more process imports the CSV and prints the wall and CPU seconds spent in each
+stage of ``read_forms`` (read, rules, typing, duplicates, sort), to see where the import's time goes.
 The forms are bench_engine's synthetic forms (2024, sipas-2022, all 63 pre-2025 provinces) with
 profile answers, dates and channels a clerk would type. --data keeps the generated files between
 runs (they are made once).
@@ -100,6 +102,39 @@ def _child(task: str, csv: str, xlsx: str) -> dict:
     return {"seconds": time.perf_counter() - start, **extra}
 
 
+#: The stages of ``read_forms`` timed by --stages: the module-level names it calls them by.
+STAGES = ("read_table", "map_headers", "check", "_final_order", "_take", "typed", "duplicates",
+          "_rejected", "_gather_accepted", "_gather_rejects")
+
+
+def _stages(csv: str) -> dict:
+    """Wall and CPU seconds of each stage of one ``read_forms`` of ``csv``, each stage wrapped
+    where ``sipas_data.forms`` looks it up (what is not a stage is counted as "other")."""
+    import sipas_data.forms as forms
+
+    spent = {}
+
+    def timed(name, func):
+        def wrapper(*args, **kwargs):
+            wall, cpu = time.perf_counter(), time.process_time()
+            try:
+                return func(*args, **kwargs)
+            finally:
+                w, c = spent.get(name, (0.0, 0.0))
+                spent[name] = (w + time.perf_counter() - wall, c + time.process_time() - cpu)
+        return wrapper
+
+    for name in STAGES:
+        if hasattr(forms, name):
+            setattr(forms, name, timed(name, getattr(forms, name)))
+    wall, cpu = time.perf_counter(), time.process_time()
+    forms.read_forms(csv)
+    spent["total"] = (time.perf_counter() - wall, time.process_time() - cpu)
+    spent["other"] = tuple(spent["total"][k] - sum(v[k] for n, v in spent.items() if n != "total")
+                           for k in (0, 1))
+    return spent
+
+
 def run(task: str, csv: Path, xlsx: Path, tmp: Path) -> dict:
     """One task in a fresh process: wall time and that process's peak memory."""
     if task == "release-csv":
@@ -132,11 +167,15 @@ def main() -> None:
     ap.add_argument("--xlsx-forms", type=int, default=40_000)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--data", help="folder for the generated forms (kept); default a temporary one")
+    ap.add_argument("--stages", action="store_true", help="also print the import's time per stage")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     ap.add_argument("--make", help=argparse.SUPPRESS)
     ap.add_argument("--csv", help=argparse.SUPPRESS)
     ap.add_argument("--xlsx", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.child == "stages":
+        print(json.dumps(_stages(args.csv)))
+        return
     if args.child:
         print(json.dumps(_child(args.child, args.csv, args.xlsx)))
         return
@@ -154,6 +193,12 @@ def main() -> None:
         for _ in range(args.repeat):
             for task in TASKS:
                 results[task].append(run(task, csv, xlsx, Path(tmp)))
+        if args.stages:
+            out = subprocess.run([sys.executable, __file__, "--child", "stages", "--csv", str(csv)],
+                                 cwd=ROOT, capture_output=True, text=True, check=True).stdout
+            stages = json.loads(out.strip().splitlines()[-1])
+            print("\nread_forms of the CSV by stage (one run; wall s / CPU s): " + ", ".join(
+                f"{name} {w:.2f}/{c:.2f}" for name, (w, c) in stages.items()))
     med = {t: {k: statistics.median(r[k] for r in v) for k in ("seconds", "cpu", "peak_mb")}
            for t, v in results.items()}
     print(f"\nmedian of {args.repeat} runs, each in a fresh process (wall time including the interpreter's "
