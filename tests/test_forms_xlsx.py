@@ -247,3 +247,35 @@ def test_each_cell_reads_as_its_own_text_whatever_else_its_column_holds(tmp_path
                                                     "4", "4", "4", "4"]
     assert table.column("year").rows().tolist() == ["2024"] * 15
     assert all(type(v) is str for c in table.columns for v in c.rows())
+
+
+@pytest.mark.parametrize("chunk", [97, 1 << 20])
+def test_scan_finds_the_rightmost_cell_holding_a_value_wherever_it_lies(tmp_path, monkeypatch, chunk):
+    """The width is that of the rightmost cell holding something, found in a later chunk too, and
+    compared as columns are (AA is right of Z, BA right of AZ), never an empty styled cell."""
+    from sipas_data.forms import xlsx
+
+    def edit(ws, headers):
+        ws["AP3"] = "x"            # the forms fill A-AN (40 columns)
+        ws["AZ20"] = "y"           # rightmost: column 52
+        ws["BA21"].number_format = "0.0"   # styled, empty: not data
+        ws["AY30"] = "z"
+    path = workbook(tmp_path / "wide.xlsx", [form(i) for i in range(40)], edit)
+    monkeypatch.setattr(xlsx, "_CHUNK", chunk)
+    with zipfile.ZipFile(path) as z, z.open("xl/worksheets/sheet1.xml") as f:
+        scan = scan_sheet(f)
+    assert (scan.width, scan.height) == (52, 41)
+    assert len(form(0)) == 40 and scan.cells == 41 * 40 + 3
+    assert scan.far_cell == "AN41"                  # the lowest row's last cell
+
+
+def test_the_column_search_orders_columns_by_width_then_letters():
+    from sipas_data.forms.xlsx import _wider
+
+    def right_of(letters, cell):
+        pattern = _wider(letters.encode())
+        return bool(pattern and pattern.match(f'<c r="{cell}1"><v>1</v></c>'.encode()))
+    assert right_of("", "A") and right_of("Z", "AA") and right_of("AZ", "BA") and right_of("BK", "BL")
+    assert right_of("ZZ", "AAA") and right_of("XFC", "XFD") and right_of("AZZ", "BAA")
+    assert not right_of("BK", "BK") and not right_of("BK", "BJ") and not right_of("BK", "AZ")
+    assert not right_of("AAA", "ZZ") and not right_of("XFD", "XFC") and _wider(b"ZZZ") is None

@@ -16,6 +16,7 @@ memory stays bounded by the data actually present.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import posixpath
 import re
 import zipfile
@@ -43,7 +44,6 @@ _NS = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
        "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
        "rel": "http://schemas.openxmlformats.org/package/2006/relationships"}
 # a cell that holds something: <c ...> with content (an empty styled cell is <c .../>)
-_CONTENT_COL = re.compile(rb'<c r="([A-Z]{1,3})\d+"[^>/]*>')
 _CONTENT_REF = re.compile(rb'<c r="([A-Z]{1,3})(\d+)"[^>/]*>')
 _FORMULA_NO_VALUE = re.compile(
     rb'<c r="([A-Z]{1,3})(\d+)"[^>/]*>(?:<f\b[^>]*/>|<f\b[^>]*>[^<]*</f>)(?:<v\s*/>|<v>\s*</v>)?</c>')
@@ -110,6 +110,19 @@ def _sheet_member(z: zipfile.ZipFile, name: str) -> tuple[str, str]:
     return title, target
 
 
+@functools.lru_cache(maxsize=64)
+def _wider(letters: bytes) -> re.Pattern | None:
+    """A cell holding something in a column right of ``letters`` (b"": in any column), or None
+    right of ZZZ: more letters, or as many and greater at the first letter that differs."""
+    n = len(letters)
+    alts = [rb"[A-Z]{%d}" % k for k in range(n + 1, 4)]
+    for i, ch in enumerate(letters):
+        if ch < ord("Z"):
+            rest = n - i - 1
+            alts.append(letters[:i] + b"[%c-Z]" % (ch + 1) + (rb"[A-Z]{%d}" % rest if rest else b""))
+    return re.compile(rb'<c r="(' + b"|".join(alts) + rb')\d+"[^>/]*>') if alts else None
+
+
 def scan_sheet(stream) -> SheetScan:
     """One pass over a sheet's XML in chunks (never the whole text in memory)."""
     out = SheetScan()
@@ -128,12 +141,15 @@ def scan_sheet(stream) -> SheetScan:
                 tail = data
                 continue
             data, tail = data[:cut], data[cut:]
-        cols = _CONTENT_COL.findall(data)
-        out.cells += len(cols)
-        if cols:
-            widest = max(set(cols), key=lambda c: (len(c), c))
-            if (len(widest), widest) > (len(width_letters), width_letters):
-                width_letters = widest
+        # every cell that holds something ends with </c> (an empty one is <c .../>): counted,
+        # not matched one by one
+        held = data.count(b"</c>")
+        out.cells += held
+        if held:
+            # the rightmost column: only the cells right of the widest so far are matched
+            pos = 0
+            while (wider := _wider(width_letters)) and (m := wider.search(data, pos)):
+                width_letters, pos = m.group(1), m.end()
             pos = data.rfind(b"<c r=")
             while pos >= 0:
                 m = _CONTENT_REF.match(data, pos)
