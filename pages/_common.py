@@ -535,35 +535,37 @@ def downloads(ctx: Ctx, frame: pd.DataFrame, name: str, key: str) -> None:
 
 def _text_twin(fig, lang: str, key: str) -> None:
     """Every chart's text alternative: a caption naming it and its numbers as a real HTML table
-    (st.table: readable by screen readers; maps have their own table twin on the page). st.table
-    renders every cell, header and index as Markdown, so all of them are made inert (see
-    _plain_table): a name from the data is shown as the plain text it is."""
+    (readable by screen readers; maps have their own table twin on the page), written as one
+    Markdown table (see markdown_table): one element for the browser to draw, where st.table drew
+    every cell as an element of its own. Every cell is made inert: a name from the data is shown
+    as the plain text it is."""
     from ui import a11y
     # figures are shared between reruns (ui.figures.framed): their text twin is made once, with them
     twin = getattr(fig, "_sipas_twin", None)
     if twin is None or twin[0] != lang:
         is_map = any(tr.type.startswith("choropleth") for tr in fig.data)
-        twin = (lang, fmt.md(a11y.alt_text(fig, lang)), None if is_map else _plain_table(a11y.figure_table(fig, lang)))
+        table = None if is_map else markdown_table(a11y.figure_table(fig, lang))
+        twin = (lang, fmt.md(a11y.alt_text(fig, lang)), table)
         fig._sipas_twin = twin
     _, alt, table = twin
     st.caption(alt)
     if table is None:
         return
-    if len(table):
+    if table:
         with st.expander(t("chart_table", lang), icon=":material/table_rows:"):
-            st.table(table)
+            st.markdown(table)
 
 
-def _table_text(value) -> str:
-    return fmt.md(value)
-
-
-def _plain_table(table: pd.DataFrame) -> pd.DataFrame:
-    """The twin for st.table: every cell and column name shown as the plain text it is (escaped
-    for Markdown, no autolinks or icons); with a series column, the series become the index."""
-    out = table.astype(object).map(_table_text)
-    out.columns = [_table_text(c) for c in table.columns]
-    return out.set_index(out.columns[0]) if len(out.columns) == 3 else out
+def markdown_table(table: pd.DataFrame) -> str:
+    """``table`` as a GitHub Markdown table ("" when it has no rows), every heading and cell
+    escaped by fmt.md (a "|" in a name is an escaped one, which a table cell shows as itself);
+    the last column (the values) aligned right."""
+    if not len(table):
+        return ""
+    cols = [fmt.md(c) for c in table.columns]
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * (len(cols) - 1) + "---:|"]
+    lines += ["| " + " | ".join(fmt.md(v) for v in row) + " |" for row in table.astype(object).itertuples(index=False)]
+    return "\n".join(lines)
 
 
 def chart(fig, key: str, primary: bool = False, **kw):
@@ -581,7 +583,8 @@ def chart(fig, key: str, primary: bool = False, **kw):
     # distorts it, and the image downloads are below every chart; a map keeps its zoom buttons
     is_map = any(tr.type.startswith("choropleth") for tr in fig.data)
     config = {**_press.CHART_CONFIG, "responsive": True, "displayModeBar": "hover" if is_map else False}
-    event = st.plotly_chart(fig, key=key, width="stretch", theme=None, config=config, **kw)
+    from ui.figures import screen_figure
+    event = st.plotly_chart(screen_figure(fig), key=key, width="stretch", theme=None, config=config, **kw)
     _text_twin(fig, ctx.lang if ctx is not None else "vi", key)
     if ctx is not None and ctx.controls:
         _press.image_menu(ctx, fig, key)

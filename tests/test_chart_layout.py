@@ -184,3 +184,48 @@ def test_press_image_with_more_bars_than_it_can_name_keeps_the_bars_and_says_whe
     # a few rows fit a news image: named and valued as on screen
     few = press.press_figure(_frame(_ranking()), 1200, 675)
     assert len(_ann(few, "row-label")) == 3 and not _ann(few, "rows-note")
+
+
+def _texts(fig):
+    tr = next(tr for tr in fig.data if tr.name == "row-texts")
+    return list(zip(tr.text, tr.y, tr.textposition, tr.x))
+
+
+def test_on_screen_the_row_names_values_and_withheld_labels_are_one_text_trace_in_their_places():
+    fig = _frame(_ranking(suppressed=[False, True, False], reference=80.0, reference_label="Tỉnh <b>X</b>"))
+    screen = figures.screen_figure(fig)
+    assert figures.screen_figure(fig) is screen                      # made once per (shared) figure
+    assert not [a for a in screen.layout.annotations if a.name in figures.ROW_TEXTS]
+    # the source, watermark and reference line's name stay annotations
+    assert {a.name for a in screen.layout.annotations} == {"source", "demo-watermark", "reference-label"}
+    rows = _texts(screen)
+    names = [(txt, y) for txt, y, where, x in rows if where == "top right"]
+    values = [(txt, y, x) for txt, y, where, x in rows if where == "middle right" and x == 100]
+    withheld = [(txt, y, x) for txt, y, where, x in rows if where == "middle right" and x == 0]
+    assert [x.strip("\u00a0") for x, _ in names] == ["Huyện A", LONG, "Huyện C"]
+    assert [x.strip("\u00a0") for x, _, _ in values] == ["87,43", "71,14"]
+    assert len(withheld) == 1 and t("suppressed_class", "vi") in withheld[0][0]
+    # each text on its own row, within 2 px (of a 44 px row) of the annotation it stands for
+    for kind, got in (("row-label", [y for _, y in names]), ("value-label", [y for _, y, _ in values]),
+                      ("withheld-label", [y for _, y, _ in withheld])):
+        want = [a.y for a in _ann(fig, kind)]
+        assert len(got) == len(want) and all(abs(g - w) <= 2 / 44 + 1e-9 for g, w in zip(got, want)), kind
+    assert 0.5 < withheld[0][1] < 1.5
+    # the hidden axis of the texts is the category axis' range, so a text lands on its row
+    assert tuple(screen.layout.yaxis2.range) == tuple(fig.layout.yaxis.range) and screen.layout.yaxis2.overlaying == "y"
+    assert screen.data[-1].hoverinfo == "skip" and screen.data[-1].cliponaxis is False
+    # the bars and the frame are the figure's own; the figure itself keeps its annotations (the
+    # text twin and press images read them)
+    assert screen.data[0].x == fig.data[0].x and screen.layout.title.text == fig.layout.title.text
+    assert len(_ann(fig, "row-label")) == 3 and len(fig.data) == 1
+
+
+def test_on_screen_grouped_bars_keep_each_series_colour_and_a_heatmap_is_left_as_it_is():
+    fig = _frame(figures.grouped_bars(_grouped(), "vi"))
+    rows = _texts(figures.screen_figure(fig))
+    assert sum(1 for _, _, where, _ in rows if where == "top right") == 3
+    tr = next(tr for tr in figures.screen_figure(fig).data if tr.name == "row-texts")
+    colours = {c for (txt, _, where, x), c in zip(rows, tr.textfont.color) if x == 100}
+    assert colours == set(figures.PALETTE[:3])
+    other = _frame(figures.trend(_trend(), "vi"))
+    assert figures.screen_figure(other) is other

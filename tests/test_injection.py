@@ -4,8 +4,8 @@
   a tab or a carriage return never becomes a live formula in any download (a view's CSV and XLSX
   on every page, their provenance lines and title block, the press kit's CSV and XLSX): XLSX cells
   are quote-prefixed text, CSV cells get a leading single quote; numbers stay numbers.
-* Markdown injection: the chart tables (st.table, which renders Markdown) show hostile names as
-  the plain text they are, in AppTest and in a real browser.
+* Markdown injection: the chart tables (one Markdown table each, pages/_common.markdown_table)
+  show hostile names as the plain text they are, in AppTest and in a real browser.
 """
 import csv
 import hashlib
@@ -258,12 +258,32 @@ RAW = ["<img", "](", ":red[", "**b**", "_i_", "`c`", "$x^2$", "&lt;b", "# H", "|
 LINKS = re.compile(r"(?i)https?\\?:\\?/|www\\?\.|@[\w-]|:\\?material")
 
 
+CELL = re.compile(r"(?<!\\)\|")  # a cell boundary: a "|" without the backslash that makes it text
+
+
 def _table_strings(at) -> list[str]:
+    """Every heading and cell of the page's chart tables (the Markdown tables in its expanders)."""
     out = []
-    for tbl in at.table:
-        df = tbl.value
-        out += [str(x) for x in df.columns] + [str(x) for x in df.index] + [str(x) for x in df.to_numpy().ravel()]
+    for block in at.markdown:
+        lines = str(block.value).split("\n")
+        if len(lines) < 3 or not lines[1].startswith("|---"):
+            continue
+        for line in lines[:1] + lines[2:]:
+            cells = CELL.split(line)
+            assert cells[0] == "" and cells[-1] == "", line   # nothing outside the row's own bars
+            out += [c.strip() for c in cells[1:-1]]
     return out
+
+
+def test_a_markdown_table_keeps_a_hostile_cell_in_its_cell():
+    from pages._common import markdown_table
+    hostile = "A | b | c\n# H <img src=x> **b** :material/home: www.x.vn"
+    text = markdown_table(pd.DataFrame({"Tên | x": [hostile, "B"], "Giá trị": ["80,50", "–"]}))
+    lines = text.split("\n")
+    assert lines[1] == "|---|---:|" and len(lines) == 4       # a heading, the rule, one line a row
+    assert [len(CELL.split(x)) - 2 for x in lines] == [2, 2, 2, 2]  # two cells on every line
+    assert CELL.split(lines[2])[1].strip() == fmt.md(hostile)
+    assert markdown_table(pd.DataFrame({"a": []})) == ""
 
 
 @pytest.mark.parametrize("page,params", [
@@ -295,7 +315,7 @@ def test_chart_tables_show_names_as_plain_text_in_the_browser(markdown_root, tmp
         pg.goto(f"{url}/compare?year=2024&units=868,870,866&release={MARKDOWN_ID}")
         pg.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning'] h3", timeout=90_000)
         pg.get_by_text("Bảng số liệu của biểu đồ").first.click()
-        table = pg.locator("[data-testid='stTable']").first
+        table = pg.locator("[data-testid='stExpanderDetails'] [data-testid='stMarkdownContainer'] table").first
         table.wait_for(timeout=30_000)
         for sel in ("img", "a", "strong", "em", "code", ".katex", "h1", "[role='img']", "span[style*='color']"):
             assert table.locator(sel).count() == 0, sel

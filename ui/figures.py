@@ -489,3 +489,56 @@ def _short_esc(escaped: str) -> str:
     import html
     return esc(_short(html.unescape(escaped)))
 
+
+
+ROW_TEXTS = ("row-label", "value-label", "withheld-label")
+
+
+def screen_figure(fig: go.Figure) -> go.Figure:
+    """The figure as the page draws it: a bar chart's row names, values and withheld labels as one
+    text trace instead of one annotation each.
+
+    In the browser every annotation is a group of its own that plotly measures and places on its
+    own; a ranking of a dozen rows carries two dozen of them. The text trace puts the same texts at
+    the same places (on a hidden linear axis over the category axis: a category axis has no
+    positions between its rows). The figure built by :func:`bar_ci` / :func:`grouped_bars` keeps
+    its annotations: the text twin and the press images (``ui/press.py`` drops the names of a
+    ranking too long for an image by their annotation names) read those. ``fig`` is shared
+    (:func:`framed`), so the copy is made once per figure and kept on it; read it, never change it."""
+    done = getattr(fig, "_sipas_screen", None)
+    if done is not None:
+        return done
+    rows = [a for a in fig.layout.annotations if a.name in ROW_TEXTS and a.yref == "y"]
+    cats = fig.layout.yaxis.categoryarray
+    if not rows or not cats or not fig.data or any(tr.type != "bar" for tr in fig.data):
+        fig._sipas_screen = fig
+        return fig
+    xs, ys, texts, where, colours, sizes = [], [], [], [], [], []
+    lo, hi = (fig.layout.xaxis.range or (0, 100))
+    # placed from its baseline, a text sits about 2 px off the annotation it replaces (a name
+    # lower, a value higher): the rows' own height in pixels (_row_frame) gives that in axis units
+    shift = 2 / _bar_rows(max(len(fig.data), 1))[0]
+    for a in rows:
+        ys.append(a.y - shift if a.name == "row-label" else a.y + shift)
+        colours.append(a.font.color or "#222")
+        sizes.append(a.font.size or VALUE_FONT)
+        if a.name == "row-label":  # above its bar, from the plot's left edge (a space from it, as the
+            # annotation's padding kept it)
+            xs.append(lo)
+            texts.append("\u00a0" + a.text)
+            where.append("top right")
+        else:  # right of the plot (a value), or from the bar's start (withheld)
+            xs.append(hi if a.name == "value-label" else lo)
+            texts.append("\u00a0" + a.text)
+            where.append("middle right")
+    layout = fig.layout.to_plotly_json()
+    layout["annotations"] = [a for a in layout.get("annotations", ()) if a.get("name") not in ROW_TEXTS
+                             or a.get("yref") != "y"]
+    layout["yaxis2"] = dict(overlaying="y", range=list(fig.layout.yaxis.range), visible=False, fixedrange=True,
+                            showgrid=False, zeroline=False)
+    out = go.Figure(data=fig.data, layout=layout)
+    out.add_trace(go.Scatter(x=xs, y=ys, text=texts, mode="text", textposition=where, yaxis="y2",
+                             textfont=dict(color=colours, size=sizes, family=FONT), cliponaxis=False,
+                             hoverinfo="skip", showlegend=False, name="row-texts"))
+    fig._sipas_screen = out
+    return out
