@@ -218,15 +218,46 @@ def first_visit(b, url: str, path: str) -> dict:
     return {"chart_s": chart_s, "http": http, "ws": ws[0], "others": others, "biggest": sorted(biggest)[-6:]}
 
 
-def time_to_chart(b, url: str, path: str) -> float:
+# Where a first visit's time goes, from the browser's resource timing (ms since navigation): the
+# page, the entry script, the first connection check, the chart's chunk asked and arrived.
+STEPS_JS = """() => {
+  const out = {}, put = (k, e) => { if (e && !(k in out)) out[k] = [e.startTime, e.responseEnd]; };
+  put('page', performance.getEntriesByType('navigation')[0]);
+  for (const e of performance.getEntriesByType('resource')) {
+    const name = e.name.split('?')[0].split('/').pop();
+    if (/^index\\.[^.]+\\.js$/.test(name)) put('entry', e);
+    else if (name === 'host-config') put('host-config', e);
+    else if (/^(PlotlyChart|DeckGlJsonChart)\\./.test(name)) put('chart chunk', e);
+  }
+  out.drawn = [performance.now(), performance.now()];
+  return out;
+}"""
+
+
+def time_to_chart(b, url: str, path: str, steps: list | None = None) -> float:
+    """Seconds from navigation to the first drawn chart in a fresh context; with ``steps``, the
+    resource timings of STEPS_JS are appended to it (read after the clock has stopped)."""
     ctx = b.new_context(viewport={"width": 1400, "height": 1000})
     pg = ctx.new_page()
     t0 = time.perf_counter()
     pg.goto(url + path)
     pg.wait_for_selector(DRAWN, timeout=90_000)
     dt = time.perf_counter() - t0
+    if steps is not None:
+        steps.append(pg.evaluate(STEPS_JS))
     ctx.close()
     return dt
+
+
+def print_steps(name: str, steps: list) -> None:
+    """Medians of the resource timings of one page's visits, in seconds since navigation."""
+    keys = [k for k in ("page", "entry", "host-config", "chart chunk", "drawn") if any(k in s for s in steps)]
+    parts = []
+    for k in keys:
+        start = statistics.median(s[k][0] for s in steps if k in s) / 1000
+        end = statistics.median(s[k][1] for s in steps if k in s) / 1000
+        parts.append(f"{k} {end:.2f}" if k in ("page", "drawn") else f"{k} {start:.2f}-{end:.2f}")
+    print(f"  {'':10s} " + ", ".join(parts))
 
 
 WAIT_DRAWN_JS = """(t0) => new Promise(done => {
@@ -271,36 +302,40 @@ def filter_change(b, url: str, path: str, runs: int) -> dict:
     return {"median_s": statistics.median(warm), "ws_bytes": statistics.median(sizes[2:] or sizes), "charts": charts}
 
 
-def deploy_figures(visits: int, changes: int) -> None:
+def deploy_figures(visits: int, changes: int, pages: list[str] | None = None, steps: bool = False) -> None:
     from playwright.sync_api import sync_playwright
     folder = tempfile.mkdtemp(prefix="sipas-bench-")
     os.chmod(folder, 0o755)  # nginx's workers (nobody, when started as root) read the assets copy here
+    chart_pages = {k: v for k, v in CHART_PAGES.items() if not pages or k in pages}
     proc, url = start_deploy(folder)
     floor_proc, floor_url = start_floor(folder)
     try:
         with sync_playwright() as p:
             b = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
-            for path in CHART_PAGES.values():  # warm the server's caches once per page
+            for path in chart_pages.values():  # warm the server's caches once per page
                 time_to_chart(b, url, path)
             time_to_chart(b, floor_url, "/")
             print("first visit through nginx (fresh browser, warm server):")
-            for name, path in CHART_PAGES.items():
+            for name, path in chart_pages.items():
                 v = first_visit(b, url, path)
                 print(f"  {name:10s} http {v['http'] / 1e6:5.2f} MB  websocket {v['ws'] / 1e6:5.2f} MB  "
                       f"other hosts {len(v['others'])} {v['others'][:3]}")
                 print("             largest: " + ", ".join(f"{n / 1e3:.0f} kB {u[:40]}" for n, u in v["biggest"][::-1]))
             print(f"time to the first drawn chart, fresh browser context, median of {visits} (s):")
-            runs = {name: [] for name in ["floor", *CHART_PAGES]}
+            runs = {name: [] for name in ["floor", *chart_pages]}
+            seen = {name: [] for name in runs} if steps else {}
             for _ in range(visits):  # interleaved, so that both see the same machine load
-                runs["floor"].append(time_to_chart(b, floor_url, "/"))
-                for name, path in CHART_PAGES.items():
-                    runs[name].append(time_to_chart(b, url, path))
+                runs["floor"].append(time_to_chart(b, floor_url, "/", seen.get("floor")))
+                for name, path in chart_pages.items():
+                    runs[name].append(time_to_chart(b, url, path, seen.get(name)))
             floor = statistics.median(runs["floor"])
             for name, ts in runs.items():
                 m = statistics.median(ts)
                 print(f"  {name:10s} {m:5.2f}  ({m / floor:4.2f}x the floor)  min {min(ts):5.2f} max {max(ts):5.2f}")
+                if steps:
+                    print_steps(name, seen[name])
             print(f"a year change in the sidebar until the page is drawn again, median of {changes} (s):")
-            for name, path in CHART_PAGES.items():
+            for name, path in chart_pages.items():
                 f = filter_change(b, url, path, changes)
                 print(f"  {name:10s} {f['median_s']:5.2f}  charts on the page {f['charts']}  "
                       f"websocket {f['ws_bytes'] / 1e3:7.1f} kB per change")
@@ -338,6 +373,9 @@ def main(argv=None) -> int:
     ap.add_argument("--deploy", action="store_true", help="only the figures through deploy/run.sh (4. above)")
     ap.add_argument("--visits", type=int, default=5, help="--deploy: fresh-browser visits per page")
     ap.add_argument("--changes", type=int, default=8, help="--deploy: filter changes per page")
+    ap.add_argument("--pages", help="--deploy: only these of " + ",".join(CHART_PAGES) + " (comma-separated)")
+    ap.add_argument("--steps", action="store_true",
+                    help="--deploy: also where each first visit's time goes (resource timings, medians)")
     ap.add_argument("--search", action="store_true", help="only the place search (5. above)")
     args = ap.parse_args(argv)
     if args.search:
@@ -345,7 +383,10 @@ def main(argv=None) -> int:
         return 0
     ensure_demo()
     if args.deploy:
-        deploy_figures(args.visits, args.changes)
+        pages = [p.strip() for p in args.pages.split(",")] if args.pages else None
+        if pages and set(pages) - set(CHART_PAGES):
+            ap.error(f"--pages: not a chart page: {', '.join(sorted(set(pages) - set(CHART_PAGES)))}")
+        deploy_figures(args.visits, args.changes, pages, args.steps)
         return 0
     print("median server rerun after a year change (ms, warm cache):")
     for page, ms in rerun_times(args.runs).items():
