@@ -55,6 +55,12 @@ UNITS = "units.parquet"
 # the row groups' statistics, large enough to keep the writer's per-group work down (and
 # slices read no slower than with smaller groups).
 ROW_GROUP_SIZE = 65_536
+# Batches computed ahead of the Parquet writer. The writer is the slower of the two, and the
+# build has work between runs of batches (a scheme's restated series is computed after its
+# pooled cells are handed over, the next scheme's grain after that): with room for a run of
+# batches the writer keeps writing meanwhile instead of waiting. A batch is one indicator's
+# numbers (its keys are shared with the others): about 10 MB at most for a million forms.
+PENDING_BATCHES = 16
 RELEASE_ID_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789-_.")
 # A temporary or replaced folder whose build lock is free is removed once it is this old (seconds);
 # the build of the same id removes its own leftovers at once, since it holds their lock.
@@ -88,10 +94,10 @@ def _sha256(path: Path) -> str:
 def _write_parquet(path: Path, batches: Iterable[pa.Table]) -> None:
     """Write the index rows to ``path`` as they come. Encoding Parquet is as costly as computing
     the rows, so a second thread writes while the caller computes the next batch (both release
-    Python's lock while they work); a few batches wait between them at most."""
+    Python's lock while they work); up to :data:`PENDING_BATCHES` batches wait between them."""
     from .engine import PUBLISH_SCHEMA  # the build's module; readers of releases never load it
 
-    pending: queue.Queue = queue.Queue(maxsize=3)
+    pending: queue.Queue = queue.Queue(maxsize=PENDING_BATCHES)
     failed: list[BaseException] = []
 
     def writer() -> None:
