@@ -150,7 +150,7 @@ def body(ctx) -> None:
                      peers=level_label(s.level, ctx.lang, plural=True, year=s.year),
                      islands=islands,
                      basemap=deck.basemap_setting() if style == "boundaries" else None,
-                     width_px=MAP_W, height_px=MAP_H, points=points)
+                     width_px=MAP_W, height_px=MAP_H, points=points, tiles=(style == "tiles"))
     left, right = st.columns([3, 2], gap="medium")
     with left:
         if ctx.controls:

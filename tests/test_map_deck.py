@@ -95,6 +95,52 @@ def test_highlight_outlines_the_unit():
     spec = _spec(highlight="b")
     hl = _layer(spec, "highlight")
     assert hl["filled"] is False and len(hl["data"]["features"]) == 1
+    assert _layer(spec, deck.UNITS_LAYER)["stroked"] is True  # boundaries: neighbours need their border
+
+
+def _hexagon(code, x, y):
+    import math
+    ring = [[x + math.cos(math.radians(30 + 60 * k)), y + math.sin(math.radians(30 + 60 * k))] for k in range(6)]
+    return {"type": "Feature", "id": code, "properties": {},
+            "geometry": {"type": "Polygon", "coordinates": [ring + [ring[0]]]}}
+
+
+TILES = {"type": "FeatureCollection", "features": [_hexagon("a", 0, 0), _hexagon("b", 3 ** 0.5, 0),
+                                                    _hexagon("c", 0, 3), _hexagon("d", 3 ** 0.5, 3)]}
+
+
+def _kinds(spec) -> set:
+    """The kinds of layer deck.gl draws for a spec (a GeoJsonLayer's stroke is a PathLayer)."""
+    out = set()
+    for layer in spec["layers"]:
+        kind = layer["@@type"]
+        if kind == "GeoJsonLayer":
+            out |= ({"fill"} if layer.get("filled", True) else set()) | ({"stroke"} if layer.get("stroked") else set())
+        else:
+            out |= {kind + (":background" if layer.get("background") else "")}
+    return out
+
+
+def test_a_tile_map_is_one_filled_layer_kind_with_gaps_between_tiles():
+    d = deck.deck(TILES, CELLS, "sipas", "vi", view=(0.9, 1.5, 6.0), points=deck.anchors(TILES), tiles=True,
+                  highlight="b", islands=deck.archipelagos("vi"))
+    spec = json.loads(d.to_json())
+    units = _layer(spec, deck.UNITS_LAYER)
+    assert units["stroked"] is False and units["pickable"] is True
+    # each tile at TILE_FILL of its cell about the same centre: a white gap of 0.1 radius each side
+    ring = next(f for f in units["data"]["features"] if f["properties"]["code"] == "a")["geometry"]["coordinates"][0]
+    assert max(abs(x) for x, _ in ring) == pytest.approx(deck.TILE_FILL * 3 ** 0.5 / 2, abs=1e-3)
+    assert max(abs(y) for _, y in ring) == pytest.approx(deck.TILE_FILL, abs=1e-3)
+    # the highlighted tile: a filled ring from the cell's edge (outside the drawn tile) to 0.74 of it
+    hl = _layer(spec, "highlight")
+    assert hl["filled"] is True and hl["stroked"] is False
+    outer, inner = hl["data"]["features"][0]["geometry"]["coordinates"]
+    cx = 3 ** 0.5
+    assert max(abs(x - cx) for x, _ in outer) == pytest.approx(3 ** 0.5 / 2, abs=1e-3)
+    assert max(abs(x - cx) for x, _ in inner) == pytest.approx(deck.HIGHLIGHT_INNER * 3 ** 0.5 / 2, abs=1e-3)
+    # filled polygons and one text layer: no stroke, no separate dot layer to compile in the browser
+    assert _kinds(spec) <= {"fill", "TextLayer", "TextLayer:background"}
+    assert "stroke" in _kinds(json.loads(deck.deck(TILES, CELLS, "sipas", "vi", view=(0.9, 1.5, 6.0)).to_json()))
 
 
 def _boxes_overlap(a, b):
@@ -139,10 +185,15 @@ def test_national_map_names_and_marks_both_archipelagos():
     spec = _spec(islands=islands)
     texts = [d["text"].replace("\n", " ") for d in _layer(spec, "labels")["data"]]  # two lines on the map
     assert "Quần đảo Hoàng Sa (Đà Nẵng)" in texts and "Quần đảo Trường Sa (Khánh Hòa)" in texts
-    dots = _layer(spec, "archipelagos")["data"]
-    lons = [d["position"][0] for d in dots]
-    assert max(lons) > 115 and min(d["position"][1] for d in dots) < 8.5  # reaches the far islands
-    assert _layer(spec, "archipelagos")["radiusMinPixels"] >= 2  # a dot, never a speck
+    dots = _layer(spec, "archipelagos")
+    assert dots["pickable"] is False and dots["stroked"] is False  # the units' kind of layer, no stroke
+    rings = [f["geometry"]["coordinates"][0] for f in dots["data"]["features"]]
+    centres = [(sum(p[0] for p in r[:-1]) / (len(r) - 1), sum(p[1] for p in r[:-1]) / (len(r) - 1)) for r in rings]
+    assert len(rings) == sum(len(a["points"]) for a in islands)  # one dot per island marked
+    assert max(x for x, _ in centres) > 115 and min(y for _, y in centres) < 8.5  # reaches the far islands
+    # a dot, never a speck: 3 px across its radius at the view's zoom (6.5: 2**6.5 * 512 / 360 px a degree)
+    widths = [(max(p[0] for p in r) - min(p[0] for p in r)) / 2 * 512 * 2 ** 6.5 / 360 for r in rings]
+    assert min(widths) == pytest.approx(deck.DOT_PX, rel=0.02)
     assert _layer(spec, "labels")["characterSet"] == "auto"  # Vietnamese letters in the font atlas
     en = [a["name"] for a in deck.archipelagos("en")]
     assert en == ["Hoàng Sa archipelago (Đà Nẵng)", "Trường Sa archipelago (Khánh Hòa)"]

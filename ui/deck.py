@@ -9,6 +9,12 @@
   frontend reads as "no base map" (``map_style=None`` would make it pick Carto's style).
 * Tooltips are ``text`` tooltips: the browser sets them with ``innerText``, so a name from a data
   file can never become markup.
+* Few kinds of layer: each kind deck.gl draws is a WebGL program the browser compiles before the
+  first frame, seconds on a phone's or a headless browser's software GL. A tile map is one
+  filled layer (the tiles drawn a little smaller than their cells, so white gaps part them, and
+  the highlighted tile's outline a filled ring), the archipelagos' dots are small filled polygons
+  in that same kind of layer, and the labels one text layer; only installed boundaries are
+  stroked (neighbours of one colour need their common border).
 """
 from __future__ import annotations
 
@@ -39,6 +45,11 @@ ALL_LABELS = 40
 EXTREMES = 3  # the highest and the lowest few are named
 CHAR_PX = 6.6  # 12 px Noto Sans, mean advance of a Vietnamese name
 LINE_PX = 15
+#: a tile is drawn at this fraction of its cell (the rest is the white gap between tiles); the
+#: highlighted tile's ring runs from the cell's edge to HIGHLIGHT_INNER of it
+TILE_FILL = 0.9
+HIGHLIGHT_INNER = 0.74
+DOT_PX = 3.0  # an archipelago's dot: its radius on screen at the first view, px
 
 #: Representative islands of the two archipelagos (lon, lat): Hoàng Sa of Đà Nẵng, Trường Sa of
 #: Khánh Hòa (the same codes in both vintages).
@@ -287,18 +298,49 @@ def label_extent(islands: list[dict], zoom: float) -> list[list[float]]:
     return out
 
 
+def _scaled(ring, f: float) -> list[list[float]]:
+    """``ring`` (closed) scaled by ``f`` about the mean of its vertices (a hexagon's centre)."""
+    pts = ring[:-1] if len(ring) > 1 and list(ring[0]) == list(ring[-1]) else ring
+    cx = sum(p[0] for p in pts) / len(pts)
+    cy = sum(p[1] for p in pts) / len(pts)
+    out = [[round(cx + (p[0] - cx) * f, 4), round(cy + (p[1] - cy) * f, 4)] for p in pts]
+    return out + [out[0]]
+
+
+def _tile(geom: dict, f: float) -> dict:
+    """A tile's hexagon drawn at ``f`` of its cell."""
+    return {"type": "Polygon", "coordinates": [_scaled(geom["coordinates"][0], f)]}
+
+
+def _ring(geom: dict) -> dict:
+    """The highlighted tile's outline as a filled ring: the cell's edge in, to HIGHLIGHT_INNER."""
+    outer = _scaled(geom["coordinates"][0], 1.0)
+    inner = _scaled(geom["coordinates"][0], HIGHLIGHT_INNER)[::-1]  # a hole winds the other way
+    return {"type": "Polygon", "coordinates": [outer, inner]}
+
+
+def _dot(lon: float, lat: float, radius_deg: float, sides: int = 12) -> dict:
+    """A round dot as a polygon, ``radius_deg`` of longitude wide (narrowed in latitude by the
+    Mercator scale, so that it is round on screen)."""
+    ry = radius_deg * math.cos(math.radians(lat))
+    ring = [[round(lon + radius_deg * math.cos(2 * math.pi * k / sides), 4),
+             round(lat + ry * math.sin(2 * math.pi * k / sides), 4)] for k in range(sides)]
+    return {"type": "Polygon", "coordinates": [ring + [ring[0]]]}
+
+
 def deck(geojson: dict, cells: pd.DataFrame, indicator: str, lang: str, *, view: tuple[float, float, float],
          threshold: int = 30, highlight: str | None = None, selected: str | None = None,
          parents: dict[str, str] | None = None, peers: str | None = None, islands: list[dict] | None = None,
          basemap: dict | None = None, width_px: int = 900, height_px: int = 560,
-         points: dict | None = None) -> pdk.Deck:
+         points: dict | None = None, tiles: bool = False) -> pdk.Deck:
     """The pydeck map of ``cells`` (code, name, value, ci_low, ci_high, n, rank, total, suppressed,
     has_data) on ``geojson`` (feature id = code), centred on ``view`` (lon, lat, zoom).
 
     Layers: ``units`` (pickable, one feature per unit, its colour and tooltip in its properties),
-    the highlighted unit's outline, the archipelagos when given, and the labels."""
+    the highlighted unit's outline, the archipelagos when given, and the labels. ``tiles``: the
+    features are hexagon tiles (geo/tiles.py), drawn with gaps instead of strokes."""
     rows = {r.code: r for r in cells.itertuples(index=False)}
-    feats = []
+    feats, shapes = [], {}
     for f in geojson.get("features", []):
         code = str(f["id"])
         r = rows.get(code)
@@ -311,17 +353,21 @@ def deck(geojson: dict, cells: pd.DataFrame, indicator: str, lang: str, *, view:
         else:
             fill = colour(r.value, indicator)
         tip = tooltip_text(r, lang, threshold, (parents or {}).get(code), peers)
-        feats.append({"type": "Feature", "geometry": f["geometry"],
+        shapes[code] = f["geometry"]
+        feats.append({"type": "Feature", "geometry": _tile(f["geometry"], TILE_FILL) if tiles else f["geometry"],
                       "properties": {"code": code, "fill": fill, "tip": tip}})
     layers = [pdk.Layer("GeoJsonLayer", id=UNITS_LAYER, data={"type": "FeatureCollection", "features": feats},
-                        pickable=True, stroked=True, filled=True, get_fill_color="properties.fill",
+                        pickable=True, stroked=not tiles, filled=True, get_fill_color="properties.fill",
                         get_line_color=[255, 255, 255, 255], line_width_min_pixels=0.7, auto_highlight=True,
                         highlight_color=[217, 95, 2, 90])]
-    if highlight is not None:
-        hl = [f for f in feats if f["properties"]["code"] == highlight]
-        if hl:
+    if highlight is not None and highlight in shapes:
+        if tiles:  # a filled ring: the units' own kind of layer, no stroke to compile
             layers.append(pdk.Layer("GeoJsonLayer", id="highlight", data={"type": "FeatureCollection", "features": [
-                {"type": "Feature", "geometry": hl[0]["geometry"], "properties": {}}]},
+                {"type": "Feature", "geometry": _ring(shapes[highlight]), "properties": {}}]},
+                pickable=False, stroked=False, filled=True, get_fill_color=_hex_rgb(HIGHLIGHT) + [255]))
+        else:
+            layers.append(pdk.Layer("GeoJsonLayer", id="highlight", data={"type": "FeatureCollection", "features": [
+                {"type": "Feature", "geometry": shapes[highlight], "properties": {}}]},
                 pickable=False, stroked=True, filled=False, get_line_color=_hex_rgb(HIGHLIGHT) + [255],
                 line_width_min_pixels=3))
     texts = []
@@ -330,11 +376,15 @@ def deck(geojson: dict, cells: pd.DataFrame, indicator: str, lang: str, *, view:
         for lb in pick_labels(cells, points, view, lang, selected=selected or highlight, width_px=width_px,
                               height_px=height_px, reserved=reserved):
             texts.append({"position": lb["position"], "text": lb["text"], "size": 12})
+    lon, lat, zoom = view
     if islands:
-        dots = [{"position": p, "tip": a["name"]} for a in islands for p in a["points"]]
-        layers.append(pdk.Layer("ScatterplotLayer", id="archipelagos", data=dots, pickable=False,
-                                get_position="position", get_fill_color=_hex_rgb("#5b6b7a") + [255],
-                                radius_min_pixels=2.5, radius_max_pixels=5, get_radius=4000))
+        radius = DOT_PX / (512 * 2 ** zoom / 360.0)  # degrees of longitude at the first view's zoom
+        dots = [{"type": "Feature", "geometry": _dot(p[0], p[1], radius), "properties": {"name": a["name"]}}
+                for a in islands for p in a["points"]]
+        layers.append(pdk.Layer("GeoJsonLayer", id="archipelagos", data={"type": "FeatureCollection",
+                                                                         "features": dots},
+                                pickable=False, stroked=False, filled=True,
+                                get_fill_color=_hex_rgb("#5b6b7a") + [255]))
         texts += [{"position": r["position"], "text": r["text"], "size": 12} for r in reserved]
     if texts:
         # constants are quoted: pydeck turns a bare string into an accessor expression
@@ -344,9 +394,8 @@ def deck(geojson: dict, cells: pd.DataFrame, indicator: str, lang: str, *, view:
                                 character_set="'auto'", line_height=1.1,
                                 background=True, get_background_color=[255, 255, 255, 200],
                                 background_padding=[2, 1]))
-    lon, lat, zoom = view
     d = CompactDeck(layers=layers, map_provider=None if basemap is None else "carto",
-                 initial_view_state=pdk.ViewState(longitude=lon, latitude=lat, zoom=zoom, pitch=0, bearing=0),
-                 tooltip={"text": "{tip}", "style": {"fontSize": "13px", "whiteSpace": "pre-line"}})
+                    initial_view_state=pdk.ViewState(longitude=lon, latitude=lat, zoom=zoom, pitch=0, bearing=0),
+                    tooltip={"text": "{tip}", "style": {"fontSize": "13px", "whiteSpace": "pre-line"}})
     d.map_style = _map_style(basemap)
     return d
