@@ -95,6 +95,11 @@ if __name__ == "__main__":
             list(pool.map(write_twin, texts))
         shutil.rmtree(assets, ignore_errors=True)
         part.rename(assets)
+    # per-page copies of index.html naming the chunk each page draws first (deploy/preload.py);
+    # written on every start, so that an edit of its table needs no new copy of the assets
+    sys.path.insert(0, "deploy")
+    import preload
+    preload.write_pages(assets / "static", assets / "pages", (source / "index.html").read_text(encoding="utf-8"))
     conf = Path("deploy/nginx.conf").read_text(encoding="utf-8")
     conf = (conf.replace("__RUN__", run).replace("__LISTEN__", listen).replace("__ASSETS__", str(assets))
             .replace("__SERVERS__\n", servers))

@@ -86,7 +86,7 @@ def cluster(demo_release_root, tmp_path_factory):
     proc = subprocess.Popen(["bash", str(ROOT / "deploy" / "run.sh")], cwd=ROOT, env=env, stdout=log,
                             stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{front}"
-    for _ in range(240):
+    for _ in range(600):  # the first start compresses the built assets (zopfli): minutes on a busy machine
         try:
             urllib.request.urlopen(url + "/_stcore/health", timeout=1)
             break
@@ -205,3 +205,79 @@ def wire(requests, host: str):
         rows.append((r.url, resp.headers.get("cache-control") or "", resp.headers.get("content-encoding"),
                      s["responseBodySize"]))
     return others, http, rows
+
+
+def _preload():
+    """deploy/preload.py (deploy/ is not a package: run.sh puts it on the path the same way)."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("sipas_deploy_preload", ROOT / "deploy" / "preload.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _linked(html: str) -> list[str]:
+    import re
+    return re.findall(r'<link rel="(?:modulepreload|preload)"[^>]*href="\./(static/[^"]+)"', html)
+
+
+def test_pages_preload_the_chunk_they_draw_first(cluster):
+    """Each page that draws a chart first is served a copy of index.html naming that chart's code
+    (and the chunks it imports) as a preload, every named file is served, and a page without a copy
+    gets the app's own index.html."""
+    import streamlit
+    url, ports = cluster
+    static = Path(streamlit.__file__).parent / "static"
+    plain = _linked((static / "index.html").read_text(encoding="utf-8"))
+    with urllib.request.urlopen(f"http://127.0.0.1:{ports[0]}/methodology", timeout=10) as r:
+        assert _linked(r.read().decode()) == plain  # the app's own page, for comparison
+    with urllib.request.urlopen(url + "/methodology?year=2024", timeout=10) as r:
+        assert _linked(r.read().decode()) == plain, "a page without a chart first got a copy"
+    pages = _preload().PAGES
+    assert {"", "overview", "locality", "map"} <= set(pages)
+    for path, chunks in pages.items():
+        with urllib.request.urlopen(f"{url}/{path}?year=2024", timeout=10) as r:
+            assert r.status == 200 and r.headers.get_content_type() == "text/html", path
+            assert r.headers.get("Cache-Control") == "no-cache", path
+            assert any(c.startswith("sipas_route=") for c in r.headers.get_all("Set-Cookie") or []), path
+            links = _linked(r.read().decode())
+        assert links[:len(plain)] == plain, path  # the entry's own preloads first, unchanged
+        extra = links[len(plain):]
+        names = [h.rsplit("/", 1)[-1].split(".")[0] for h in extra]
+        for chunk in chunks:
+            assert chunk in names, (path, chunk, extra)
+        assert ("DeckGlJsonChart" in names) == (path == "map"), (path, names)
+        assert ("PlotlyChart" in names) == (path != "map"), (path, names)
+        for href in extra:
+            assert (static / href).is_file(), href
+            with urllib.request.urlopen(f"{url}/{href}", timeout=10) as r:
+                assert r.status == 200 and "immutable" in r.headers.get("Cache-Control", ""), href
+
+
+def test_preloaded_code_is_used_once(cluster):
+    """In Chromium, a first visit fetches each preloaded file once (the chart's lazy import finds it
+    loaded: no second request), draws the chart the preload was for, and logs no unused preload."""
+    from playwright.sync_api import sync_playwright
+    url, _ = cluster
+    drawn = {"overview": ".js-plotly-plot .main-svg", "map": "[data-testid='stDeckGlJsonChart'] canvas"}
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            for page, selector in drawn.items():
+                with urllib.request.urlopen(f"{url}/{page}", timeout=10) as r:
+                    preloaded = [f"{url}/{h}" for h in _linked(r.read().decode())]
+                ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+                pg = ctx.new_page()
+                asked, console = [], []
+                pg.on("request", lambda req: asked.append(req.url))
+                pg.on("console", lambda m: console.append(m.text))
+                pg.goto(f"{url}/{page}?year=2024")
+                pg.wait_for_selector(f"[data-testid='stApp'][data-test-script-state='notRunning'] {selector}",
+                                     timeout=90_000)
+                pg.wait_for_timeout(3500)  # Chromium warns of an unused preload 3 s after load
+                ctx.close()
+                for u in preloaded:
+                    assert asked.count(u) == 1, (page, u, asked.count(u))
+                assert not [m for m in console if "preload" in m.lower()], (page, console)
+        finally:
+            browser.close()
