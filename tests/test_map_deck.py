@@ -139,7 +139,11 @@ def test_a_tile_map_is_one_filled_layer_kind_with_gaps_between_tiles():
     assert max(abs(x - cx) for x, _ in outer) == pytest.approx(3 ** 0.5 / 2, abs=1e-3)
     assert max(abs(x - cx) for x, _ in inner) == pytest.approx(deck.HIGHLIGHT_INNER * 3 ** 0.5 / 2, abs=1e-3)
     # filled polygons and one text layer: no stroke, no separate dot layer to compile in the browser
-    assert _kinds(spec) <= {"fill", "TextLayer", "TextLayer:background"}
+    assert _kinds(spec) == {"fill", "TextLayer"}
+    labels = _layer(spec, "labels")
+    # readable on any colour: a white halo from the glyphs' distance field (an outline needs sdf)
+    assert labels["fontSettings"]["sdf"] is True and labels["outlineWidth"] > 0
+    assert labels["outlineColor"][:3] == [255, 255, 255]
     assert "stroke" in _kinds(json.loads(deck.deck(TILES, CELLS, "sipas", "vi", view=(0.9, 1.5, 6.0)).to_json()))
 
 
