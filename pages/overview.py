@@ -4,7 +4,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from pages._common import change_lines, chart, comparability, downloads, header, n_label, n_line, notes, run_app
+from pages._common import (change_lines, chart, comparability, downloads, header, markdown_table, n_label, n_line,
+                           notes, run_app)
 from sipas_data import calendar
 from ui import figures, fmt, queries, views
 from ui.state import COUNTRY, map_area, units_in_area
@@ -108,16 +109,18 @@ def body(ctx) -> None:
             chart(fig, "ov_elements")
 
     with right:
-        st.markdown(f"**{ctx.t('ov_best_worst', level=level_label(s.level, ctx.lang, plural=True))}**")
+        # one Markdown element (its heading and two small tables): each st.dataframe is a grid of its
+        # own for the browser to build, which a first visit waits for before the first chart is drawn
+        blocks = [f"**{fmt.md(ctx.t('ov_best_worst', level=level_label(s.level, ctx.lang, plural=True)))}**"]
         if len(cells):
             ranked = mc[mc["has_data"] & ~mc["suppressed"]].sort_values("value", ascending=False)
             k = min(3, len(ranked) // 2) or min(3, len(ranked))
             for title, part in ((ctx.t("ov_best"), ranked.head(k)), (ctx.t("ov_worst"), ranked.tail(k).iloc[::-1])):
-                st.caption(title)  # not italic: the italic face alone is a 138 kB font download
-                st.dataframe(pd.DataFrame({
+                # the titles not italic: the italic face alone is a 138 kB font download
+                blocks += [fmt.md(title), markdown_table(pd.DataFrame({
                     ctx.t("unit"): part["name"], ctx.t("value"): [fmt.num(v, ctx.lang) for v in part["value"]],
-                    n_label(ctx, s.indicator): [fmt.count(n, ctx.lang) for n in part["n"]]}), hide_index=True,
-                    width="stretch")
+                    n_label(ctx, s.indicator): [fmt.count(n, ctx.lang) for n in part["n"]]}))]
+        st.markdown("\n\n".join(b for b in blocks if b))
     lines = []
     if len(nat):
         lines.append(ctx.t("ov_national", year=s.year, value=fmt.pct(nat["value"].iloc[0], ctx.lang))
