@@ -233,7 +233,8 @@ def test_each_cell_reads_as_its_own_text_whatever_else_its_column_holds(tmp_path
     notes = [True, 1, 1.0, False, 0, "1", None, dt.date(2024, 9, 6), dt.datetime(2024, 9, 6),
              dt.datetime(2024, 9, 6, 10, 30), 2.5, "4,0", -0.0, 1e16, "04"]
     answers = [4, None, 5, 4.0, None, 3, 2, 1, None, 5, 4, 4, 4, 4, 4]
-    rows = [form(i, note=n, access_1=a) for i, (n, a) in enumerate(zip(notes, answers))]
+    ticks = [1, True, 0.0, False, "TRUE", 2, 1.0, True, False, 0, "", 1, True, 1, 1]   # the number first
+    rows = [form(i, note=n, access_1=a, tick=t) for i, (n, a, t) in enumerate(zip(notes, answers, ticks))]
     path = workbook(tmp_path / "mixed.xlsx", rows)
     # the header of access_1 typed as the number 2024
     rewrite_sheet(path, lambda x: re.sub(r'(<c r="[A-Z]+1") t="inlineStr"><is><t>access_1</t></is></c>',
@@ -245,6 +246,8 @@ def test_each_cell_reads_as_its_own_text_whatever_else_its_column_holds(tmp_path
         "2.5", "4,0", "0", "10000000000000000", "04"]
     assert table.column("2024").rows().tolist() == ["4", "", "5", "4", "", "3", "2", "1", "", "5", "4",
                                                     "4", "4", "4", "4"]
+    assert table.column("tick").rows().tolist() == [
+        "1", "TRUE", "0", "FALSE", "TRUE", "2", "1", "TRUE", "FALSE", "0", "", "1", "TRUE", "1", "1"]
     assert table.column("year").rows().tolist() == ["2024"] * 15
     assert all(type(v) is str for c in table.columns for v in c.rows())
 

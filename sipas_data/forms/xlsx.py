@@ -197,26 +197,30 @@ def _text(values) -> np.ndarray:
     if kind in ("string", "empty"):
         return arr
     if kind == "floating":
-        return _numbers_text(arr.astype(np.float64))
-    filled = arr != ""                          # calamine gives "" for an empty cell
-    rest = arr[filled]
-    kind = infer_dtype(rest, skipna=False)
-    if kind == "floating":                      # numbers and empty cells: a column of answers
-        arr[filled] = _numbers_text(rest.astype(np.float64))
-        return arr
-    if kind == "string":
-        return arr
-    # anything else (dates, TRUE/FALSE, numbers beside text): by distinct (type, value), so that
-    # TRUE is never taken for the number 1 nor a date for a date-time
+        codes, uniques = pd.factorize(arr.astype(np.float64), use_na_sentinel=False)
+        return _objects([_cell_text(float(v)) for v in uniques])[codes]
+    codes, uniques = pd.factorize(arr, use_na_sentinel=False)
+    if _merged(arr, codes, uniques):
+        codes, uniques = _by_type(arr)
+    return _objects([_cell_text(v) for v in uniques])[codes]
+
+
+def _merged(arr: np.ndarray, codes: np.ndarray, uniques: np.ndarray) -> bool:
+    """Whether values of different types were taken as one: TRUE equals 1 and FALSE 0 in
+    Python (and an empty None would go with NaN), so the cells of such a value are checked."""
+    for k, u in enumerate(uniques):
+        if u is None or (type(u) in (bool, int, float) and (u == 0 or u == 1 or u != u)):
+            if len(set(map(type, arr[codes == k]))) > 1:
+                return True
+    return False
+
+
+def _by_type(arr: np.ndarray) -> tuple[np.ndarray, list]:
+    """Codes and distinct values of a column by (type, value): TRUE is never the number 1."""
     index: dict = {}
     codes = np.fromiter((index.setdefault((type(v), v), len(index)) for v in arr),
                         dtype=np.intp, count=len(arr))
-    return _objects([_cell_text(v) for _, v in index])[codes]
-
-
-def _numbers_text(f: np.ndarray) -> np.ndarray:
-    codes, uniques = pd.factorize(f, use_na_sentinel=False)
-    return _objects([_cell_text(float(v)) for v in uniques])[codes]
+    return codes, [v for _, v in index]
 
 
 def _objects(items: list) -> np.ndarray:
