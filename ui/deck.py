@@ -308,7 +308,7 @@ def _scaled(ring, f: float) -> list[list[float]]:
     pts = ring[:-1] if len(ring) > 1 and list(ring[0]) == list(ring[-1]) else ring
     cx = sum(p[0] for p in pts) / len(pts)
     cy = sum(p[1] for p in pts) / len(pts)
-    out = [[round(cx + (p[0] - cx) * f, 4), round(cy + (p[1] - cy) * f, 4)] for p in pts]
+    out = [[round(cx + (p[0] - cx) * f, 3), round(cy + (p[1] - cy) * f, 3)] for p in pts]  # as tiles_geojson
     return out + [out[0]]
 
 
