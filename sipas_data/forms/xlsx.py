@@ -28,6 +28,8 @@ import numpy as np
 import pandas as pd
 from pandas.api.types import infer_dtype
 
+from .cells import Cells, small_codes
+
 #: A sheet of forms holds at most this many cells (1M forms of 20 columns); beyond, CSV.
 MAX_CELLS = 20_000_000
 #: The extent (rows x columns of the cells that hold a value) may exceed the cells present by
@@ -186,23 +188,37 @@ def _far_right(stream, width: int) -> str:
     return column_letters(width - 1)
 
 
-def _text(values) -> np.ndarray:
-    """A column of cell values (the header row excluded) as the text a person sees: 87 not
-    87.0, dates as yyyy-mm-dd, TRUE/FALSE as those words (a tick box, not the answer 1).
+def _column(values) -> tuple[np.ndarray, np.ndarray]:
+    """A column of cell values (the header row excluded) as the text a person sees (87 not
+    87.0, dates as yyyy-mm-dd, TRUE/FALSE as those words, a tick box and not the answer 1):
+    a code per cell and the distinct texts, in order of first appearance.
 
-    Each distinct value is worded once (:func:`_cell_text`) and spread over the rows: a column
-    of answers holds a few numbers and empty cells, not 40,000 values to word one by one."""
+    Each distinct value is worded once (:func:`_cell_text`) and spread over the rows by code: a
+    column of answers holds a few numbers and empty cells, not 40,000 values to word one by one."""
     arr = np.ascontiguousarray(values, dtype=object)
     kind = infer_dtype(arr, skipna=False)
     if kind in ("string", "empty"):
-        return arr
+        return pd.factorize(arr, use_na_sentinel=False)
     if kind == "floating":
         codes, uniques = pd.factorize(arr.astype(np.float64), use_na_sentinel=False)
-        return _objects([_cell_text(float(v)) for v in uniques])[codes]
-    codes, uniques = pd.factorize(arr, use_na_sentinel=False)
-    if _merged(arr, codes, uniques):
-        codes, uniques = _by_type(arr)
-    return _objects([_cell_text(v) for v in uniques])[codes]
+        texts = [_cell_text(float(v)) for v in uniques]
+    else:
+        codes, uniques = pd.factorize(arr, use_na_sentinel=False)
+        if _merged(arr, codes, uniques):
+            codes, uniques = _by_type(arr)
+        texts = [_cell_text(v) for v in uniques]
+    # distinct values may read alike (the text "1" and the number 1)
+    same, distinct = pd.factorize(_objects(texts), use_na_sentinel=False)
+    return same[codes], distinct
+
+
+def _with_header(header: str, codes: np.ndarray, values: np.ndarray) -> Cells:
+    """The header cell then the column's cells, as ``Cells.of`` of the whole column gives them."""
+    code, distinct = pd.factorize(_objects([header, *values]), use_na_sentinel=False)
+    rows = np.empty(len(codes) + 1, dtype=np.intp)
+    rows[0] = 0
+    rows[1:] = code[1:][codes]
+    return Cells(small_codes(rows, len(distinct)), distinct)
 
 
 def _merged(arr: np.ndarray, codes: np.ndarray, uniques: np.ndarray) -> bool:
@@ -247,9 +263,14 @@ def _cell_text(v) -> str:
 
 @dataclass
 class Sheet:
-    grid: pd.DataFrame             # text cells, row 1 (the header) first
+    cells: list[Cells]             # one per column: text cells, row 1 (the header) first
     title: str
     scan: SheetScan
+
+    @property
+    def grid(self) -> pd.DataFrame:
+        """The text cells as one frame of object columns (row 1 first)."""
+        return pd.DataFrame({i: c.rows() for i, c in enumerate(self.cells)}, dtype=object)
 
 
 def read_xlsx(path: Path) -> Sheet:
@@ -298,13 +319,6 @@ def read_xlsx(path: Path) -> Sheet:
         rows = [r + [""] * (width - len(r)) for r in rows]
     cells = np.array(rows, dtype=object)        # one (rows x columns) array of the cell objects
     del rows
-    columns = {}
-    for i in range(width):
-        text = np.empty(len(cells), dtype=object)
-        text[0] = _cell_text(cells[0, i])
-        text[1:] = _text(cells[1:, i])
-        columns[i] = text
+    columns = [_with_header(_cell_text(cells[0, i]), *_column(cells[1:, i])) for i in range(width)]
     del cells
-    # object columns as they are: pandas would otherwise copy each into its own string type
-    grid = pd.DataFrame(columns, dtype=object)
-    return Sheet(grid=grid, title=title, scan=scan)
+    return Sheet(cells=columns, title=title, scan=scan)
