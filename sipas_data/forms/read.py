@@ -206,9 +206,7 @@ def _cells(path: Path) -> tuple[list[Cells], str, list, list]:
                 for r, c in sheet.scan.no_value]
     problems += [(r, c, f"the cell {column_letters(c)}{r} holds the error {v} (expected a value)")
                  for r, c, v in sheet.scan.errors]
-    grid = sheet.grid
-    return ([Cells.of(grid[c].to_numpy(dtype=object)) for c in grid.columns], digest, problems,
-            sheet.scan.hidden_rows)
+    return sheet.cells, digest, problems, sheet.scan.hidden_rows  # already as Cells.of words them
 
 
 def read_table(path: Path) -> Table:
