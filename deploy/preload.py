@@ -24,10 +24,10 @@ import sys
 from pathlib import Path
 
 # url path of a page (app.py, pages/_common.PAGES; "" is "/", the overview) -> the element chunks
-# (Streamlit's frontend names) of the figure it draws first. The Map page is left out: with
-# deck.gl preloaded (3.3 MB in 16 chunks and a stylesheet) its first map came later, not sooner
-# (through nginx against the app's own page, 7 paired visits: median 30.6 s against 25.0 s on a
-# busy machine), as the preloads compete with the entry's own code; plotly's pages came sooner.
+# (Streamlit's frontend names) of the figure it draws first. The Map page is left out: deck.gl's
+# code is 16 chunks and a stylesheet, whose preloads compete with the entry's own code, and its
+# first map came later with them, not sooner (bench/bench_app.py --deploy --steps shows where a
+# visit's time goes).
 PAGES: dict[str, tuple[str, ...]] = {
     "": ("PlotlyChart",),
     "overview": ("PlotlyChart",),
