@@ -19,6 +19,7 @@ import streamlit as st
 from sipas_data import calendar
 from sipas_data.release import ReleaseError, default_root, list_releases
 from ui import export, fmt, tables
+from ui.figures import screen_figure
 from ui.offer import build_offer
 from ui.state import (COUNTRY, Offer, UnitRef, ViewState, carry, level_rank, parse_view, to_params, unit_label,
                       vintage_of)
@@ -583,7 +584,6 @@ def chart(fig, key: str, primary: bool = False, **kw):
     # distorts it, and the image downloads are below every chart; a map keeps its zoom buttons
     is_map = any(tr.type.startswith("choropleth") for tr in fig.data)
     config = {**_press.CHART_CONFIG, "responsive": True, "displayModeBar": "hover" if is_map else False}
-    from ui.figures import screen_figure
     event = st.plotly_chart(screen_figure(fig), key=key, width="stretch", theme=None, config=config, **kw)
     _text_twin(fig, ctx.lang if ctx is not None else "vi", key)
     if ctx is not None and ctx.controls:

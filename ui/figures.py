@@ -490,7 +490,6 @@ def _short_esc(escaped: str) -> str:
     return esc(_short(html.unescape(escaped)))
 
 
-
 ROW_TEXTS = ("row-label", "value-label", "withheld-label")
 
 
@@ -522,15 +521,11 @@ def screen_figure(fig: go.Figure) -> go.Figure:
         ys.append(a.y - shift if a.name == "row-label" else a.y + shift)
         colours.append(a.font.color or "#222")
         sizes.append(a.font.size or VALUE_FONT)
-        if a.name == "row-label":  # above its bar, from the plot's left edge (a space from it, as the
-            # annotation's padding kept it)
-            xs.append(lo)
-            texts.append("\u00a0" + a.text)
-            where.append("top right")
-        else:  # right of the plot (a value), or from the bar's start (withheld)
-            xs.append(hi if a.name == "value-label" else lo)
-            texts.append("\u00a0" + a.text)
-            where.append("middle right")
+        texts.append("\u00a0" + a.text)  # a space from its edge, as the annotation's padding kept it
+        # a name above its bar from the plot's left edge; a value right of the plot; withheld
+        # from the bar's start
+        xs.append(hi if a.name == "value-label" else lo)
+        where.append("top right" if a.name == "row-label" else "middle right")
     layout = fig.layout.to_plotly_json()
     layout["annotations"] = [a for a in layout.get("annotations", ()) if a.get("name") not in ROW_TEXTS
                              or a.get("yref") != "y"]
