@@ -13,6 +13,7 @@ import logging
 import streamlit as st
 
 from ui import export, fmt, press, share
+from ui.figures import screen_figure
 from ui.strings import level_label, t
 
 log = logging.getLogger("sipas.press")
@@ -167,7 +168,7 @@ def embed(ctx, body, page: str) -> None:
         # as on the pages (pages._common.chart): no mode bar over a chart's title, maps keep their zoom
         is_map = any(tr.type.startswith("choropleth") for tr in fig.data)
         config = {**CHART_CONFIG, "responsive": True, "displayModeBar": "hover" if is_map else False}
-        st.plotly_chart(fig, key="embed_chart", width="stretch", theme=None, config=config)
+        st.plotly_chart(screen_figure(fig), key="embed_chart", width="stretch", theme=None, config=config)
     st.caption(f"[{fmt.md(ctx.t('embed_open'))}]({share.share_url(_page_url(ctx, page), ctx.state)})")
 
 

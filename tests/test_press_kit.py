@@ -160,6 +160,19 @@ def test_embedded_chart_has_no_mode_bar_over_its_title(demo_env):
     assert json.loads(charts[0].proto.config)["displayModeBar"] is False
 
 
+def test_embedded_bar_chart_is_drawn_as_on_the_page(demo_env):
+    """The embed draws the bar chart's row names and values as one text trace, as the pages do
+    (a dozen annotations each measured on its own made a phone's first paint slower); the source
+    line stays an annotation."""
+    at = run("pages/overview.py", year="2024", unit="87", mode="embed")
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    texts = [tr for tr in spec["data"] if tr.get("name") == "row-texts"]
+    assert len(texts) == 1 and len(texts[0]["text"]) >= 2
+    annotations = [a.get("name") for a in spec["layout"].get("annotations", [])]
+    assert not {"row-label", "value-label"} & set(annotations)
+    assert any(a.get("text", "").startswith("Nguồn") for a in spec["layout"]["annotations"])
+
+
 def test_presentation_mode_hides_controls_but_keeps_the_page(demo_env):
     at = run("pages/overview.py", year="2024", unit="868", mode="present")
     assert len(at.sidebar) == 0
