@@ -72,10 +72,11 @@ def body(ctx) -> None:
 
     st.markdown(f"### {ctx.t('me_release')}")
     c = rel.manifest.get("counts", {})
-    st.dataframe(pd.DataFrame({ctx.t("me_field"): [ctx.t("me_release"), ctx.t("me_publisher"), ctx.t("me_created"),
-                                                   ctx.t("me_release_id")],
-                               ctx.t("me_field_value"): [rel.title, rel.publisher, fmt.date(rel.created), rel.id]}),
-                 hide_index=True, width="stretch")
+    # label: value lines, not a two-column table: a long title or publisher wraps on a phone
+    # instead of pushing the table sideways
+    facts = [(ctx.t("me_release"), rel.title), (ctx.t("me_publisher"), rel.publisher),
+             (ctx.t("me_created"), fmt.date(rel.created)), (ctx.t("me_release_id"), rel.id)]
+    st.markdown("\n".join(f"- **{fmt.md(label)}:** {fmt.md(value)}" for label, value in facts if value))
     st.caption(ctx.t("me_forms", read=fmt.count(c.get("forms_read"), ctx.lang),
                      ok=fmt.count(c.get("forms_accepted"), ctx.lang),
                      rej=fmt.count(c.get("forms_rejected"), ctx.lang), cells=fmt.count(c.get("cells"), ctx.lang)))

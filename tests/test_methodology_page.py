@@ -196,6 +196,20 @@ def test_samples_table_says_what_it_counts_and_level_names_fit_the_vintage(pages
     assert isinstance(en, pd.DataFrame) and "Commune/ward/special zone" in set(en["Level"])
 
 
+def test_release_facts_are_lines_that_wrap_not_a_table(pages, demo_release_root):
+    """The release's title, publisher, date and id are label: value lines (a long title wraps on a
+    phone; a two-column table scrolled sideways there), in the page's language."""
+    rel = open_release("demo-dong-thap", demo_release_root)
+    for lang, labels in {"vi": ("Bản phát hành", "Mã bản phát hành"), "en": ("Release", "Release id")}.items():
+        facts = next(m.value for m in pages[lang].markdown if m.value.startswith("- **"))
+        lines = facts.replace("\\", "").replace("\u2060", "").split("\n")
+        assert lines[0] == f"- **{labels[0]}:** {rel.title}"
+        assert lines[-1] == f"- **{labels[1]}:** {rel.id}"
+        assert any(rel.publisher in line for line in lines)
+        assert not any(labels[0] in map(str, d.value.columns) or rel.title in d.value.to_string()
+                       for d in pages[lang].dataframe)
+
+
 @NEEDS_CHROMIUM
 def test_methodology_page_on_a_phone_in_both_languages(demo_release_root, tmp_path_factory):
     """390x844: the page reads in its language and nothing but the tables' own scroll is wider

@@ -360,8 +360,6 @@ S: dict[str, tuple[str, str]] = {
     "levels_commune_2025": ("xã/phường/đặc khu", "communes, wards and special zones"),
     "me_years_from": ("từ {first}", "from {first}"),
     "me_release_id": ("Mã bản phát hành", "Release id"),
-    "me_field": ("Mục", "Field"),
-    "me_field_value": ("Nội dung", "Value"),
     "me_item_code": ("Mã tiêu chí", "Criterion code"),
     "rule_aspect_of": ("Chỉ số khía cạnh = trung bình cộng các chỉ số yếu tố thuộc khía cạnh đó ({aspects}).",
                        "Aspect index = mean of the element indices of that aspect ({aspects})."),
