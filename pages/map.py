@@ -17,6 +17,10 @@ FILTERS = ("year", "level", "service", "indicator", "map")  # the sidebar's filt
 # the canvas the first view is fitted to: a phone's width (the map stacks above the table there);
 # a wider screen shows the same view with room around it
 MAP_W, MAP_H = 350, 560
+# a wide, flat area (a province's communes) fits the width long before the height: its frame is
+# cut to what it shows, so a phone does not scroll past a band of empty map above and below it
+MAP_MIN_H = 260
+MAP_ROOM_H = 60   # above and below the units: their names, the selection ring
 
 
 @st.cache_resource(show_spinner=False, max_entries=64)
@@ -34,7 +38,8 @@ def _geometry(style: str, vintage: str, level: str, area: str, codes: tuple[str,
 
 @st.cache_resource(show_spinner=False, max_entries=64)
 def _deck_geometry(style: str, vintage: str, level: str, area: str, codes: tuple[str, ...], zoom_to: str | None):
-    """(archipelagos, first view, label anchors) of a view, made once per view and shared."""
+    """(archipelagos, first view, label anchors, the map's height) of a view, made once per view and
+    shared."""
     geojson, style_made = _geometry(style, vintage, level, area, codes)
     points = deck.anchors(geojson)
     islands = []
@@ -58,7 +63,10 @@ def _deck_geometry(style: str, vintage: str, level: str, area: str, codes: tuple
                                        MAP_W, MAP_H - 40)
     if zoom_to is not None:
         zoom = max(zoom - 1.2, 0)  # the unit with its neighbours around it
-    return islands, (lon, lat, zoom), points
+        return islands, (lon, lat, zoom), points, MAP_H
+    shown = {"features": geojson["features"] + extra["features"]}
+    return islands, (lon, lat, zoom), points, deck.fitted_height(shown, zoom, lowest=MAP_MIN_H, highest=MAP_H,
+                                                                    room=MAP_ROOM_H)
 
 
 def _tile_step(features) -> float:
@@ -130,7 +138,7 @@ def body(ctx) -> None:
     # ``key`` stands for the positional arguments: the GeoJSON by what _geometry made it from (shared, read only)
     deck_key = f"deck_{s.year}_{area}_{s.level}_{style}"
     zoom_to = highlight if highlight and st.session_state.get("map_zoom") == highlight else None
-    islands, view, points = _deck_geometry(style, vintage, s.level, area, tuple(codes), zoom_to)
+    islands, view, points, map_h = _deck_geometry(style, vintage, s.level, area, tuple(codes), zoom_to)
     islands = [{**a, "name": ctx.t(f"archipelago_{a['key']}")} for a in islands]
     fig = figures.framed(mapfig.choropleth, geojson, mc, s.indicator, ctx.lang, threshold=ctx.threshold,
                          highlight=highlight, tiles=(style == "tiles"), islands=islands,
@@ -150,12 +158,12 @@ def body(ctx) -> None:
                      peers=level_label(s.level, ctx.lang, plural=True, year=s.year),
                      islands=islands,
                      basemap=deck.basemap_setting() if style == "boundaries" else None,
-                     width_px=MAP_W, height_px=MAP_H, points=points, tiles=(style == "tiles"))
+                     width_px=MAP_W, height_px=map_h, points=points, tiles=(style == "tiles"))
     left, right = st.columns([3, 2], gap="medium")
     with left:
         if ctx.controls:
             st.caption(ctx.t("map_tap"))
-        event = st.pydeck_chart(spec, key=deck_key, height=MAP_H,
+        event = st.pydeck_chart(spec, key=deck_key, height=map_h,
                                 on_select="rerun", selection_mode="single-object", width="stretch")
         lo, hi = figures.indicator_range(s.indicator)
         st.caption(ctx.t("map_legend", lo=fmt.num(lo, ctx.lang, 0), hi=fmt.num(hi, ctx.lang, 0)))

@@ -251,3 +251,31 @@ def test_tooltip_rank_says_among_what_and_a_unit_alone_has_none():
     alone = CELLS.assign(total=1, rank=1.0)
     tip = deck.tooltip_text(next(alone.itertuples(index=False)), "vi", 30, "Huyện Tam Nông", "xã/phường/thị trấn")
     assert "Hạng" not in tip  # not "1/1"
+
+
+def test_fitted_height_is_the_features_own_height_with_room_within_bounds():
+    """Latitudes -10..10 span ln(tan 50°) * 2 = 0.350853 in Mercator units, 0.350853 / 2π * 512
+    = 28.59 px at zoom 0, so 228.7 px at zoom 3 (229 with room 60: 289) and 457.4 at zoom 4 (518);
+    at zoom 1 (57.2 px) the lowest height holds, at zoom 5 (915 px) the highest."""
+    box = {"features": [{"id": "a", "geometry": {"type": "MultiPoint", "coordinates": [[100, -10], [110, 10]]}}]}
+    fitted = [deck.fitted_height(box, z, lowest=260, highest=560, room=60) for z in (1, 3, 4, 5)]
+    assert fitted == [260, 289, 518, 560]
+
+
+def test_a_wide_flat_area_gets_a_shorter_map_than_the_country(demo_release_root, monkeypatch):
+    """Đồng Tháp's 2025 communes (a wide, flat area) fit a phone's width at a height well under the
+    full map's; the country's provinces (tall) take far more of it."""
+    from pages import map as map_page
+
+    monkeypatch.setenv("SIPAS_RELEASES", str(demo_release_root))
+    from ui import state
+    from ui.offer import build_offer
+    from sipas_data.release import open_release
+
+    offer = build_offer(open_release("demo-dong-thap", demo_release_root))
+    communes = tuple(r.code for r in state.units_in_area(offer, 2025, "82", "commune"))  # Đồng Tháp since 2025
+    provinces = tuple(r.code for r in state.units_in_area(offer, 2024, state.COUNTRY, "province"))
+    *_, flat = map_page._deck_geometry("tiles", "2025", "commune", "82", communes, None)
+    *_, tall = map_page._deck_geometry("tiles", "2019", "province", state.COUNTRY, provinces, None)
+    assert len(communes) > 50 and map_page.MAP_MIN_H <= flat < map_page.MAP_H - 150
+    assert tall >= flat + 150

@@ -30,7 +30,7 @@ import pandas as pd
 import pydeck as pdk
 
 from . import fmt
-from .figures import HIGHLIGHT, NO_DATA_COLOUR, SCALE, SUPPRESSED_COLOUR, indicator_range
+from .figures import HIGHLIGHT, NO_DATA_COLOUR, SCALE, SUPPRESSED_COLOUR, _bounds, indicator_range
 from .strings import t
 
 log = logging.getLogger("sipas.map")
@@ -301,6 +301,19 @@ def label_extent(islands: list[dict], zoom: float) -> list[list[float]]:
         x, y = a["label_at"]
         out += [[x - half, y], [x + half, y]]
     return out
+
+
+def fitted_height(geojson: dict, zoom: float, *, lowest: int, highest: int, room: int) -> int:
+    """The height in pixels of a map whose first view (at ``zoom``) shows ``geojson``: the
+    features' own height on screen, plus ``room`` for their names, between ``lowest`` and
+    ``highest``."""
+    _, y0, _, y1 = _bounds(geojson)
+
+    def merc(y):
+        y = max(min(y, 85.0), -85.0)
+        return math.log(math.tan(math.pi / 4 + math.radians(y) / 2))
+    shown = (merc(y1) - merc(y0)) / (2 * math.pi) * 512 * 2 ** zoom
+    return int(min(max(math.ceil(shown) + room, lowest), highest))
 
 
 def _scaled(ring, f: float) -> list[list[float]]:
