@@ -55,17 +55,17 @@ def test_arrow_cells_are_pandas_cells(tmp_path, monkeypatch, name):
 def test_arrow_reads_the_common_file_and_pandas_the_odd_ones(tmp_path):
     ok = tmp_path / "ok.csv"
     ok.write_text(HEADER + "\n" + ROW.format(id="F1", a=4, b=5) + "\n", encoding="utf-8")
-    digest, head, quotes, _ = read_stage._scan(ok)
+    head, quotes = read_stage._scan(ok)
     cells = read_stage._arrow_csv(ok, head, quotes)
     assert cells is not None and [c.rows()[1] for c in cells][:3] == ["F1", "2024", "87"]
     for name in ("a short row", "two BOMs"):
         odd = tmp_path / "odd.csv"
         odd.write_bytes(TRICKY[name])
-        _, head, quotes, _ = read_stage._scan(odd)
+        head, quotes = read_stage._scan(odd)
         assert read_stage._arrow_csv(odd, head, quotes) is None, name
     left_open = tmp_path / "open.csv"
     left_open.write_bytes(b'a,b\n1,"xy\n2,3\n')      # a quote left open runs to the end of the file
-    _, head, quotes, _ = read_stage._scan(left_open)
+    head, quotes = read_stage._scan(left_open)
     assert read_stage._arrow_csv(left_open, head, quotes) is None
 
 
@@ -172,3 +172,48 @@ def test_one_file_of_distinct_ids_is_typed_in_its_final_order(tmp_path, monkeypa
     assert list(fast.accepted["form_id"]) == ["Đ1", "A3", "F1", "F10", "F11", "F2", "F9"]
     assert list(fast.accepted["access_1"]) == [4, 1, 5, 1, 2, 3, 2]
     assert len(fast.rejects) == 2 and fast.rows_read == 9
+
+
+def test_scan_counts_every_quote_from_the_first_one(tmp_path, monkeypatch):
+    """The quotes are counted in blocks from the first one on; a file without one is not counted."""
+    monkeypatch.setattr(read_stage, "_COUNT_BLOCK", 4)
+    path = tmp_path / "q.csv"
+    path.write_bytes(b'a,b\n1,2\n3,"x""y"\n4,"z"\n')      # worked by hand: 6 quotes, the first at 12
+    head, quotes = read_stage._scan(path)
+    assert (head, quotes) == (path.read_bytes(), 6)
+    path.write_bytes(b"a,b\n1,2\n")
+    assert read_stage._scan(path) == (b"a,b\n1,2\n", 0)
+    path.write_bytes(b"")
+    assert read_stage._scan(path) == (b"", 0)
+
+
+def test_the_sources_sha256_is_the_files(tmp_path):
+    import hashlib
+
+    path = tmp_path / "forms.csv"
+    path.write_text(_forms([ROW.format(id="F1", a=4, b=5)]), encoding="utf-8")
+    assert read_forms(path).sources[0]["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_cells_of_arrow_text_answer_as_their_python_strings():
+    """Cells made from Arrow text alone test, strip and give rows as those of Python strings,
+    without turning every value into one; only ``values`` does."""
+    import pyarrow as pa
+
+    from sipas_data.forms.cells import PYTHON_SPACES
+
+    texts = ["a", f"{PYTHON_SPACES}b{PYTHON_SPACES}", PYTHON_SPACES, "", " c", "d ", "x\u200by"]
+    texts += [f"{ch}q" for ch in PYTHON_SPACES] + [f"q{ch}" for ch in PYTHON_SPACES]
+    codes = np.array([*range(len(texts))][::-1] + [0, 3], dtype=np.int8)
+    lazy, eager = Cells(codes, None, pa.array(texts)), Cells(codes, np.array(texts, dtype=object))
+    for value in ("", "a", " c"):
+        assert list(lazy.eq(value)) == list(eager.eq(value))
+    assert list(lazy.nonblank()) == list(eager.nonblank())
+    assert list(lazy.rows(codes > 3)) == list(eager.rows(codes > 3))
+    assert list(lazy.stripped().rows()) == list(eager.stripped().rows())
+    # U+200B (zero width space) is not a space to Python: nothing to strip, no string made
+    plain = Cells(np.array([0, 1, 1], dtype=np.int8), None, pa.array(["x", "y\u200b"]))
+    assert plain.stripped() is plain and plain._values is None and plain.size == 2
+    for ch in PYTHON_SPACES:
+        assert Cells(np.array([0]), None, pa.array([f"x{ch}"])).stripped().rows()[0] == "x"
+    assert list(plain.values) == ["x", "y\u200b"] and plain._values is not None

@@ -102,11 +102,11 @@ def _final_order(forms: Forms) -> np.ndarray | None:
     if fid.text is None or not len(rows):
         return None
     codes = fid.codes[rows]
-    if np.bincount(codes, minlength=len(fid.values)).max() > 1:
+    if np.bincount(codes, minlength=fid.size).max() > 1:
         return None
-    rank = np.empty(len(fid.values), dtype=np.int64)
-    rank[pc.sort_indices(fid.text).to_numpy()] = np.arange(len(fid.values))
-    key = forms.yr[rows].astype(np.int64) * len(fid.values) + rank[codes]
+    rank = np.empty(fid.size, dtype=np.int64)
+    rank[pc.sort_indices(fid.text).to_numpy()] = np.arange(fid.size)
+    key = forms.yr[rows].astype(np.int64) * fid.size + rank[codes]
     return rows[np.argsort(key, kind="stable")]
 
 

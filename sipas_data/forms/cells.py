@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 
 def small_codes(codes: np.ndarray, size: int) -> np.ndarray:
@@ -24,14 +25,39 @@ def small_codes(codes: np.ndarray, size: int) -> np.ndarray:
     return codes.astype(np.int64, copy=False)
 
 
+#: Every character Python's ``str.strip()`` takes off (``str.isspace``), for Arrow's kernels to
+#: strip and test text exactly as Python does.
+PYTHON_SPACES = "".join(ch for ch in map(chr, range(0x110000)) if ch.isspace())
+_SPACE_AT_AN_END = "^[{0}]|[{0}]$".format("".join(f"\\x{{{ord(ch):x}}}" for ch in PYTHON_SPACES))
+
+
 @dataclass(frozen=True)
 class Cells:
     """``values[codes[i]]`` is row i's value; ``values`` need not be distinct nor all used.
     ``text``, when known, holds the same values as Arrow strings (a CSV read by Arrow), so a
-    column of a million distinct form ids can be sorted without converting them again."""
+    column of a million distinct form ids can be sorted without converting them again. Cells
+    made from ``text`` alone (``values`` None) turn it into Python strings only when a rule asks
+    for ``values``: equality with a text, stripping, blank tests, the rows of some cells and the
+    typing need no Python string per value (a column of form ids has a million)."""
     codes: np.ndarray
-    values: np.ndarray          # object array
+    _values: np.ndarray | None          # object array, or None: made from ``text`` when asked
     text: pa.Array | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def values(self) -> np.ndarray:
+        if self._values is None:
+            object.__setattr__(self, "_values", self.text.to_numpy(zero_copy_only=False))
+        return self._values
+
+    @property
+    def size(self) -> int:
+        """How many values (distinct or not) the codes point into."""
+        return len(self.text) if self._values is None else len(self._values)
+
+    @property
+    def _arrow_only(self) -> bool:
+        """The values are Arrow text not yet turned into Python strings."""
+        return self._values is None
 
     @classmethod
     def of(cls, values) -> Cells:
@@ -68,6 +94,8 @@ class Cells:
         return per_value[self.codes]
 
     def eq(self, value) -> np.ndarray:
+        if isinstance(value, str) and self._arrow_only:
+            return pc.equal(self.text, value).to_numpy(zero_copy_only=False)[self.codes]
         if isinstance(value, str):
             # compared value by value in numpy's loop: a column of form ids has a million
             return (self.values == value)[self.codes] if len(self.values) else np.zeros(len(self), bool)
@@ -75,6 +103,8 @@ class Cells:
 
     def stripped(self) -> Cells:
         """Each value as text without the spaces around it (``str(v).strip()``)."""
+        if self._arrow_only and not pc.any(pc.match_substring_regex(self.text, _SPACE_AT_AN_END)).as_py():
+            return self         # nothing to strip, found without a Python string per value
         out = [v.strip() if type(v) is str else str(v).strip() for v in self.values]
         if all(map(operator.is_, out, self.values)):
             return self         # nothing to strip (str.strip gives back the text itself)
@@ -84,16 +114,21 @@ class Cells:
 
     def nonblank(self) -> np.ndarray:
         """Per row: the value holds more than spaces (``str(v).strip() != ""``)."""
+        if self._arrow_only:
+            per_value = pc.not_equal(pc.utf8_trim(self.text, PYTHON_SPACES), "")
+            return per_value.to_numpy(zero_copy_only=False)[self.codes]
         per_value = np.fromiter((bool(v.strip() if type(v) is str else str(v).strip())
                                  for v in self.values), dtype=bool, count=len(self.values))
         return per_value[self.codes]
 
     def rows(self, where=None) -> np.ndarray:
         """The values of the rows (all, or those of the mask/positions ``where``) as objects."""
+        if self._arrow_only and where is not None:
+            return self.text.take(np.asarray(self.codes[where], dtype=np.intp)).to_numpy(zero_copy_only=False)
         return self.values[self.codes if where is None else self.codes[where]]
 
     def take(self, where) -> Cells:
-        return Cells(self.codes[where], self.values, self.text)
+        return Cells(self.codes[where], self._values, self.text)
 
 
 def _objects(values) -> np.ndarray:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from .. import schema
 from .cells import Cells
@@ -15,6 +17,11 @@ def _text(cells: Cells | None, n: int) -> pd.api.extensions.ExtensionArray:
     (codes, services and profile answers repeat a million times), then taken by the rows' codes."""
     if cells is None:
         return pd.array(np.full(n, None, dtype=object), dtype="string")
+    if cells.text is not None:
+        # the Arrow text the values were read as (a million form ids need no Python strings)
+        text = cells.text.cast(pa.large_string())
+        text = pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.large_string()), text)
+        return pd.arrays.ArrowStringArray(pa.chunked_array([text])).take(cells.codes.astype(np.intp))
     values = np.array([None if v is None or v == "" else v for v in cells.values], dtype=object)
     return pd.array(values, dtype="string").take(cells.codes.astype(np.intp))
 
