@@ -16,8 +16,8 @@ ROW = "{id},2024,87,866,29869,marriage,commune,{a},{b}"
 
 def _grid(path):
     """The cells of a CSV as lists of text (header row first), through the read stage."""
-    cells, _, _, _ = read_stage._cells(path)
-    return [list(c.rows()) for c in cells]
+    header, cells, _, _, _ = read_stage._cells(path)
+    return [[h, *c.rows()] for h, c in zip(header, cells)]
 
 
 def _pandas_only(monkeypatch):
@@ -40,6 +40,9 @@ TRICKY = {
     "a short row": b"a,b\n1\n2,3\n",
     "spaces only on a line": b"a,b\n1,2\n   \n",
     "header only": b"a,b\n",
+    "header only, quoted": b'a,"b"\n',
+    "a line break in a quoted header": b'"a\nb",c\n1,2\n',
+    "a header typed twice, one left empty": b"a,a,,b\n1,2,3,4\n,,x,\n",
 }
 
 
@@ -56,8 +59,10 @@ def test_arrow_reads_the_common_file_and_pandas_the_odd_ones(tmp_path):
     ok = tmp_path / "ok.csv"
     ok.write_text(HEADER + "\n" + ROW.format(id="F1", a=4, b=5) + "\n", encoding="utf-8")
     head, quotes = read_stage._scan(ok)
-    cells = read_stage._arrow_csv(ok, head, quotes)
-    assert cells is not None and [c.rows()[1] for c in cells][:3] == ["F1", "2024", "87"]
+    header, cells = read_stage._arrow_csv(ok, head, quotes)
+    assert header == HEADER.split(",") and [c.rows()[0] for c in cells][:3] == ["F1", "2024", "87"]
+    # the header is not among the columns' values: only the forms' texts are checked
+    assert [list(c.values) for c in cells][:3] == [["F1"], ["2024"], ["87"]]
     for name in ("a short row", "two BOMs"):
         odd = tmp_path / "odd.csv"
         odd.write_bytes(TRICKY[name])
@@ -73,6 +78,7 @@ def test_arrow_reads_the_common_file_and_pandas_the_odd_ones(tmp_path):
     (b'form_id,year\n1,"xy\n', "EOF inside string"),
     (b"form_id,year\n1,2,3\n", "row 2 has 3 cells but the header has 2"),
     (b"form_id,year\n1,\xff\n", "not UTF-8 or UTF-16 (byte 16)"),
+    (b"form_id,\xffyear\n1,2\n", "not UTF-8 or UTF-16 (byte 9)"),
 ])
 def test_unreadable_csv_keeps_its_message(tmp_path, data, message):
     path = tmp_path / "bad.csv"

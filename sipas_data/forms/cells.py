@@ -91,7 +91,7 @@ class Cells:
     def test(self, pred) -> np.ndarray:
         """``pred(value)`` per row, as booleans."""
         per_value = np.fromiter((bool(pred(v)) for v in self.values), dtype=bool, count=len(self.values))
-        return per_value[self.codes]
+        return _per_row(per_value, self.codes)
 
     def eq(self, value) -> np.ndarray:
         if isinstance(value, str) and self._arrow_only:
@@ -129,6 +129,16 @@ class Cells:
 
     def take(self, where) -> Cells:
         return Cells(self.codes[where], self._values, self.text)
+
+
+def _per_row(per_value: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """``per_value[codes]``; without a look-up when every value gives the same (a rule's
+    messages for a clean column: none), the common case."""
+    if not per_value.any():
+        return np.zeros(len(codes), dtype=bool)
+    if per_value.all():
+        return np.ones(len(codes), dtype=bool)
+    return per_value[codes]
 
 
 def _objects(values) -> np.ndarray:

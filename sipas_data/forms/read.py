@@ -158,11 +158,12 @@ def _sha256(path: Path) -> str:
 _HASHER = ThreadPoolExecutor(1, thread_name_prefix="sha256")
 
 
-def _arrow_csv(path: Path, head: bytes, quotes: int) -> list[Cells] | None:
-    """The CSV's cells (header row first) read by Arrow with every column dictionary-encoded,
-    or None for a file the plain reader (:func:`_read_csv`) must read so that it gives today's
-    result or message: UTF-16 or NUL bytes, a second BOM, a blank start, an odd number of quotes
-    (a quoted cell left open), a row of another length than the header, text that is not UTF-8."""
+def _arrow_csv(path: Path, head: bytes, quotes: int) -> tuple[list[str], list[Cells]] | None:
+    """The CSV's header cells and its columns (:class:`Cells` of the rows below the header) read
+    by Arrow with every column dictionary-encoded, or None for a file the plain reader
+    (:func:`_read_csv`) must read so that it gives today's result or message: UTF-16 or NUL
+    bytes, a second BOM, a blank start, an odd number of quotes (a quoted cell left open), a row
+    of another length than the header, text that is not UTF-8."""
     body = head[len(_BOM):] if head.startswith(_BOM) else head
     if (head.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in head or body.startswith(_BOM)
             or quotes % 2 or not body.strip() or b"\n" not in body):
@@ -179,15 +180,23 @@ def _arrow_csv(path: Path, head: bytes, quotes: int) -> list[Cells] | None:
     # parser need not look for either, and each block of the file is split into rows on its own
     # thread (with line breaks allowed in values Arrow must first find where each row starts).
     quoted = quotes > 0
+    parse = pcsv.ParseOptions(delimiter=delim, quote_char='"' if quoted else False,
+                              newlines_in_values=quoted, ignore_empty_lines=False)
     try:
+        # The header row is read as the columns' names (by the same parser, from the file's
+        # first block), so the columns' values are the forms' alone: a rule finds no header
+        # text among the values it checks, and a value no row fails needs no mask of its rows.
+        with pcsv.open_csv(path, read_options=pcsv.ReadOptions(block_size=_HEAD),
+                           parse_options=parse) as reader:
+            names = reader.schema.names
         table = pcsv.read_csv(
-            path, read_options=pcsv.ReadOptions(autogenerate_column_names=True, block_size=_ARROW_BLOCK),
-            parse_options=pcsv.ParseOptions(delimiter=delim, quote_char='"' if quoted else False,
-                                            newlines_in_values=quoted, ignore_empty_lines=False),
+            path, read_options=pcsv.ReadOptions(block_size=_ARROW_BLOCK), parse_options=parse,
             convert_options=pcsv.ConvertOptions(
-                column_types={f"f{i}": raw for i in range(counts[delim] + 1)},
+                column_types={name: raw for name in names},
                 strings_can_be_null=False, quoted_strings_can_be_null=False))
-    except (pa.ArrowException, OSError):
+    except (pa.ArrowException, OSError, UnicodeDecodeError):
+        return None
+    if table.column_names != names:
         return None
     columns = table.columns
     del table
@@ -195,29 +204,36 @@ def _arrow_csv(path: Path, head: bytes, quotes: int) -> list[Cells] | None:
     for i in range(len(columns)):
         col, columns[i] = columns[i].unify_dictionaries(), None
         try:
-            text = col.chunk(0).dictionary.cast(pa.string())
+            text = (col.chunk(0).dictionary if col.num_chunks else pa.array([], pa.binary())).cast(pa.string())
         except pa.ArrowInvalid:
             return None     # not UTF-8: the plain reader says where
-        codes = np.concatenate([ch.indices.to_numpy(zero_copy_only=False) for ch in col.chunks])
+        codes = np.concatenate([ch.indices.to_numpy(zero_copy_only=False) for ch in col.chunks]
+                               or [np.zeros(0, dtype=np.int32)])
         del col
         cells = Cells(small_codes(codes, len(text)), None, text)   # Python strings when asked
-        if any(("\n" in v or "\r" in v) for v in cells.rows(slice(-1, None))):
+        last = cells.rows(slice(-1, None)) if len(cells) else names[i:i + 1]
+        if any(("\n" in v or "\r" in v) for v in last):
             return None     # the last cell runs to the end of the file: a quote left open
         out.append(cells)
-    return out
+    return names, out
 
 
-def _cells(path: Path) -> tuple[list[Cells], str, list, list]:
-    """The file's cells, header row first, one :class:`Cells` per column; its sha256; the cells
-    whose value could not be read and the hidden rows (XLSX)."""
+def _header_row(cells: list[Cells]) -> tuple[list[str], list[Cells]]:
+    """The first row's cells as text, and the rows below."""
+    return [str(c.rows(slice(0, 1))[0]) for c in cells], [c.take(slice(1, None)) for c in cells]
+
+
+def _cells(path: Path) -> tuple[list[str], list[Cells], str, list, list]:
+    """The file's header cells and, one :class:`Cells` per column, the cells below them; its
+    sha256; the cells whose value could not be read and the hidden rows (XLSX)."""
     if path.suffix.lower() in CSV_EXTENSIONS:
         digest = _HASHER.submit(_sha256, path)
         head, quotes = _scan(path)
-        cells = _arrow_csv(path, head, quotes)
-        if cells is None:
+        read = _arrow_csv(path, head, quotes)
+        if read is None:
             grid = _read_csv(path, path.read_bytes())
-            cells = [Cells.of(grid[c].to_numpy(dtype=object)) for c in grid.columns]
-        return cells, digest.result(), [], []
+            read = _header_row([Cells.of(grid[c].to_numpy(dtype=object)) for c in grid.columns])
+        return *read, digest.result(), [], []
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     try:
         sheet = read_xlsx(path)
@@ -228,7 +244,8 @@ def _cells(path: Path) -> tuple[list[Cells], str, list, list]:
                 for r, c in sheet.scan.no_value]
     problems += [(r, c, f"the cell {column_letters(c)}{r} holds the error {v} (expected a value)")
                  for r, c, v in sheet.scan.errors]
-    return sheet.cells, digest, problems, sheet.scan.hidden_rows  # already as Cells.of words them
+    # already as Cells.of words them
+    return *_header_row(sheet.cells), digest, problems, sheet.scan.hidden_rows
 
 
 def read_table(path: Path) -> Table:
@@ -240,11 +257,9 @@ def read_table(path: Path) -> Table:
         raise ImportFileError(f"{path.name}: cannot import a '{ext or 'no extension'}' file; "
                               "use .csv or .xlsx")
     try:
-        cells, digest, problems, hidden = _cells(path)
+        header, body, digest, problems, hidden = _cells(path)
     except OSError as exc:
         raise ImportFileError(f"{path.name}: cannot be read ({exc.strerror or exc})") from None
-    header = [str(c.rows(slice(0, 1))[0]) for c in cells]
-    body = [c.take(slice(1, None)) for c in cells]
     n = len(body[0]) if body else 0
     # name columns; drop unnamed columns that hold nothing (Excel's trailing cells)
     names, keep, seen, typed = [], [], Counter(), []
