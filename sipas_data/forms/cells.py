@@ -28,7 +28,6 @@ def small_codes(codes: np.ndarray, size: int) -> np.ndarray:
 #: Every character Python's ``str.strip()`` takes off (``str.isspace``), for Arrow's kernels to
 #: strip and test text exactly as Python does.
 PYTHON_SPACES = "".join(ch for ch in map(chr, range(0x110000)) if ch.isspace())
-_SPACE_AT_AN_END = "^[{0}]|[{0}]$".format("".join(f"\\x{{{ord(ch):x}}}" for ch in PYTHON_SPACES))
 
 
 @dataclass(frozen=True)
@@ -103,8 +102,10 @@ class Cells:
 
     def stripped(self) -> Cells:
         """Each value as text without the spaces around it (``str(v).strip()``)."""
-        if self._arrow_only and not pc.any(pc.match_substring_regex(self.text, _SPACE_AT_AN_END)).as_py():
-            return self         # nothing to strip, found without a Python string per value
+        if self._arrow_only:
+            same = pc.all(pc.equal(pc.utf8_trim(self.text, PYTHON_SPACES), self.text)).as_py()
+            if same in (True, None):    # None: no values
+                return self     # nothing to strip, found without a Python string per value
         out = [v.strip() if type(v) is str else str(v).strip() for v in self.values]
         if all(map(operator.is_, out, self.values)):
             return self         # nothing to strip (str.strip gives back the text itself)
@@ -166,7 +167,9 @@ def distinct(*columns: Cells) -> tuple[np.ndarray, list[tuple]]:
     codes, _ = pd.factorize(key)
     # a code's first row is where the running maximum of the codes first reaches it
     top = np.maximum.accumulate(codes) if n else codes
-    first = np.flatnonzero(np.diff(top, prepend=-1) > 0)
+    rises = np.ones(n, dtype=bool)
+    np.not_equal(top[1:], top[:-1], out=rises[1:])
+    first = np.flatnonzero(rises)
     combos = list(zip(*(c.values[c.codes[first]] for c in columns)))
     return small_codes(codes, len(combos)), combos
 
