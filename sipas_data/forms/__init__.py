@@ -107,7 +107,16 @@ def _final_order(forms: Forms) -> np.ndarray | None:
     rank = np.empty(fid.size, dtype=np.int64)
     rank[pc.sort_indices(fid.text).to_numpy()] = np.arange(fid.size)
     key = forms.yr[rows].astype(np.int64) * fid.size + rank[codes]
-    return rows[np.argsort(key, kind="stable")]
+    # No two keys are equal (one row per form id): when they span a few times as many numbers
+    # as there are rows (one or a few years), each row is put at its key in a table of the
+    # span, in one pass, instead of sorted
+    low = int(key.min())
+    span = int(key.max()) - low + 1
+    if span > 4 * len(key):
+        return rows[np.argsort(key, kind="stable")]
+    at = np.full(span, -1, dtype=np.int64)
+    at[key - low] = rows
+    return at[at >= 0]
 
 
 def _take(out: dict[str, object], order: np.ndarray) -> dict[str, object]:
