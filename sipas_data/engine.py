@@ -528,13 +528,18 @@ def sibling_ranks(siblings: np.ndarray, ranked: np.ndarray, value: np.ndarray) -
 
 def _sibling_sets(keys: pa.Table) -> np.ndarray:
     """Numbers the sibling sets of rows sorted by :data:`SIBLING_KEYS` (a new number wherever
-    one of those keys changes from the row above)."""
+    one of those keys changes from the row above). A dictionary-encoded key is compared by its
+    codes (one dictionary per column, so equal texts have equal codes; a missing key is -1)
+    instead of its texts."""
     n = keys.num_rows
     change = np.zeros(n, dtype=bool)
     if n:
         change[0] = True
     for name in SIBLING_KEYS:
-        col = keys.column(name).to_numpy(zero_copy_only=False)
+        col = keys.column(name)
+        if pa.types.is_dictionary(col.type):
+            col = pc.fill_null(pa.chunked_array([chunk.indices for chunk in col.chunks], col.type.index_type), -1)
+        col = col.to_numpy(zero_copy_only=False)
         change[1:] |= col[1:] != col[:-1]
     return np.cumsum(change)
 
@@ -619,17 +624,27 @@ def _publish(con: duckdb.DuckDBPyConnection, wide: str, kinds, *, weighted: bool
     keys = con.sql("SELECT year::SMALLINT AS year, level, unit_code, parent_code, service, breakdown, grp "
                    f"FROM {wide}").to_arrow_table()
     rows = keys.num_rows
+    key_frame = keys.to_pandas()
+    # Text columns go out dictionary-encoded (see PUBLISH_SCHEMA): the keys once for every
+    # indicator (and the sibling sets found on their codes), and a constant as one value that
+    # every row points to.
+    keys = pa.table({name: pc.dictionary_encode(column) if column.type == pa.string() else column
+                     for name, column in zip(keys.column_names, keys.columns)})
     siblings = _sibling_sets(keys)
-    counts = con.sql(f"SELECT {', '.join(f'coalesce(n_{stem}, 0)::INTEGER' for _, _, stem in kinds)} FROM {wide}"
-                     ).fetchnumpy() if rows else {}
-    counts = np.column_stack(list(counts.values())) if rows else np.zeros((0, len(kinds)), dtype=np.int32)
+    # The counts laid out indicator by indicator (column-major), as suppression reads them;
+    # read through Arrow, which hands each column over as it is.
+    counts = np.zeros((rows, len(kinds)), dtype=np.int32, order="F")
+    if rows:
+        read = con.sql(f"SELECT {', '.join(f'coalesce(n_{stem}, 0)::INTEGER' for _, _, stem in kinds)} FROM {wide}"
+                       ).to_arrow_table()
+        for i, column in enumerate(read.columns):
+            counts[:, i] = column.to_numpy()
     dominated = None
     if weighted and rows:
         share_columns = ", ".join(f"coalesce({LARGEST_WEIGHT} / nullif(w_{stem}, 0), 0) AS s{i}"
                                   for i, (_, _, stem) in enumerate(kinds))
         shares = con.sql(f"SELECT {share_columns} FROM {wide}").fetchnumpy()
         dominated = np.column_stack(list(shares.values())) > DOMINANT_WEIGHT_SHARE
-    key_frame = keys.to_pandas()
     part_columns = _part_columns(kinds, parts)
     if protect is None:
         withheld = complementary_suppression(counts, cell_sets(key_frame), limit, part_columns, primary=dominated)
@@ -637,10 +652,6 @@ def _publish(con: duckdb.DuckDBPyConnection, wide: str, kinds, *, weighted: bool
         withheld = protect(key_frame, counts, part_columns, dominated)
     if keep is not None:
         keep(key_frame, counts, withheld)
-    # Text columns go out dictionary-encoded (see PUBLISH_SCHEMA): the keys once for every
-    # indicator, and a constant as one value that every row points to.
-    keys = pa.table({name: pc.dictionary_encode(column) if column.type == pa.string() else column
-                     for name, column in zip(keys.column_names, keys.columns)})
     first = pa.array(np.zeros(rows, dtype=np.int32))
     constant = lambda text: pa.DictionaryArray.from_arrays(first, pa.array([text], pa.string()))  # noqa: E731
     fixed = {"scheme": constant(scheme), "source": constant("computed"), "basis": constant(basis),
