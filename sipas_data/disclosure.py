@@ -38,7 +38,6 @@ together, never one cell's own).
 """
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -116,113 +115,159 @@ class _Layout:
         by_parent = np.argsort(sets.parent, kind="stable")
         self.parent_sets = by_parent
         self.parent_start = np.searchsorted(sets.parent[by_parent], np.arange(rows + 1))
+        # np.add.reduceat sums runs that are not empty: a set without members (none come from
+        # additive_sets) gets its zero sums from the arrays it is written into
+        lengths = np.diff(self.set_start)
+        self.with_members = np.flatnonzero(lengths > 0)
+        self.member_runs = self.set_start[:-1][self.with_members]
 
 
-def _runs(starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The positions of the runs [start, end) one after another, and which run each came from."""
+def _runs(starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The positions of the runs [start, end) one after another, which run each came from, and
+    where each run begins among them."""
     lengths = ends - starts
     which = np.repeat(np.arange(len(starts)), lengths)
     offsets = np.cumsum(lengths) - lengths
-    return np.arange(lengths.sum()) - np.repeat(offsets, lengths) + np.repeat(starts, lengths), which
+    return np.arange(lengths.sum()) - np.repeat(offsets, lengths) + np.repeat(starts, lengths), which, offsets
 
 
-class _Column:
-    """One indicator's sets as cells are withheld: what each set's unknowns are, kept up to date
-    as rows are withheld, so that only the sets a new withheld cell belongs to are checked again."""
+def _distinct(values: np.ndarray) -> np.ndarray:
+    """The distinct values, sorted (np.unique hashes integers first: many times slower here)."""
+    values = np.sort(values)
+    return values[np.r_[True, values[1:] != values[:-1]]] if len(values) else values
+
+
+def _breaks_rule(children, unknown_n, remainder, total_n, total_out, limit: int) -> np.ndarray:
+    """Which sets break the rule (module docstring), from their withheld members with answers
+    (how many, and their answers together), what they leave unpublished, their total's answers
+    and whether the total is withheld."""
+    has_remainder = remainder > 0
+    unknowns = children + total_out + has_remainder
+    harmless_remainder = has_remainder & (children == 0) & ~total_out & (remainder >= limit)
+    single = (unknowns == 1) & ~harmless_remainder
+    too_small = ~total_out & (unknowns >= 2) & (unknown_n + remainder < limit)
+    return (total_n > 0) & (single | too_small)
+
+
+_NONE = np.iinfo(np.int64).max  # a member that may not be withheld, in next_to_withhold
+
+
+class _Columns:
+    """Every indicator's sets as cells are withheld: what each set's unknowns are, kept up to
+    date as cells are withheld, so that only the sets a new withheld cell belongs to are checked
+    again.
+
+    The indicators share the sets, and their cells are independent here, so each step handles
+    the sets of every indicator still to check in one pass: a set of indicator ``c`` is the
+    *pair* ``c * sets + set``, a cell is ``c * rows + row`` (``n`` and ``withheld`` are
+    indicator-major: one indicator's cells are one run). Each indicator goes through the same
+    steps as it would alone, so what it withholds does not depend on the others."""
 
     def __init__(self, layout: _Layout, n: np.ndarray, withheld: np.ndarray, frozen: np.ndarray, limit: int):
-        self.layout, self.n, self.withheld, self.frozen, self.limit = layout, n, withheld, frozen, limit
-        sets = layout.sets
-        child_n = n[sets.member_row].astype(float)
-        child_out = withheld[sets.member_row] & (child_n > 0)
-        self.unknown_children = np.bincount(sets.member_set, weights=child_out, minlength=layout.count)
-        self.unknown_n = np.bincount(sets.member_set, weights=child_n * child_out, minlength=layout.count)
-        self.total_n = n[sets.parent].astype(float)
-        self.remainder = np.maximum(
-            self.total_n - np.bincount(sets.member_set, weights=child_n, minlength=layout.count), 0)
+        self.layout, self.frozen, self.limit = layout, frozen, limit
+        self.columns, self.rows = n.shape
+        self.n = n.reshape(-1)                # views of the (indicators, rows) arrays
+        self.withheld = withheld.reshape(-1)
+        sets, parent = layout.count, layout.sets.parent
+        self.unknown_children = np.zeros((self.columns, sets), dtype=np.int64)
+        self.unknown_n = np.zeros((self.columns, sets), dtype=np.int64)
+        self.remainder = np.zeros((self.columns, sets), dtype=np.int64)
+        has, runs = layout.with_members, layout.member_runs
+        bad = []
+        for c in range(self.columns):
+            if len(runs):
+                member_n = n[c].take(layout.member_row)
+                member_out = withheld[c].take(layout.member_row) & (member_n > 0)
+                self.unknown_children[c, has] = np.add.reduceat(member_out, runs, dtype=np.int64)
+                self.unknown_n[c, has] = np.add.reduceat(member_n * member_out, runs, dtype=np.int64)
+                self.remainder[c, has] = np.add.reduceat(member_n, runs, dtype=np.int64)
+            total_n = n[c].take(parent)
+            np.subtract(total_n, self.remainder[c], out=self.remainder[c])
+            np.maximum(self.remainder[c], 0, out=self.remainder[c])
+            breaks = _breaks_rule(self.unknown_children[c], self.unknown_n[c], self.remainder[c],
+                                  total_n, withheld[c].take(parent), limit)
+            bad.append(np.flatnonzero(breaks) + c * sets)
+        self.first_bad = np.concatenate(bad) if bad else np.zeros(0, dtype=np.int64)
+        self.unknown_children = self.unknown_children.reshape(-1)
+        self.unknown_n = self.unknown_n.reshape(-1)
+        self.remainder = self.remainder.reshape(-1)
 
-    def bad(self, which: np.ndarray | None = None) -> np.ndarray:
-        """The sets (of ``which``, else all) that break the rule (module docstring)."""
-        which = np.arange(self.layout.count) if which is None else which
-        children, unknown_n = self.unknown_children[which], self.unknown_n[which]
-        remainder = self.remainder[which]
-        has_remainder = remainder > 0
-        total_out = self.withheld[self.layout.sets.parent[which]]
-        unknowns = children + total_out + has_remainder
-        harmless_remainder = has_remainder & (children == 0) & ~total_out & (remainder >= self.limit)
-        single = (unknowns == 1) & ~harmless_remainder
-        too_small = ~total_out & (unknowns >= 2) & (unknown_n + remainder < self.limit)
-        return which[(self.total_n[which] > 0) & (single | too_small)]
+    def bad(self, pairs: np.ndarray) -> np.ndarray:
+        """The sets (``pairs``) that break the rule."""
+        column, s = np.divmod(pairs, self.layout.count)
+        total = column * self.rows + self.layout.sets.parent[s]
+        return pairs[_breaks_rule(self.unknown_children[pairs], self.unknown_n[pairs], self.remainder[pairs],
+                                  self.n[total], self.withheld[total], self.limit)]
 
     def next_to_withhold(self, bad: np.ndarray) -> np.ndarray:
         """For each ``bad`` set, its published member with the fewest answers (ties: the first
-        row), else its total."""
+        row), else its total: the cells, sorted."""
         lay = self.layout
-        pos, run = _runs(lay.set_start[bad], lay.set_start[bad + 1])
+        column, s = np.divmod(bad, lay.count)
+        starts, ends = lay.set_start[s], lay.set_start[s + 1]
+        pos, run, offsets = _runs(starts, ends)
         rows = lay.member_row[pos]
-        n = self.n[rows]
-        open_member = ~self.withheld[rows] & (n > 0) & ~self.frozen[rows]
-        run, rows, n = run[open_member], rows[open_member], n[open_member]
-        order = np.lexsort((rows, n, run))
-        run, rows = run[order], rows[order]
-        first = np.r_[True, run[1:] != run[:-1]] if len(run) else np.zeros(0, dtype=bool)
-        has_open = np.zeros(len(bad), dtype=bool)
-        has_open[run[first]] = True
-        totals = lay.sets.parent[bad[~has_open]]
-        totals = totals[~self.withheld[totals] & ~self.frozen[totals]]
-        more = np.unique(np.concatenate([rows[first], totals]))
+        cells = column[run] * self.rows + rows
+        n = self.n[cells]
+        open_member = ~self.withheld[cells] & (n > 0) & ~self.frozen[rows]
+        # the fewest answers, then the first row: one number per member, the smallest wins
+        rank = np.where(open_member, n.astype(np.int64) * self.rows + rows, _NONE)
+        best = np.full(len(bad), _NONE, dtype=np.int64)
+        has_members = ends > starts
+        if len(rank):
+            best[has_members] = np.minimum.reduceat(rank, offsets[has_members])
+        has_open = best < _NONE
+        picked = column[has_open] * self.rows + best[has_open] % self.rows
+        totals = column[~has_open] * self.rows + lay.sets.parent[s[~has_open]]
+        totals = totals[~self.withheld[totals] & ~self.frozen[totals % self.rows]]
+        more = _distinct(np.concatenate([picked, totals]))
         return more[~self.withheld[more]]
 
-    def withhold(self, rows: np.ndarray) -> np.ndarray:
-        """Withholds ``rows`` and returns the sets to check again (those they belong to or total)."""
+    def withhold(self, cells: np.ndarray) -> np.ndarray:
+        """Withholds ``cells`` and returns the sets to check again (those they belong to or total)."""
         lay = self.layout
-        self.withheld[rows] = True
-        pos, run = _runs(lay.row_start[rows], lay.row_start[rows + 1])
-        member_of = lay.row_sets[pos]
-        answered = self.n[rows][run] > 0
+        self.withheld[cells] = True
+        column, rows = np.divmod(cells, self.rows)
+        pos, run, _ = _runs(lay.row_start[rows], lay.row_start[rows + 1])
+        member_of = column[run] * lay.count + lay.row_sets[pos]
+        n = self.n[cells][run]
+        answered = n > 0
         np.add.at(self.unknown_children, member_of[answered], 1)
-        np.add.at(self.unknown_n, member_of[answered], self.n[rows][run][answered])
-        pos, _ = _runs(lay.parent_start[rows], lay.parent_start[rows + 1])
-        return np.unique(np.concatenate([member_of, lay.parent_sets[pos]]))
+        np.add.at(self.unknown_n, member_of[answered], n[answered])
+        pos, run, _ = _runs(lay.parent_start[rows], lay.parent_start[rows + 1])
+        return _distinct(np.concatenate([member_of, column[run] * lay.count + lay.parent_sets[pos]]))
 
-    def settle(self, bad: np.ndarray | None = None) -> bool:
-        """Withholds more cells until every set keeps the rule (checking the sets ``bad`` first,
-        else all of them); True when any was withheld."""
-        changed = False
-        bad = self.bad() if bad is None else bad
+    def settle(self, bad: np.ndarray) -> None:
+        """Withholds more cells until every set keeps the rule, checking the sets ``bad`` first."""
         while len(bad):
             more = self.next_to_withhold(bad)
             if not len(more):
                 break  # nothing left that may be withheld here (frozen cells)
-            changed = True
             bad = self.bad(self.withhold(more))
-        return changed
 
 
 def _withhold_parts(n: np.ndarray, withheld: np.ndarray, parts: list[tuple[int, list[int]]],
-                    frozen: np.ndarray) -> bool:
+                    frozen: np.ndarray) -> None:
     """Composites (column, part columns): where a published composite has exactly one withheld
-    part, withhold its next-smallest part (else the composite). Changes ``withheld`` in place;
-    True when it changed."""
-    changed = False
+    part, withhold its next-smallest part (else the composite). ``n`` and ``withheld`` are
+    indicator-major (indicators, rows); changes ``withheld`` in place, composite after
+    composite (a composite can be another's part)."""
     for composite, cols in parts:
-        cols = list(cols)
-        if not cols:
+        cols = np.asarray(list(cols), dtype=np.int64)
+        if not len(cols):
             continue
-        pn = n[:, cols]
+        pn = n[cols]
         answered = pn > 0
-        out = withheld[:, cols] & answered
-        lone = (n[:, composite] > 0) & ~withheld[:, composite] & (out.sum(axis=1) == 1) & ~frozen
+        out = withheld[cols] & answered
+        lone = (n[composite] > 0) & ~withheld[composite] & (out.sum(axis=0) == 1) & ~frozen
         if not lone.any():
             continue
         rows = np.flatnonzero(lone)
-        open_n = np.where(answered[rows] & ~out[rows], pn[rows].astype(np.int64), np.iinfo(np.int64).max)
-        pick = open_n.argmin(axis=1)
-        has_open = open_n[np.arange(len(rows)), pick] < np.iinfo(np.int64).max
-        withheld[rows[has_open], np.asarray(cols)[pick[has_open]]] = True
-        withheld[rows[~has_open], composite] = True
-        changed = True
-    return changed
+        open_n = np.where(answered[:, rows] & ~out[:, rows], pn[:, rows].astype(np.int64), _NONE)
+        pick = open_n.argmin(axis=0)
+        has_open = open_n[pick, np.arange(len(rows))] < _NONE
+        withheld[cols[pick[has_open]], rows[has_open]] = True
+        withheld[composite, rows[~has_open]] = True
 
 
 def complementary_suppression(n: np.ndarray, sets: AdditiveSets, limit: int,
@@ -244,36 +289,26 @@ def complementary_suppression(n: np.ndarray, sets: AdditiveSets, limit: int,
         return complementary_suppression(n[:, None], sets, limit, parts, column(primary), column(withheld),
                                          frozen)[:, 0]
     frozen = np.zeros(n.shape[0], dtype=bool) if frozen is None else np.asarray(frozen, dtype=bool)
-    out = (n > 0) & (n < limit)
+    # indicator-major: each indicator's cells are one run, which its sets gather at scattered
+    # rows from within the processor's cache, instead of one cache line per row
+    by_column = np.ascontiguousarray(n.T)
+    out = (by_column > 0) & (by_column < limit)
     if primary is not None:
-        out |= (n > 0) & np.asarray(primary, dtype=bool)
+        out |= (by_column > 0) & np.asarray(primary, dtype=bool).T
     if withheld is not None:
-        out[frozen] = np.asarray(withheld, dtype=bool)[frozen]
-    out = np.asfortranarray(out)  # each indicator's column is one run: the columns below are views
-    # likewise the counts, which each column's sets gather at scattered rows: from one run that
-    # stays in the processor's cache, instead of one cache line per row
-    by_column = np.asfortranarray(n)
-    layout = _Layout(sets, n.shape[0])
-    def settled(col: int) -> _Column:
-        column = _Column(layout, by_column[:, col], out[:, col], frozen, limit)
-        column.settle()
-        return column
-
-    # the indicators are independent here, and numpy does most of its work without Python's lock
-    with ThreadPoolExecutor(2, thread_name_prefix="disclosure") as pool:
-        columns = list(pool.map(settled, range(n.shape[1])))
+        out[:, frozen] = np.asarray(withheld, dtype=bool)[frozen].T
+    columns = _Columns(_Layout(sets, n.shape[0]), by_column, out, frozen, limit)
+    columns.settle(columns.first_bad)
     # a composite's parts are other indicators: what they withhold is then settled in those
     # indicators' sets, checking only the sets the new withheld cells belong to
     while True:
-        before = out.copy(order="F")
+        before = out.copy()
         _withhold_parts(by_column, out, list(parts), frozen)
-        changed = np.flatnonzero((out != before).any(axis=0))
+        changed = np.flatnonzero(out.reshape(-1) != before.reshape(-1))
         if not len(changed):
-            return np.ascontiguousarray(out)
-        for col in changed:
-            rows = np.flatnonzero(out[:, col] != before[:, col])
-            out[rows, col] = False  # withheld again below, with the sets' counts kept up to date
-            columns[col].settle(columns[col].bad(columns[col].withhold(rows)))
+            return np.ascontiguousarray(out.T)
+        columns.withheld[changed] = False  # withheld again below, with the sets' counts kept up to date
+        columns.settle(columns.bad(columns.withhold(changed)))
 
 
 # --- The attacks, for audits and tests ---------------------------------------------------------
