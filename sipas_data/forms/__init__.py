@@ -142,7 +142,8 @@ def _gather_accepted(parts: list[pd.DataFrame], columns: list[str]) -> pd.DataFr
                      "form_id": pa.array(out["form_id"].array, pa.string())})
     order = pc.sort_indices(keys, sort_keys=[("year", "ascending"), ("form_id", "ascending")]).to_numpy()
     del keys
-    return pd.DataFrame({c: out.pop(c).take(order).reset_index(drop=True) for c in list(out.columns)})
+    return pd.DataFrame({c: out.pop(c).take(order).reset_index(drop=True) for c in list(out.columns)},
+                        copy=False)
 
 
 def _gather_rejects(parts: list[pd.DataFrame]) -> pd.DataFrame:

@@ -50,4 +50,5 @@ def typed(out: dict[str, object], index: pd.Index, columns: list[str]) -> pd.Dat
             cols[c] = pd.arrays.IntegerArray(np.zeros(n, dtype=np.int8), np.ones(n, dtype=bool))
         else:
             cols[c] = pd.arrays.IntegerArray(*v)
-    return pd.DataFrame(cols, index=index)
+    # the columns are this call's own arrays (or the rules', read no more): not copied again
+    return pd.DataFrame(cols, index=index, copy=False)
