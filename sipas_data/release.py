@@ -32,6 +32,7 @@ import shutil
 import threading
 import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import cached_property
@@ -45,6 +46,7 @@ import pyarrow.parquet as pq
 from atomic import DIR_MODE, atomic_replace_dir, leftover_name, new_tmp_dir, restore_interrupted, try_lock
 
 from .contracts import Manifest
+from .parquet_parts import Stitcher
 from .scheme import Scheme, get_scheme, parse_scheme
 
 FORMAT_VERSION = 1
@@ -61,6 +63,8 @@ ROW_GROUP_SIZE = 65_536
 # batches the writer keeps writing meanwhile instead of waiting. A batch is one indicator's
 # numbers (its keys are shared with the others): about 10 MB at most for a million forms.
 PENDING_BATCHES = 16
+# Threads encoding batches of the index file at once (one per core of the machines it is built on).
+ENCODERS = 2
 RELEASE_ID_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789-_.")
 # A temporary or replaced folder whose build lock is free is removed once it is this old (seconds);
 # the build of the same id removes its own leftovers at once, since it holds their lock.
@@ -91,29 +95,58 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def _write_parquet(path: Path, batches: Iterable[pa.Table]) -> None:
-    """Write the index rows to ``path`` as they come. Encoding Parquet is as costly as computing
-    the rows, so a second thread writes while the caller computes the next batch (both release
-    Python's lock while they work); up to :data:`PENDING_BATCHES` batches wait between them."""
+def _parquet_options() -> dict:
+    """The index file's writer options, the same for every part of it."""
     from .engine import PUBLISH_SCHEMA  # the build's module; readers of releases never load it
 
+    # Dictionary arrays in, plain strings in the file: without the Arrow schema stored, readers
+    # see the text columns as the strings they are. Only text is worth a dictionary (numbers
+    # nearly all differ), and only the columns a slice filters on need min/max statistics; both
+    # spare the writer work that buys nothing. Counts and ranks are small whole numbers:
+    # bit-packed deltas hand zstd a fraction of the bytes (less work for the writer, and a
+    # slightly smaller file).
+    return dict(schema=PUBLISH_SCHEMA, compression="zstd", store_schema=False,
+                use_dictionary=[f.name for f in PUBLISH_SCHEMA if pa.types.is_dictionary(f.type)],
+                write_statistics=FILTER_COLUMNS,
+                column_encoding=dict.fromkeys(DELTA_COLUMNS, "DELTA_BINARY_PACKED"))
+
+
+def _encode_part(batch: pa.Table | None, options: dict) -> bytes:
+    """``batch`` as a Parquet file of its own, in memory (None: the file of no rows)."""
+    sink = pa.BufferOutputStream()
+    with pq.ParquetWriter(sink, **options) as out:
+        if batch is not None:
+            out.write_table(batch.cast(options["schema"]), row_group_size=ROW_GROUP_SIZE)
+    return sink.getvalue().to_pybytes()
+
+
+def _write_parquet(path: Path, batches: Iterable[pa.Table]) -> tuple[str, int]:
+    """Write the index rows to ``path`` as they come; return the file's sha256 and size.
+
+    Encoding Parquet costs about as much as computing the rows, and one writer uses one core: so
+    each batch is encoded apart, as a file of its own in memory, on :data:`ENCODERS` threads, and
+    a third thread joins the parts in batch order into the file one writer would have written
+    (:mod:`sipas_data.parquet_parts`), hashing the bytes as they go. All of them release Python's
+    lock while they work; up to :data:`PENDING_BATCHES` batches wait between the caller and the
+    file (as futures of their encoding)."""
+    options = _parquet_options()
+    encoders = ThreadPoolExecutor(max_workers=ENCODERS, thread_name_prefix="parquet-encoder")
     pending: queue.Queue = queue.Queue(maxsize=PENDING_BATCHES)
     failed: list[BaseException] = []
+    written: list[tuple[str, int]] = []
 
     def writer() -> None:
         try:
-            # Dictionary arrays in, plain strings in the file: without the Arrow schema stored,
-            # readers see the text columns as the strings they are. Only text is worth a
-            # dictionary (numbers nearly all differ), and only the columns a slice filters on
-            # need min/max statistics; both spare the writer work that buys nothing. Counts
-            # and ranks are small whole numbers: bit-packed deltas hand zstd a fraction of
-            # the bytes (less work for the writer, and a slightly smaller file).
-            with pq.ParquetWriter(path, PUBLISH_SCHEMA, compression="zstd", store_schema=False,
-                                  use_dictionary=[f.name for f in PUBLISH_SCHEMA if pa.types.is_dictionary(f.type)],
-                                  write_statistics=FILTER_COLUMNS,
-                                  column_encoding=dict.fromkeys(DELTA_COLUMNS, "DELTA_BINARY_PACKED")) as out:
-                while (batch := pending.get()) is not None:
-                    out.write_table(batch.cast(PUBLISH_SCHEMA), row_group_size=ROW_GROUP_SIZE)
+            with open(path, "wb") as f:
+                file = Stitcher(f)
+                parts = 0
+                while (part := pending.get()) is not None:
+                    file.add(part.result())
+                    parts += 1
+                if not parts:
+                    file.add(_encode_part(None, options))
+                file.finish()
+            written.append((file.sha256.hexdigest(), file.size))
         except BaseException as exc:  # noqa: BLE001 - handed to the caller below
             failed.append(exc)
 
@@ -131,12 +164,14 @@ def _write_parquet(path: Path, batches: Iterable[pa.Table]) -> None:
         for batch in batches:
             if failed:
                 break
-            hand_over(batch)
+            hand_over(encoders.submit(_encode_part, batch, options))
     finally:
         hand_over(None)
         thread.join()
+        encoders.shutdown(wait=True, cancel_futures=True)
     if failed:
         raise failed[0]
+    return written[0]
 
 
 def _lock(root: Path, release_id: str) -> int | None:
@@ -252,7 +287,7 @@ def _write_locked(out: Path, release_id: str, indices, units, *, methodologies, 
                 years.update(int(y) for y in pc.unique(batch.column("year")).to_pylist())
                 yield batch
 
-        _write_parquet(tmp / INDICES, counted())
+        indices_sha256, indices_bytes = _write_parquet(tmp / INDICES, counted())
         years = sorted(years)
         if callable(units):
             units = units()
@@ -263,7 +298,10 @@ def _write_locked(out: Path, release_id: str, indices, units, *, methodologies, 
                 json.dumps(m.source, ensure_ascii=False, indent=1), encoding="utf-8")
         if _fail_after_files:  # lets tests interrupt a write at its worst moment
             raise KeyboardInterrupt("interrupted while writing the release")
-        files = {p.relative_to(tmp).as_posix(): {"sha256": _sha256(p), "bytes": p.stat().st_size}
+        # The index file was hashed as it was written (it is most of the release's bytes).
+        files = {p.relative_to(tmp).as_posix(): (
+                     {"sha256": indices_sha256, "bytes": indices_bytes} if p.name == INDICES and p.parent == tmp
+                     else {"sha256": _sha256(p), "bytes": p.stat().st_size})
                  for p in sorted(tmp.rglob("*")) if p.is_file()}
         manifest = Manifest(
             format_version=FORMAT_VERSION, id=release_id, title=title, publisher=publisher,
