@@ -43,6 +43,8 @@ TRICKY = {
     "header only, quoted": b'a,"b"\n',
     "a line break in a quoted header": b'"a\nb",c\n1,2\n',
     "a header typed twice, one left empty": b"a,a,,b\n1,2,3,4\n,,x,\n",
+    # longer than one of Arrow's blocks: Arrow refuses the row, pandas reads the file
+    "a row longer than a block": b"a,b\n1," + b"x" * (3 << 19) + b"\n2,3\n",
 }
 
 
@@ -193,6 +195,16 @@ def test_scan_counts_every_quote_from_the_first_one(tmp_path, monkeypatch):
     assert read_stage._scan(path) == (b"a,b\n1,2\n", 0)
     path.write_bytes(b"")
     assert read_stage._scan(path) == (b"", 0)
+
+
+def test_scan_reads_a_file_that_cannot_be_mapped(tmp_path, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise OSError("not mappable")
+    monkeypatch.setattr(read_stage.mmap, "mmap", refuse)
+    monkeypatch.setattr(read_stage, "_COUNT_BLOCK", 4)
+    path = tmp_path / "q.csv"
+    path.write_bytes(b'a,b\n1,2\n3,"x""y"\n4,"z"\n')
+    assert read_stage._scan(path) == (path.read_bytes(), 6)
 
 
 def test_the_sources_sha256_is_the_files(tmp_path):

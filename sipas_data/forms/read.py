@@ -138,7 +138,15 @@ def _scan(path: Path) -> tuple[bytes, int]:
     with open(path, "rb") as fh:
         if not os.fstat(fh.fileno()).st_size:
             return b"", 0
-        with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+        try:
+            mm = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+        except (OSError, ValueError):       # a file that cannot be mapped is read in blocks
+            head, quotes = fh.read(_HEAD), 0
+            fh.seek(0)
+            while block := fh.read(_COUNT_BLOCK):
+                quotes += block.count(b'"')
+            return head, quotes
+        with mm:
             head = mm[:_HEAD]
             start, quotes = mm.find(b'"'), 0
             if start < 0:
