@@ -222,6 +222,7 @@ def test_cells_of_arrow_text_answer_as_their_python_strings():
 
     from sipas_data.forms.cells import PYTHON_SPACES
 
+    assert PYTHON_SPACES == "".join(ch for ch in map(chr, range(0x110000)) if ch.isspace())
     texts = ["a", f"{PYTHON_SPACES}b{PYTHON_SPACES}", PYTHON_SPACES, "", " c", "d ", "x\u200by"]
     texts += [f"{ch}q" for ch in PYTHON_SPACES] + [f"q{ch}" for ch in PYTHON_SPACES]
     codes = np.array([*range(len(texts))][::-1] + [0, 3], dtype=np.int8)

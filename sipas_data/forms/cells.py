@@ -26,8 +26,10 @@ def small_codes(codes: np.ndarray, size: int) -> np.ndarray:
 
 
 #: Every character Python's ``str.strip()`` takes off (``str.isspace``), for Arrow's kernels to
-#: strip and test text exactly as Python does.
-PYTHON_SPACES = "".join(ch for ch in map(chr, range(0x110000)) if ch.isspace())
+#: strip and test text exactly as Python does (written out: finding them takes 50 ms; a test
+#: checks the list against Python's own).
+PYTHON_SPACES = ("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005"
+                 "\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000")
 
 
 @dataclass(frozen=True)
