@@ -4,10 +4,13 @@
   writes it); the delimiter (comma, semicolon or tab) is the one found most often in the header
   line. Other encodings are refused with a plain message ("save as CSV UTF-8"). A UTF-8 file is
   read by Arrow (``pyarrow.csv``) with every column dictionary-encoded: each column arrives as
-  its distinct texts and a small code per row (:class:`~sipas_data.forms.cells.Cells`), never
-  as a million Python strings. A file Arrow would read differently from pandas' parser (UTF-16,
-  a row shorter or longer than the header, a quote left open, text that is not UTF-8) is read by
-  pandas, which gives the same cells or today's message.
+  its distinct texts (as Arrow text, made Python strings only when a rule needs them) and a
+  small code per row (:class:`~sipas_data.forms.cells.Cells`), never as a million Python
+  strings; the header row is read as the columns' names, so a column's texts are the forms'
+  alone. The file's sha256 is computed on a thread while Arrow parses it. A file Arrow would
+  read differently from pandas' parser (UTF-16, a row shorter or longer than the header, a
+  quote left open, text that is not UTF-8, a row longer than Arrow's block) is read by pandas,
+  which gives the same cells or today's message.
 * XLSX/XLSM through :mod:`sipas_data.forms.xlsx` (python-calamine, by the cells' real extent):
   the sheet named "Phiếu" or "forms" if there is one, else the first. Cells that hold a formula
   without a saved value or an error value, and hidden rows, are reported for the rules stage.
