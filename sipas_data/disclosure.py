@@ -161,9 +161,12 @@ class _Columns:
     the sets of every indicator still to check in one pass: a set of indicator ``c`` is the
     *pair* ``c * sets + set``, a cell is ``c * rows + row`` (``n`` and ``withheld`` are
     indicator-major: one indicator's cells are one run). Each indicator goes through the same
-    steps as it would alone, so what it withholds does not depend on the others."""
+    steps as it would alone, so what it withholds does not depend on the others. Only the
+    indicators ``counted`` are counted and checked at first (the others repeat one of them:
+    :meth:`repeat`)."""
 
-    def __init__(self, layout: _Layout, n: np.ndarray, withheld: np.ndarray, frozen: np.ndarray, limit: int):
+    def __init__(self, layout: _Layout, n: np.ndarray, withheld: np.ndarray, frozen: np.ndarray, limit: int,
+                 counted: np.ndarray):
         self.layout, self.frozen, self.limit = layout, frozen, limit
         self.columns, self.rows = n.shape
         self.n = n.reshape(-1)                # views of the (indicators, rows) arrays
@@ -174,7 +177,7 @@ class _Columns:
         self.remainder = np.zeros((self.columns, sets), dtype=np.int64)
         has, runs = layout.with_members, layout.member_runs
         bad = []
-        for c in range(self.columns):
+        for c in counted:
             if len(runs):
                 member_n = n[c].take(layout.member_row)
                 member_out = withheld[c].take(layout.member_row) & (member_n > 0)
@@ -191,6 +194,19 @@ class _Columns:
         self.unknown_children = self.unknown_children.reshape(-1)
         self.unknown_n = self.unknown_n.reshape(-1)
         self.remainder = self.remainder.reshape(-1)
+
+    def repeat(self, same_as: np.ndarray) -> None:
+        """Gives each indicator the withheld cells and sets' counts of the indicator ``same_as``
+        names (the same counts and the same cells withheld at first: then also after
+        settling)."""
+        copies = np.flatnonzero(same_as != np.arange(self.columns))
+        if not len(copies):
+            return
+        sets = self.layout.count
+        for state, width in ((self.withheld, self.rows), (self.unknown_children, sets), (self.unknown_n, sets),
+                             (self.remainder, sets)):
+            by_column = state.reshape(self.columns, width)
+            by_column[copies] = by_column[same_as[copies]]
 
     def bad(self, pairs: np.ndarray) -> np.ndarray:
         """The sets (``pairs``) that break the rule."""
@@ -270,6 +286,22 @@ def _withhold_parts(n: np.ndarray, withheld: np.ndarray, parts: list[tuple[int, 
         withheld[composite, rows[~has_open]] = True
 
 
+def _same_columns(n: np.ndarray, withheld: np.ndarray) -> np.ndarray:
+    """For each indicator (a row of ``n`` and ``withheld``), the first indicator with the same
+    counts and withheld cells."""
+    same_as = np.arange(len(n))
+    fingerprint = {}
+    sums = zip(n.sum(axis=1, dtype=np.int64).tolist(), withheld.sum(axis=1).tolist())
+    for c, key in enumerate(sums):
+        for first in fingerprint.setdefault(key, []):
+            if np.array_equal(n[first], n[c]) and np.array_equal(withheld[first], withheld[c]):
+                same_as[c] = first
+                break
+        else:
+            fingerprint[key].append(c)
+    return same_as
+
+
 def complementary_suppression(n: np.ndarray, sets: AdditiveSets, limit: int,
                               parts: list[tuple[int, list[int]]] = (),
                               primary: np.ndarray | None = None,
@@ -297,8 +329,12 @@ def complementary_suppression(n: np.ndarray, sets: AdditiveSets, limit: int,
         out |= (by_column > 0) & np.asarray(primary, dtype=bool).T
     if withheld is not None:
         out[:, frozen] = np.asarray(withheld, dtype=bool)[frozen].T
-    columns = _Columns(_Layout(sets, n.shape[0]), by_column, out, frozen, limit)
+    # indicators with the same counts and the same cells withheld at first (an element and its
+    # one item, items every form answers) withhold the same cells in their sets: settled once
+    same_as = _same_columns(by_column, out)
+    columns = _Columns(_Layout(sets, n.shape[0]), by_column, out, frozen, limit, np.unique(same_as))
     columns.settle(columns.first_bad)
+    columns.repeat(same_as)
     # a composite's parts are other indicators: what they withhold is then settled in those
     # indicators' sets, checking only the sets the new withheld cells belong to
     while True:
@@ -306,7 +342,7 @@ def complementary_suppression(n: np.ndarray, sets: AdditiveSets, limit: int,
         _withhold_parts(by_column, out, list(parts), frozen)
         changed = np.flatnonzero(out.reshape(-1) != before.reshape(-1))
         if not len(changed):
-            return np.ascontiguousarray(out.T)
+            return out.T  # indicator-major in memory: one indicator's cells are one run
         columns.withheld[changed] = False  # withheld again below, with the sets' counts kept up to date
         columns.settle(columns.bad(columns.withhold(changed)))
 

@@ -173,6 +173,24 @@ def test_the_rule_settles_across_sets_that_share_cells():
     assert out.tolist() == [True, True, True, False, False]
 
 
+def test_indicators_with_the_same_counts_withhold_the_same_cells():
+    # the sets of the test above, for three indicators: the first two have the same counts (A is
+    # small: A, B and C go), the third has no small cell (nothing goes)
+    sets = AdditiveSets(parent=np.array([3, 4]), member_set=np.array([0, 0, 1, 1]), member_row=np.array([0, 1, 1, 2]))
+    same = [3, 40, 50, 43, 90]
+    n = np.array([same, same, [30, 40, 50, 70, 90]]).T
+    out = complementary_suppression(n, sets, limit=10)
+    assert out.T.tolist() == [[True, True, True, False, False]] * 2 + [[False] * 5]
+
+
+def test_indicators_with_the_same_counts_part_where_one_is_a_part():
+    # items x and z have the same counts; element e is the mean of x and y. y (5 answers) is
+    # withheld, so x, the other part, goes with it; z is nobody's part and stays published
+    n = np.array([[15, 5, 15, 20]])  # x, y, z, e
+    out = complementary_suppression(n, AdditiveSets(*[np.zeros(0, np.int64)] * 3), limit=10, parts=[(3, [0, 1])])
+    assert out.tolist() == [[True, True, False, False]]
+
+
 def test_a_remainder_as_large_as_a_cell_needs_no_partner():
     # T = A + B + what only T holds (30 answers): nothing is withheld, nothing more is
     sets = AdditiveSets(parent=np.array([2]), member_set=np.array([0, 0]), member_row=np.array([0, 1]))
