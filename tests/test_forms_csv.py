@@ -43,8 +43,9 @@ TRICKY = {
     "header only, quoted": b'a,"b"\n',
     "a line break in a quoted header": b'"a\nb",c\n1,2\n',
     "a header typed twice, one left empty": b"a,a,,b\n1,2,3,4\n,,x,\n",
-    # longer than one of Arrow's blocks: Arrow refuses the row, pandas reads the file
+    # a first form longer than the block the header is read from, and than Arrow's block
     "a row longer than a block": b"a,b\n1," + b"x" * (3 << 19) + b"\n2,3\n",
+    "a header of numbers": b"01,2024,1.0\n1,2,3\n",
 }
 
 
@@ -70,6 +71,9 @@ def test_arrow_reads_the_common_file_and_pandas_the_odd_ones(tmp_path):
         odd.write_bytes(TRICKY[name])
         head, quotes = read_stage._scan(odd)
         assert read_stage._arrow_csv(odd, head, quotes) is None, name
+    long = tmp_path / "long.csv"
+    long.write_bytes(TRICKY["a row longer than a block"])
+    assert read_stage._arrow_csv(long, *read_stage._scan(long)) is not None
     left_open = tmp_path / "open.csv"
     left_open.write_bytes(b'a,b\n1,"xy\n2,3\n')      # a quote left open runs to the end of the file
     head, quotes = read_stage._scan(left_open)

@@ -9,8 +9,8 @@
   strings; the header row is read as the columns' names, so a column's texts are the forms'
   alone. The file's sha256 is computed on a thread while Arrow parses it. A file Arrow would
   read differently from pandas' parser (UTF-16, a row shorter or longer than the header, a
-  quote left open, text that is not UTF-8, a row longer than Arrow's block) is read by pandas,
-  which gives the same cells or today's message.
+  quote left open, text that is not UTF-8) is read by pandas, which gives the same cells or
+  today's message.
 * XLSX/XLSM through :mod:`sipas_data.forms.xlsx` (python-calamine, by the cells' real extent):
   the sheet named "Phiếu" or "forms" if there is one, else the first. Cells that hold a formula
   without a saved value or an error value, and hidden rows, are reported for the rules stage.
@@ -129,8 +129,7 @@ _BOM = b"\xef\xbb\xbf"
 _HEAD = 1 << 16
 _COUNT_BLOCK = 1 << 24
 #: Arrow's block: each block is parsed and converted on a thread, by pieces that stay in the
-#: processor's cache (1M forms: 16 MB blocks took about 0.7 s more CPU than 1 MB ones). A row
-#: longer than a block fails Arrow's read, and the plain reader reads that file.
+#: processor's cache (1M forms: 16 MB blocks took about 0.7 s more CPU than 1 MB ones).
 _ARROW_BLOCK = 1 << 20
 
 
@@ -194,12 +193,18 @@ def _arrow_csv(path: Path, head: bytes, quotes: int) -> tuple[list[str], list[Ce
     parse = pcsv.ParseOptions(delimiter=delim, quote_char='"' if quoted else False,
                               newlines_in_values=quoted, ignore_empty_lines=False)
     try:
-        # The header row is read as the columns' names (by the same parser, from the file's
-        # first block), so the columns' values are the forms' alone: a rule finds no header
-        # text among the values it checks, and a value no row fails needs no mask of its rows.
-        with pcsv.open_csv(path, read_options=pcsv.ReadOptions(block_size=_HEAD),
-                           parse_options=parse) as reader:
-            names = reader.schema.names
+        # The header row is read as the columns' names, so the columns' values are the forms'
+        # alone: a rule finds no header text among the values it checks, and a value no row
+        # fails needs no mask of its rows. The names are the first row of the file's first
+        # block, read as text by the same parser (a first form longer than the block is fine).
+        with pcsv.open_csv(path, read_options=pcsv.ReadOptions(block_size=_HEAD, autogenerate_column_names=True),
+                           parse_options=parse, convert_options=pcsv.ConvertOptions(
+                               column_types={f"f{i}": pa.string() for i in range(counts[delim] + 1)},
+                               strings_can_be_null=False, quoted_strings_can_be_null=False)) as reader:
+            names = reader.read_next_batch().slice(0, 1).to_pylist()
+        names = list(names[0].values()) if names else []
+        if not names or not all(isinstance(n, str) for n in names):
+            return None
         table = pcsv.read_csv(
             path, read_options=pcsv.ReadOptions(block_size=_ARROW_BLOCK), parse_options=parse,
             convert_options=pcsv.ConvertOptions(
