@@ -38,6 +38,8 @@ together, never one cell's own).
 """
 from __future__ import annotations
 
+import itertools
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -176,20 +178,30 @@ class _Columns:
         self.unknown_n = np.zeros((self.columns, sets), dtype=np.int64)
         self.remainder = np.zeros((self.columns, sets), dtype=np.int64)
         has, runs = layout.with_members, layout.member_runs
-        bad = []
-        for c in counted:
-            if len(runs):
-                member_n = n[c].take(layout.member_row)
-                member_out = withheld[c].take(layout.member_row) & (member_n > 0)
-                self.unknown_children[c, has] = np.add.reduceat(member_out, runs, dtype=np.int64)
-                self.unknown_n[c, has] = np.add.reduceat(member_n * member_out, runs, dtype=np.int64)
-                self.remainder[c, has] = np.add.reduceat(member_n, runs, dtype=np.int64)
-            total_n = n[c].take(parent)
-            np.subtract(total_n, self.remainder[c], out=self.remainder[c])
-            np.maximum(self.remainder[c], 0, out=self.remainder[c])
-            breaks = _breaks_rule(self.unknown_children[c], self.unknown_n[c], self.remainder[c],
-                                  total_n, withheld[c].take(parent), limit)
-            bad.append(np.flatnonzero(breaks) + c * sets)
+
+        def count(columns: np.ndarray) -> list[np.ndarray]:
+            """Counts the sets of ``columns`` and returns those that break the rule."""
+            bad = []
+            for c in columns:
+                if len(runs):
+                    member_n = n[c].take(layout.member_row)
+                    member_out = withheld[c].take(layout.member_row) & (member_n > 0)
+                    self.unknown_children[c, has] = np.add.reduceat(member_out, runs, dtype=np.int64)
+                    self.unknown_n[c, has] = np.add.reduceat(member_n * member_out, runs, dtype=np.int64)
+                    self.remainder[c, has] = np.add.reduceat(member_n, runs, dtype=np.int64)
+                total_n = n[c].take(parent)
+                np.subtract(total_n, self.remainder[c], out=self.remainder[c])
+                np.maximum(self.remainder[c], 0, out=self.remainder[c])
+                breaks = _breaks_rule(self.unknown_children[c], self.unknown_n[c], self.remainder[c],
+                                      total_n, withheld[c].take(parent), limit)
+                bad.append(np.flatnonzero(breaks) + c * sets)
+            return bad
+
+        # the indicators' rows of the arrays are apart, and numpy counts without Python's lock:
+        # two threads, every other indicator each
+        with ThreadPoolExecutor(2, thread_name_prefix="disclosure") as pool:
+            halves = list(pool.map(count, [counted[0::2], counted[1::2]]))
+        bad = [b for pair in itertools.zip_longest(*halves) for b in pair if b is not None]
         self.first_bad = np.concatenate(bad) if bad else np.zeros(0, dtype=np.int64)
         self.unknown_children = self.unknown_children.reshape(-1)
         self.unknown_n = self.unknown_n.reshape(-1)
@@ -263,27 +275,30 @@ class _Columns:
 
 
 def _withhold_parts(n: np.ndarray, withheld: np.ndarray, parts: list[tuple[int, list[int]]],
-                    frozen: np.ndarray) -> None:
+                    frozen: np.ndarray, rows: np.ndarray | None = None) -> None:
     """Composites (column, part columns): where a published composite has exactly one withheld
     part, withhold its next-smallest part (else the composite). ``n`` and ``withheld`` are
-    indicator-major (indicators, rows); changes ``withheld`` in place, composite after
-    composite (a composite can be another's part)."""
+    indicator-major (indicators, rows); only ``rows`` are looked at (else all). Changes
+    ``withheld`` in place, composite after composite (a composite can be another's part)."""
+    at_rows = slice(None) if rows is None else rows  # all rows: views, no copies
+    frozen = frozen[at_rows]
     for composite, cols in parts:
         cols = np.asarray(list(cols), dtype=np.int64)
         if not len(cols):
             continue
-        pn = n[cols]
+        pn = n[cols][:, at_rows]
         answered = pn > 0
-        out = withheld[cols] & answered
-        lone = (n[composite] > 0) & ~withheld[composite] & (out.sum(axis=0) == 1) & ~frozen
+        out = withheld[cols][:, at_rows] & answered
+        lone = (n[composite, at_rows] > 0) & ~withheld[composite, at_rows] & (out.sum(axis=0) == 1) & ~frozen
         if not lone.any():
             continue
-        rows = np.flatnonzero(lone)
-        open_n = np.where(answered[:, rows] & ~out[:, rows], pn[:, rows].astype(np.int64), _NONE)
+        at = np.flatnonzero(lone)
+        open_n = np.where(answered[:, at] & ~out[:, at], pn[:, at].astype(np.int64), _NONE)
         pick = open_n.argmin(axis=0)
-        has_open = open_n[pick, np.arange(len(rows))] < _NONE
-        withheld[cols[pick[has_open]], rows[has_open]] = True
-        withheld[composite, rows[~has_open]] = True
+        has_open = open_n[pick, np.arange(len(at))] < _NONE
+        at = at if rows is None else rows[at]
+        withheld[cols[pick[has_open]], at[has_open]] = True
+        withheld[composite, at[~has_open]] = True
 
 
 def _same_columns(n: np.ndarray, withheld: np.ndarray) -> np.ndarray:
@@ -336,15 +351,18 @@ def complementary_suppression(n: np.ndarray, sets: AdditiveSets, limit: int,
     columns.settle(columns.first_bad)
     columns.repeat(same_as)
     # a composite's parts are other indicators: what they withhold is then settled in those
-    # indicators' sets, checking only the sets the new withheld cells belong to
+    # indicators' sets, checking only the sets the new withheld cells belong to; and then the
+    # composites only at the rows where a cell changed (at the others none was lone before)
+    parts, rows = list(parts), None
     while True:
         before = out.copy()
-        _withhold_parts(by_column, out, list(parts), frozen)
+        _withhold_parts(by_column, out, parts, frozen, rows)
         changed = np.flatnonzero(out.reshape(-1) != before.reshape(-1))
         if not len(changed):
             return out.T  # indicator-major in memory: one indicator's cells are one run
         columns.withheld[changed] = False  # withheld again below, with the sets' counts kept up to date
         columns.settle(columns.bad(columns.withhold(changed)))
+        rows = np.flatnonzero((out != before).any(axis=0))
 
 
 # --- The attacks, for audits and tests ---------------------------------------------------------
