@@ -80,6 +80,8 @@ def cmd_validate(args) -> int:
 
 
 def cmd_build(args) -> int:
+    import pyarrow as pa
+
     from .build import build_release
     from .importer import default_rejects_path
     from .official import OfficialFileError, read_official, write_official_rejects
@@ -117,13 +119,18 @@ def cmd_build(args) -> int:
     if result.accepted.empty and not any(len(o) for o in official_rows):
         print("error: nothing to publish: no accepted forms and no official figures", file=sys.stderr)
         return 1
+    counts = {"forms_read": result.rows_read, "forms_accepted": len(result.accepted),
+              "forms_rejected": len(result.rejects), "duplicates_ignored": result.duplicates_ignored,
+              "official_rows": sum(len(o) for o in official_rows)}
+    # The build works on the forms as an Arrow table. Converted here, the import's DataFrame
+    # (its texts are Python strings, hundreds of MB for a million forms) is freed before the
+    # build starts instead of held beside the table until the release is written.
+    forms = pa.Table.from_pandas(result.accepted, preserve_index=False)
+    del result
     try:
         path = build_release(
-            result.accepted, out, official=official_rows, title=args.title or out.name,
-            publisher=args.publisher, inputs=inputs, threshold=args.threshold,
-            counts={"forms_read": result.rows_read, "forms_accepted": len(result.accepted),
-                    "forms_rejected": len(result.rejects), "duplicates_ignored": result.duplicates_ignored,
-                    "official_rows": sum(len(o) for o in official_rows)})
+            forms, out, official=official_rows, title=args.title or out.name,
+            publisher=args.publisher, inputs=inputs, threshold=args.threshold, counts=counts)
     except ReleaseError as exc:
         raise _fail(str(exc)) from None
     except OSError as exc:
