@@ -258,3 +258,46 @@ def test_units_named_are_the_same_from_dictionary_batches_and_from_plain_ones():
     assert {("2019", "province", "87"), ("2019", "district", "866"), ("2019", "commune", "29003")} <= named
     assert {("2025", "province", "82"), ("2025", "commune", "30001")} <= named  # the restated rows
     assert ("2025", "commune", "29000") not in named and ("2019", "commune", "30001") not in named
+
+
+def _index_batches():
+    import duckdb
+
+    from sipas_data.engine import compute_batches
+    return list(compute_batches(duckdb.connect(), forms(), threshold=1))
+
+
+def test_index_file_encoded_in_parts_is_the_file_one_writer_writes(tmp_path):
+    """Batches encoded apart on several threads and joined give one writer's very bytes, and
+    the checksum taken on the way is the file's."""
+    import hashlib
+
+    import pyarrow.parquet as pq
+
+    from sipas_data.release import ROW_GROUP_SIZE, _parquet_options, _write_parquet
+
+    batches = _index_batches()
+    assert len(batches) > 2
+    sha256, size = _write_parquet(tmp_path / "parts.parquet", iter(batches))
+    options = _parquet_options()
+    with pq.ParquetWriter(tmp_path / "one.parquet", **options) as out:
+        for batch in batches:
+            out.write_table(batch.cast(options["schema"]), row_group_size=ROW_GROUP_SIZE)
+    expected = (tmp_path / "one.parquet").read_bytes()
+    assert (tmp_path / "parts.parquet").read_bytes() == expected
+    assert (sha256, size) == (hashlib.sha256(expected).hexdigest(), len(expected))
+
+
+def test_a_batch_that_cannot_be_encoded_fails_the_build_and_leaves_no_release(tmp_path):
+    from sipas_data.release import write_release
+
+    good = _index_batches()[0]
+
+    def batches():
+        yield good
+        yield good.drop_columns(["value"])  # not the published schema: its encoding fails
+
+    with pytest.raises(ValueError, match="value"):
+        write_release(tmp_path / "r1", batches(), pd.DataFrame({"code": ["1"]}), methodologies=[],
+                      title="t", publisher="p", inputs=[], counts={})
+    assert not [p for p in tmp_path.iterdir() if not p.name.endswith(".lock")]  # no release, no temp folder
