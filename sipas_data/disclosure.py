@@ -79,24 +79,45 @@ def additive_sets(children: pd.DataFrame, parents: pd.DataFrame, on: list[str], 
     return AdditiveSets(parent, set_id.astype(np.int64), joined["row"].to_numpy().astype(np.int64))
 
 
+def _one_key(*codes: np.ndarray) -> np.ndarray:
+    """One whole number per row for the tuple of whole-number ``codes`` (each from 0): rows
+    with the same tuple get the same number, others another (only within one call: the
+    numbers depend on the codes' ranges)."""
+    key = np.zeros(len(codes[0]) if codes else 0, dtype=np.int64)
+    for code in codes:
+        size = int(code.max()) + 1 if len(code) else 1
+        if key.max(initial=0) >= (2**62) // size:  # renumbered from 0 first: no overflow
+            key = pd.factorize(key)[0].astype(np.int64)
+        key = key * size + code
+    return key
+
+
 def cell_sets(keys: pd.DataFrame) -> AdditiveSets:
     """The additive sets among published cells ``keys`` (columns year, level, unit_code,
     parent_code, service, breakdown, grp; one row per cell, in the order of the rows they
     index). Unit codes are unique across levels (2, 3 and 5 digits), so a parent is found by
     its code."""
     k = keys[["year", "level", "unit_code", "parent_code", "service", "breakdown", "grp"]].reset_index(drop=True)
-    k = k.assign(row=np.arange(len(k)))
-    unit = ["year", "unit_code", "service"]
-    totals = k[k["breakdown"] == "all"]
-    by_group = additive_sets(k[k["breakdown"] != "all"][[*unit, "breakdown", "row"]],
-                     totals[[*unit, "row"]], on=unit, by=["breakdown"])
-    children = (k[["year", "parent_code", "service", "breakdown", "grp", "row"]]
-                .rename(columns={"parent_code": "unit_code"}))
-    by_place = additive_sets(children, k[["year", "unit_code", "service", "breakdown", "grp", "row"]],
-                     on=["year", "unit_code", "service", "breakdown", "grp"], by=[])
-    cells = ["year", "unit_code", "breakdown", "grp"]
-    by_service = additive_sets(k[k["service"] != "all"][[*cells, "row"]], k[k["service"] == "all"][[*cells, "row"]],
-                       on=cells, by=[])
+    rows = len(k)
+    # each text is numbered once (a unit's code and a parent's in one numbering), and the sets
+    # are matched on one whole number per key, instead of every merge numbering every text
+    # column again; a missing text is a value like any other, as a merge matches it
+    number = lambda column: pd.factorize(column, use_na_sentinel=False)[0].astype(np.int64)  # noqa: E731
+    places = number(pd.concat([k["unit_code"], k["parent_code"]], ignore_index=True))
+    unit = places[:rows]
+    year, service, breakdown, grp = (number(k[c]) for c in ("year", "service", "breakdown", "grp"))
+    cells = pd.DataFrame({"row": np.arange(rows), "breakdown": k["breakdown"]})
+    frame = lambda key, where=slice(None), *by: cells.loc[where, ["row", *by]].assign(key=key[where])  # noqa: E731
+    total = (k["breakdown"] == "all").to_numpy(dtype=bool)
+    of_unit = _one_key(year, unit, service)
+    by_group = additive_sets(frame(of_unit, ~total, "breakdown"), frame(of_unit, total), on=["key"], by=["breakdown"])
+    # a child's key and a parent's numbered together (each code's range the same on both sides)
+    twice = lambda code: np.concatenate([code, code])  # noqa: E731
+    of_place = _one_key(twice(year), places, twice(service), twice(breakdown), twice(grp))
+    by_place = additive_sets(frame(of_place[rows:]), frame(of_place[:rows]), on=["key"])
+    of_cell = _one_key(year, unit, breakdown, grp)
+    all_services = (k["service"] == "all").to_numpy(dtype=bool)
+    by_service = additive_sets(frame(of_cell, ~all_services), frame(of_cell, all_services), on=["key"])
     return AdditiveSets.concat(by_group, by_place, by_service)
 
 

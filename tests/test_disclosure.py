@@ -11,8 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from handworked import ITEMS, form
-from sipas_data.disclosure import (AdditiveSets, complementary_suppression, composite_parts, differencing_claims,
-                                   formed_from_claims, parts_claims, recovered)
+from sipas_data.disclosure import (AdditiveSets, cell_sets, complementary_suppression, composite_parts,
+                                   differencing_claims, formed_from_claims, parts_claims, recovered)
 from sipas_data.engine import Restatement, compute_batches
 from sipas_data.scheme import get_scheme
 
@@ -162,6 +162,22 @@ def test_a_lone_withheld_item_of_a_published_element_takes_another_item_with_it(
     assert cell(cells, "commune", "29869", "item:access_2").suppressed
     assert not cell(cells, "commune", "29869", "element:access").suppressed
     assert not cell(cells, "commune", "29869", "item:access_3").suppressed
+
+
+def test_cell_sets_are_the_groups_the_children_and_the_services_of_a_cell():
+    keys = pd.DataFrame({"year": [2024] * 6, "level": ["province", "district", "district", "district", "district",
+                                                      "district"],
+                         "unit_code": ["01", "001", "002", "001", "001", "001"],
+                         "parent_code": [None, "01", "01", "01", "01", "01"],
+                         "service": ["all", "all", "all", "all", "all", "birth"],
+                         "breakdown": ["all", "all", "all", "gender", "gender", "all"],
+                         "grp": ["all", "all", "all", "female", "male", "all"]})
+    sets = cell_sets(keys)
+    # district 001 = its women + its men; the province = its two districts (001's groups and
+    # its birth cell have no province cell to add up to); 001 = its one service
+    assert sets.parent.tolist() == [1, 0, 1]
+    assert sets.member_set.tolist() == [0, 0, 1, 1, 2]
+    assert sets.member_row.tolist() == [3, 4, 1, 2, 5]
 
 
 def test_the_rule_settles_across_sets_that_share_cells():
