@@ -61,7 +61,7 @@ class Reader:
     """Decodes compact-protocol values from ``data`` starting at ``pos``."""
 
     def __init__(self, data: bytes, pos: int = 0):
-        self.data = memoryview(data)
+        self.data = memoryview(data).cast("B")
         self.pos = pos
 
     def byte(self) -> int:
@@ -206,16 +206,16 @@ CHUNK_POSITIONS = (2, 4, 6)  # file_offset, offset_index_offset, column_index_of
 META_POSITIONS = (9, 10, 11, 14)  # data, index and dictionary page offsets; bloom filter offset
 
 
-def split_part(part: bytes) -> tuple[memoryview, list[Field]]:
+def split_part(part) -> tuple[memoryview, list[Field]]:
     """A whole Parquet file's chunk bytes (between the leading ``PAR1`` and the footer) and its
-    decoded footer."""
-    if len(part) < 12 or part[:4] != MAGIC or part[-4:] != MAGIC:
+    decoded footer; ``part`` is bytes or any buffer (an Arrow buffer is read where it lies)."""
+    view = memoryview(part).cast("B")  # an Arrow buffer's view is of signed bytes
+    if len(view) < 12 or view[:4] != MAGIC or view[-4:] != MAGIC:
         raise ValueError("not a Parquet file (no PAR1 at its start and end)")
-    footer_len = struct.unpack("<I", part[-8:-4])[0]
-    footer_start = len(part) - 8 - footer_len
+    footer_len = struct.unpack("<I", view[-8:-4])[0]
+    footer_start = len(view) - 8 - footer_len
     if footer_start < 4:
         raise ValueError("a Parquet footer longer than its file")
-    view = memoryview(part)
     return view[4:footer_start], decode_struct(view[footer_start:-8])
 
 
@@ -260,7 +260,7 @@ class Stitcher:
         self.sha256.update(data)
         self.size += len(data)
 
-    def add(self, part: bytes) -> None:
+    def add(self, part) -> None:
         chunks, footer = split_part(part)
         by = self.size - len(MAGIC)  # the part's chunks started right after its own PAR1
         groups = get(footer, FILE_ROW_GROUPS)

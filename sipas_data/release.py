@@ -111,13 +111,13 @@ def _parquet_options() -> dict:
                 column_encoding=dict.fromkeys(DELTA_COLUMNS, "DELTA_BINARY_PACKED"))
 
 
-def _encode_part(batch: pa.Table | None, options: dict) -> bytes:
+def _encode_part(batch: pa.Table | None, options: dict) -> pa.Buffer:
     """``batch`` as a Parquet file of its own, in memory (None: the file of no rows)."""
     sink = pa.BufferOutputStream()
     with pq.ParquetWriter(sink, **options) as out:
         if batch is not None:
             out.write_table(batch.cast(options["schema"]), row_group_size=ROW_GROUP_SIZE)
-    return sink.getvalue().to_pybytes()
+    return sink.getvalue()
 
 
 def _write_parquet(path: Path, batches: Iterable[pa.Table]) -> tuple[str, int]:
