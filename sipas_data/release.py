@@ -57,10 +57,10 @@ UNITS = "units.parquet"
 # the row groups' statistics, large enough to keep the writer's per-group work down (and
 # slices read no slower than with smaller groups).
 ROW_GROUP_SIZE = 65_536
-# Batches computed ahead of the Parquet writer. The writer is the slower of the two, and the
-# build has work between runs of batches (a scheme's restated series is computed after its
-# pooled cells are handed over, the next scheme's grain after that): with room for a run of
-# batches the writer keeps writing meanwhile instead of waiting. A batch is one indicator's
+# Batches computed ahead of the file (waiting for, or in, their encoding). The build has work
+# between runs of batches (a scheme's restated series is computed after its pooled cells are
+# handed over, the next scheme's grain after that): with room for a run of batches the encoders
+# keep encoding meanwhile instead of waiting. A batch is one indicator's
 # numbers (its keys are shared with the others): about 10 MB at most for a million forms.
 PENDING_BATCHES = 16
 # Threads encoding batches of the index file at once (one per core of the machines it is built on).
