@@ -4,9 +4,10 @@ Everything is DuckDB SQL generated from the scheme definition, in three steps pe
 
 1. **Grain.** The per-form work is done once: each answer test evaluated once, the respondent
    scores of every composite (element, aspect, SIPAS) in exact fixed point, and the 0/1
-   counters packed several to a DOUBLE (:class:`Packing`). Then one GROUP BY per grouping sums,
-   per finest cell (year x commune or district agency x service, and year x district x
-   service x profile group), what an index needs: valid and satisfied answers per item, and
+   counters packed several to a DOUBLE (:class:`Packing`). Then one GROUP BY sums, per finest
+   cell (year x commune or district agency x service), and one more for every profile
+   breakdown at once (a grouping set each: year x district x service x profile group), what
+   an index needs: valid and satisfied answers per item, and
    per composite the number of respondents with a score and the first two moments of their
    scores. Every aggregate keeps an 8-byte state, and every sum is exact.
 2. **Roll-up.** Counts are additive, so communes, districts and provinces (with ``all`` services
@@ -389,33 +390,40 @@ def _key_join_sql(name: str, keys: tuple[str, ...], source: str) -> str:
     return f"JOIN {name} ON " + " AND ".join(f"{name}.{k} IS NOT DISTINCT FROM {source}.{k}" for k in keys)
 
 
-def _grain(con: duckdb.DuckDBPyConnection, aggs: list[str], dim: str | None, name: str, per_scan: int) -> None:
-    """Creates the table ``name`` of sums per finest cell: for ``all`` (by commune or district
-    agency) or for one profile dimension (by district).
+def _grain(con: duckdb.DuckDBPyConnection, aggs: list[str], dims: tuple[str, ...], name: str, per_scan: int) -> None:
+    """Creates the table ``name`` of sums per finest cell: for ``all`` (no ``dims``: by commune
+    or district agency) or for the profile dimensions ``dims`` (by district and group).
 
-    The aggregates run up to :data:`AGGREGATES_PER_SCAN` per scan of ``scored``, and the parts
-    (if more than one) are joined on the cell."""
-    if dim is None:
-        group, keys, where = "cells_id", "cells", ""
+    Every profile dimension is summed in the same scan (one grouping set per dimension), so
+    each form's scores are read and converted once for all of them; a dimension's forms
+    without a group (NULL) are left out. The aggregates run up to
+    :data:`AGGREGATES_PER_SCAN` per scan of ``scored``, and the parts (if more than one) are
+    joined on the cell."""
+    if not dims:
+        group, cell, keys, scan_from = "cells_id", "cells_id", "cells", "FROM scored GROUP BY cells_id"
     else:
-        group, keys, where = f"districts_id, {dim}", "districts", f"WHERE {dim} IS NOT NULL"
-    scans = [f"SELECT {group}, {', '.join(aggs[i:i + per_scan])} FROM scored {where} GROUP BY {group}"
-             for i in range(0, len(aggs), per_scan)]
+        breakdown = " ".join(f"WHEN grouping({d}) = 0 THEN '{d}'" for d in dims)
+        grp = " ".join(f"WHEN grouping({d}) = 0 THEN {d}::VARCHAR" for d in dims)
+        group = f"districts_id, CASE {breakdown} END AS breakdown, CASE {grp} END AS grp"
+        cell, keys = "districts_id, breakdown, grp", "districts"
+        scan_from = f"FROM scored GROUP BY GROUPING SETS ({', '.join(f'(districts_id, {d})' for d in dims)})"
+    scans = [f"SELECT {group}, {', '.join(aggs[i:i + per_scan])} {scan_from}" for i in range(0, len(aggs), per_scan)]
+    if dims:
+        scans = [f"SELECT * FROM ({scan}) WHERE grp IS NOT NULL" for scan in scans]
     parts = []
     if len(scans) > 1:
         for i, scan in enumerate(scans):
             parts.append(f"grain_part{i}")
             con.execute(f"CREATE OR REPLACE TEMP TABLE {parts[-1]} AS {scan}")
-        sums = f"SELECT * FROM {parts[0]} " + " ".join(f"JOIN {t} USING ({group})" for t in parts[1:])
+        sums = f"SELECT * FROM {parts[0]} " + " ".join(f"JOIN {t} USING ({cell})" for t in parts[1:])
     else:
         sums = scans[0]
-    if dim is None:
+    if not dims:
         select = (f"SELECT {', '.join(f'k.{c}' for c in CELL_KEYS)}, 'all' AS breakdown, 'all' AS grp, "
                   f"g.* EXCLUDE (cells_id)")
     else:
         select = (f"SELECT {', '.join(f'k.{c}' for c in DISTRICT_KEYS)}, NULL::VARCHAR AS commune_code, "
-                  f"NULL::VARCHAR AS agency_level, '{dim}' AS breakdown, g.{dim}::VARCHAR AS grp, "
-                  f"g.* EXCLUDE (districts_id, {dim})")
+                  f"NULL::VARCHAR AS agency_level, g.* EXCLUDE (districts_id)")
     body = f"{select} FROM ({sums}) g JOIN {keys} k USING ({keys}_id)"
     con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {body}")
     for t in parts:
@@ -921,10 +929,10 @@ def compute_batches(con: duckdb.DuckDBPyConnection, responses: pd.DataFrame | pa
             scored = f"SELECT {columns} FROM ({_scored_sql(m, 'forms', props, comps, plain)}) f {joins}"
         con.execute(f"CREATE OR REPLACE TEMP {'TABLE' if dims else 'VIEW'} scored AS {scored}")
         aggs = _grain_aggregates(props, comps, weighted, scale, exact_doubles, packed)
-        grains = []
-        for dim in (None, *dims):
-            grains.append(f"grain_{dim or 'all'}")
-            _grain(con, aggs, dim, grains[-1], AGGREGATES_PER_SCAN if dims else len(aggs))
+        grains = ["grain_all", *(["grain_breakdowns"] if dims else [])]
+        _grain(con, aggs, (), "grain_all", AGGREGATES_PER_SCAN if dims else len(aggs))
+        if dims:
+            _grain(con, aggs, dims, "grain_breakdowns", AGGREGATES_PER_SCAN)
         # the per-form table is the largest thing held: gone once the groupings have summed it
         con.execute(f"DROP {'TABLE' if dims else 'VIEW'} scored")
         # one table per grouping, read as one: appending to a wide table costs more than summing
