@@ -232,3 +232,26 @@ def test_roll_up_adds_squared_scores_as_integers_when_a_double_might_not_hold_th
     fallback = compute_indices(forms(), threshold=2).to_pandas()
     assert seen and all(seen)
     pd.testing.assert_frame_equal(usual, fallback)
+
+
+def test_profile_breakdowns_summed_together_leave_out_forms_without_a_group(monkeypatch):
+    # age groups beside the genders of tests/handworked.py (F6 to F9 have no gender; F4, F8 no age)
+    df = forms().assign(age_group=["18-34", "35-59", "18-34", None, "35-59", "18-34", "60+", None, "18-34"])
+    c = compute_indices(df, threshold=1).to_pandas()
+    groups = c[(c.level == "district") & (c.unit_code == "866") & (c.indicator == "sipas") & (c.service == "all")
+               & (c.breakdown != "all")]
+    assert dict(zip(zip(groups.breakdown, groups.group), groups.n)) == {
+        ("gender", "female"): 3, ("gender", "male"): 2,                          # F1 F3 F5; F2 F4
+        ("age_group", "18-34"): 4, ("age_group", "35-59"): 2, ("age_group", "60+"): 1}  # F1 F3 F6 F9; F2 F5; F7
+    # results_1 among 18-34: F1 (5), F3 (4), F6 (5) satisfied, F9 (2) not
+    assert cell(c, "district", "866", "item:results_1", breakdown="age_group", group="18-34").value == pytest.approx(75)
+    # weighted, with the sums in several scans joined on the district and group: the same shares
+    import sipas_data.engine as engine
+
+    monkeypatch.setattr(engine, "AGGREGATES_PER_SCAN", 16)
+    heavy = compute_indices(df.assign(weight=2.0), threshold=1).to_pandas()
+    keys = ["level", "unit_code", "service", "breakdown", "group", "indicator"]
+    both = c.merge(heavy, on=keys)
+    assert len(both) == len(c) == len(heavy)
+    shown = ~both.suppressed_y
+    assert (both.value_x[shown] - both.value_y[shown]).abs().max() < TOL
