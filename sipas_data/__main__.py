@@ -129,9 +129,8 @@ def cmd_build(args) -> int:
     counts = {"forms_read": result.rows_read, "forms_accepted": len(result.accepted),
               "forms_rejected": len(result.rejects), "duplicates_ignored": result.duplicates_ignored,
               "official_rows": sum(len(o) for o in official_rows)}
-    # The build works on the forms as an Arrow table. Converted here, the import's DataFrame
-    # (its texts are Python strings, hundreds of MB for a million forms) is freed before the
-    # build starts instead of held beside the table until the release is written.
+    # The build works on the forms as an Arrow table. Converted here, nothing else of the import
+    # (its frame, its rejects) is held beside the table until the release is written.
     forms = pa.Table.from_pandas(result.accepted, preserve_index=False)
     del result
     try:
