@@ -30,7 +30,7 @@ import pandas as pd
 import pydeck as pdk
 
 from . import fmt
-from .figures import HIGHLIGHT, NO_DATA_COLOUR, SCALE, SUPPRESSED_COLOUR, _bounds, indicator_range
+from .figures import HIGHLIGHT, NO_DATA_COLOUR, SCALE, SUPPRESSED_COLOUR, _bounds, indicator_range, mercator_y
 from .strings import t
 
 log = logging.getLogger("sipas.map")
@@ -308,11 +308,7 @@ def fitted_height(geojson: dict, zoom: float, *, lowest: int, highest: int, room
     features' own height on screen, plus ``room`` for their names, between ``lowest`` and
     ``highest``."""
     _, y0, _, y1 = _bounds(geojson)
-
-    def merc(y):
-        y = max(min(y, 85.0), -85.0)
-        return math.log(math.tan(math.pi / 4 + math.radians(y) / 2))
-    shown = (merc(y1) - merc(y0)) / (2 * math.pi) * 512 * 2 ** zoom
+    shown = (mercator_y(y1) - mercator_y(y0)) / (2 * math.pi) * 512 * 2 ** zoom
     return int(min(max(math.ceil(shown) + room, lowest), highest))
 
 

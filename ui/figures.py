@@ -261,18 +261,20 @@ def _bounds(geojson: dict):
     return (min(xs), min(ys), max(xs), max(ys)) if xs else (102.0, 8.0, 110.0, 23.5)
 
 
+def mercator_y(lat: float) -> float:
+    """Web-mercator y of a latitude (radians of the projection; latitudes clamped to ±85°)."""
+    lat = max(min(lat, 85.0), -85.0)
+    return math.log(math.tan(math.pi / 4 + math.radians(lat) / 2))
+
+
 def _view(geojson: dict, width_px: float = 900, height_px: float = 470) -> tuple[float, float, float]:
     """Centre and zoom that fit the features (web-mercator zoom from the bounding box)."""
     x0, y0, x1, y1 = _bounds(geojson)
     lon = (x0 + x1) / 2
-
-    def merc(y):
-        y = max(min(y, 85.0), -85.0)
-        return math.log(math.tan(math.pi / 4 + math.radians(y) / 2))
     dx = max(x1 - x0, 1e-6) / 360.0
-    dy = max(merc(y1) - merc(y0), 1e-6) / (2 * math.pi)
+    dy = max(mercator_y(y1) - mercator_y(y0), 1e-6) / (2 * math.pi)
     zoom = min(math.log2(width_px / 512 / dx), math.log2(height_px / 512 / dy))
-    lat_c = math.degrees(math.atan(math.sinh((merc(y0) + merc(y1)) / 2)))
+    lat_c = math.degrees(math.atan(math.sinh((mercator_y(y0) + mercator_y(y1)) / 2)))
     return lon, lat_c, max(min(zoom - 0.15, 16), 0)
 
 
