@@ -46,6 +46,9 @@ TRICKY = {
     # a first form longer than the block the header is read from, and than Arrow's block
     "a row longer than a block": b"a,b\n1," + b"x" * (3 << 19) + b"\n2,3\n",
     "a header of numbers": b"01,2024,1.0\n1,2,3\n",
+    # columns of one-byte cells in the first block, read as bytes: one with a longer cell, one
+    # with a tick (three bytes of UTF-8) further on, one left empty throughout
+    "one-byte cells, then longer ones": b"a,b,c\n" + b"1,x,\n" * 20000 + b"12,\xe2\x9c\x93,\n5,,\n",
 }
 
 
