@@ -191,6 +191,31 @@ def test_one_file_of_distinct_ids_is_typed_in_its_final_order(tmp_path, monkeypa
     assert len(fast.rejects) == 2 and fast.rows_read == 9
 
 
+@pytest.mark.parametrize("again, quick, rejected", [
+    (ROW.format(id="F1", a=9, b=1), True, 1),                       # on a row rejected anyway
+    (ROW.format(id="F1", a=1, b=1).replace("2024", "2023"), False, 0),  # in another year
+    (ROW.format(id="F1", a=1, b=1), False, 1),                      # typed twice
+])
+def test_form_ids_read_one_per_row_and_typed_again(tmp_path, monkeypatch, again, quick, rejected):
+    """A CSV's form ids are read as they are, one value per row: an id typed again on a rejected
+    row still lets the file be typed in its final order, one typed again on an accepted row sends
+    it to the duplicates stage; the import is the one pandas' parser gives."""
+    import sipas_data.forms as forms_stage
+
+    path = tmp_path / "forms.csv"
+    path.write_text(_forms([ROW.format(id=i, a=2, b=3) for i in ("F2", "F1", "F3")] + [again]),
+                    encoding="utf-8")
+    found, final_order = [], forms_stage._final_order
+    monkeypatch.setattr(forms_stage, "_final_order", lambda forms: found.append(final_order(forms)) or found[-1])
+    fast = read_forms(path)
+    assert (found[0] is not None) == quick
+    _pandas_only(monkeypatch)
+    slow = read_forms(path)
+    assert fast.summary() == slow.summary()
+    assert fast.accepted.equals(slow.accepted) and fast.rejects.equals(slow.rejects)
+    assert len(fast.rejects) == rejected and len(fast.accepted) == 4 - rejected
+
+
 def test_scan_counts_every_quote_from_the_first_one(tmp_path, monkeypatch):
     """The quotes are counted in blocks from the first one on; a file without one is not counted."""
     monkeypatch.setattr(read_stage, "_COUNT_BLOCK", 4)

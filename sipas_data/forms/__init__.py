@@ -104,8 +104,16 @@ def _final_order(forms: Forms) -> np.ndarray | None:
     codes = fid.codes[rows]
     if np.bincount(codes, minlength=fid.size).max() > 1:
         return None
+    by_text = pc.sort_indices(fid.text).to_numpy()
+    # the ids' values need not be distinct (a CSV's are read as they are, one per row): two
+    # accepted rows must not hold equal texts either, which sit side by side in text order
+    held = np.zeros(fid.size, dtype=bool)
+    held[codes] = True
+    texts = fid.text.take(by_text[held[by_text]])
+    if len(texts) > 1 and pc.any(pc.equal(texts.slice(1), texts.slice(0, len(texts) - 1))).as_py():
+        return None
     rank = np.empty(fid.size, dtype=np.int64)
-    rank[pc.sort_indices(fid.text).to_numpy()] = np.arange(fid.size)
+    rank[by_text] = np.arange(fid.size)
     key = forms.yr[rows].astype(np.int64) * fid.size + rank[codes]
     # No two keys are equal (one row per form id): when they span a few times as many numbers
     # as there are rows (one or a few years), each row is put at its key in a table of the

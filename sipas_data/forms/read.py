@@ -41,6 +41,7 @@ import pyarrow.csv as pcsv
 
 from .cells import Cells, small_codes
 from .errors import ImportFileError
+from .headers import canonical_header
 from .xlsx import SheetError, column_letters, read_xlsx
 
 CSV_EXTENSIONS = {".csv", ".txt", ".tsv"}
@@ -209,14 +210,16 @@ def _arrow_csv(path: Path, head: bytes, quotes: int) -> tuple[list[str], list[Ce
             return None
         # A column whose cells in the first block are one byte or empty (the answers: 1-5) is
         # read as plain bytes and encoded by :func:`_one_byte_cells` (1M forms: about 0.9 s less
-        # CPU than Arrow's dictionary for the 47 answer columns); the others as a dictionary.
+        # CPU than Arrow's dictionary for the 47 answer columns); the form ids, one per form, as
+        # plain bytes kept as they are (:func:`_cells_as_read`); the others as a dictionary.
         forms = first_block.slice(1)
         one_byte = {name for name, col in zip(names, forms.columns)
                     if len(col) and pc.max(pc.binary_length(col)).as_py() <= 1}
+        as_read = {name for name in names if canonical_header(name) == "form_id"}
         table = pcsv.read_csv(
             path, read_options=pcsv.ReadOptions(block_size=_ARROW_BLOCK), parse_options=parse,
             convert_options=pcsv.ConvertOptions(
-                column_types={name: pa.binary() if name in one_byte else raw for name in names},
+                column_types={name: pa.binary() if name in one_byte | as_read else raw for name in names},
                 strings_can_be_null=False, quoted_strings_can_be_null=False))
     except (pa.ArrowException, OSError, UnicodeDecodeError):
         return None
@@ -228,7 +231,12 @@ def _arrow_csv(path: Path, head: bytes, quotes: int) -> tuple[list[str], list[Ce
     for i in range(len(columns)):
         col, columns[i] = columns[i], None
         try:
-            cells = None if pa.types.is_dictionary(col.type) else _one_byte_cells(col)
+            if pa.types.is_dictionary(col.type):
+                cells = None
+            elif names[i] in as_read:
+                cells = _cells_as_read(col)
+            else:
+                cells = _one_byte_cells(col)
             if cells is None:
                 cells = _dictionary_cells(col if pa.types.is_dictionary(col.type)
                                           else pa.chunked_array([col.combine_chunks().dictionary_encode()]))
@@ -251,6 +259,15 @@ def _dictionary_cells(col: pa.ChunkedArray) -> Cells:
     codes = np.concatenate([ch.indices.to_numpy(zero_copy_only=False) for ch in col.chunks]
                            or [np.zeros(0, dtype=np.int32)])
     return Cells(small_codes(codes, len(text)), None, text)
+
+
+def _cells_as_read(col: pa.ChunkedArray) -> Cells:
+    """The cells of a column of bytes as they are, one value per row (its code is its position):
+    for the form ids, a text per form, hashing a million of them to find the few that repeat
+    would cost more than every other column (the rules and the sort by form id allow values that
+    repeat). Raises ArrowInvalid for text that is not UTF-8."""
+    text = col.combine_chunks().cast(pa.string())
+    return Cells(small_codes(np.arange(len(text)), len(text)), None, text)
 
 
 def _one_byte_cells(col: pa.ChunkedArray) -> Cells | None:
