@@ -8,9 +8,12 @@ call of a writer makes row groups of its own, and no page header or chunk names 
 the file: only the footer does. So a batch written alone gives the very bytes it would have
 given in one writer's file, and the file is rebuilt by writing each part's chunks in batch order
 and one footer listing every part's row groups, their positions shifted by where the part's
-chunks landed, ordinals renumbered and the row counts summed. The footer is decoded and encoded
-field by field in the order it was read, so whatever this module does not touch is written back
-byte for byte.
+chunks landed, ordinals renumbered and the row counts summed.
+
+The footers are not decoded into values: each is walked field by field and copied as it is,
+and only the few integers that change (positions, ordinals, the row count) are read and written
+anew. Whatever else a footer holds (schema, statistics, key-value metadata) is copied byte for
+byte without being looked at beyond its length, which keeps the join cheap next to encoding.
 
 Page indexes and bloom filters are written by a writer after all its row groups' chunks; a part
 that has them keeps them behind its own chunks (the positions still shifted, so the file is
@@ -20,33 +23,15 @@ from __future__ import annotations
 
 import hashlib
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import BinaryIO
 
 MAGIC = b"PAR1"
 
 # Compact protocol type codes (the low nibble of a field header, and a list's element type).
 STOP, TRUE, FALSE, BYTE, I16, I32, I64, DOUBLE, BINARY, LIST, SET, MAP, STRUCT = range(13)
-INTEGERS = (BYTE, I16, I32, I64)
-
-
-@dataclass
-class Field:
-    """One field of a struct as read: its id, its compact type and its value. A boolean's value
-    is its type (TRUE or FALSE), a list's a :class:`Items`, a struct's a list of fields, a
-    double's its eight bytes as they were (never rounded through a float)."""
-    id: int
-    type: int
-    value: object
-
-
-@dataclass
-class Items:
-    """A list's or set's element type and elements, or a map's key and value types and its
-    (key, value) pairs (``value_type`` is None for lists and sets)."""
-    type: int
-    values: list
-    value_type: int | None = None
+VARINTS = (I16, I32, I64)  # integers written as zigzag varints
+FIXED_SIZE = {TRUE: 1, FALSE: 1, BYTE: 1, DOUBLE: 8}  # a boolean in a list or map: one byte
 
 
 def _zigzag(n: int) -> int:
@@ -57,158 +42,168 @@ def _unzigzag(n: int) -> int:
     return (n >> 1) ^ -(n & 1)
 
 
-class Reader:
-    """Decodes compact-protocol values from ``data`` starting at ``pos``."""
-
-    def __init__(self, data: bytes, pos: int = 0):
-        self.data = memoryview(data).cast("B")
-        self.pos = pos
-
-    def byte(self) -> int:
-        b = self.data[self.pos]
-        self.pos += 1
-        return b
-
-    def varint(self) -> int:
-        shift = result = 0
-        while True:
-            b = self.byte()
-            result |= (b & 0x7F) << shift
-            if b < 0x80:
-                return result
-            shift += 7
-
-    def value(self, kind: int):
-        if kind in (TRUE, FALSE):  # a boolean inside a list or map: one byte of its own
-            return self.byte()
-        if kind == BYTE:
-            b = self.byte()
-            return b - 256 if b > 127 else b
-        if kind in (I16, I32, I64):
-            return _unzigzag(self.varint())
-        if kind == DOUBLE:
-            raw = bytes(self.data[self.pos:self.pos + 8])
-            self.pos += 8
-            return raw
-        if kind == BINARY:
-            n = self.varint()
-            raw = bytes(self.data[self.pos:self.pos + n])
-            self.pos += n
-            return raw
-        if kind in (LIST, SET):
-            head = self.byte()
-            size, elem = head >> 4, head & 0x0F
-            if size == 15:
-                size = self.varint()
-            return Items(elem, [self.value(elem) for _ in range(size)])
-        if kind == MAP:
-            size = self.varint()
-            if not size:
-                return Items(0, [], 0)
-            types = self.byte()
-            key, val = types >> 4, types & 0x0F
-            return Items(key, [(self.value(key), self.value(val)) for _ in range(size)], val)
-        if kind == STRUCT:
-            return self.struct()
-        raise ValueError(f"unknown Thrift compact type {kind} at byte {self.pos}")
-
-    def struct(self) -> list[Field]:
-        fields, last = [], 0
-        while (head := self.byte()) != STOP:
-            kind, delta = head & 0x0F, head >> 4
-            field_id = last + delta if delta else _unzigzag(self.varint())
-            value = kind if kind in (TRUE, FALSE) else self.value(kind)
-            fields.append(Field(field_id, kind, value))
-            last = field_id
-        return fields
+def varint(data: bytes, pos: int) -> tuple[int, int]:
+    """The unsigned varint at ``data[pos]`` and the position after it."""
+    b = data[pos]
+    if b < 0x80:
+        return b, pos + 1
+    result, shift = b & 0x7F, 7
+    while True:
+        pos += 1
+        b = data[pos]
+        result |= (b & 0x7F) << shift
+        if b < 0x80:
+            return result, pos + 1
+        shift += 7
 
 
-class Writer:
-    """Encodes compact-protocol values, as Apache Thrift does (short field headers for an id at
-    most 15 above the previous one, short list headers below 15 elements)."""
-
-    def __init__(self):
-        self.out = bytearray()
-
-    def varint(self, n: int) -> None:
-        while n > 0x7F:
-            self.out.append((n & 0x7F) | 0x80)
-            n >>= 7
-        self.out.append(n)
-
-    def value(self, kind: int, value) -> None:
-        if kind in (TRUE, FALSE):
-            self.out.append(value)
-        elif kind == BYTE:
-            self.out.append(value & 0xFF)
-        elif kind in (I16, I32, I64):
-            self.varint(_zigzag(value))
-        elif kind in (DOUBLE, BINARY):
-            if kind == BINARY:
-                self.varint(len(value))
-            self.out += value
-        elif kind in (LIST, SET):
-            n = len(value.values)
-            if n < 15:
-                self.out.append(n << 4 | value.type)
-            else:
-                self.out.append(0xF0 | value.type)
-                self.varint(n)
-            for v in value.values:
-                self.value(value.type, v)
-        elif kind == MAP:
-            self.varint(len(value.values))
-            if value.values:
-                self.out.append(value.type << 4 | value.value_type)
-                for k, v in value.values:
-                    self.value(value.type, k)
-                    self.value(value.value_type, v)
-        elif kind == STRUCT:
-            self.struct(value)
-        else:
-            raise ValueError(f"unknown Thrift compact type {kind}")
-
-    def struct(self, fields: list[Field]) -> None:
-        last = 0
-        for f in fields:
-            delta = f.id - last
-            if 0 < delta <= 15:
-                self.out.append(delta << 4 | f.type)
-            else:
-                self.out.append(f.type)
-                self.varint(_zigzag(f.id))
-            if f.type not in (TRUE, FALSE):
-                self.value(f.type, f.value)
-            last = f.id
-        self.out.append(STOP)
+def encode_varint(n: int) -> bytes:
+    out = bytearray()
+    while n > 0x7F:
+        out.append((n & 0x7F) | 0x80)
+        n >>= 7
+    out.append(n)
+    return bytes(out)
 
 
-def decode_struct(data: bytes) -> list[Field]:
-    return Reader(data).struct()
+def encode_integer(n: int) -> bytes:
+    """An i16, i32 or i64 as the compact protocol writes it (zigzag, then varint)."""
+    return encode_varint(_zigzag(n))
 
 
-def encode_struct(fields: list[Field]) -> bytes:
-    w = Writer()
-    w.struct(fields)
-    return bytes(w.out)
+def list_header(size: int, element_type: int) -> bytes:
+    """A list's header as Apache Thrift writes it (the size in the header below 15 elements)."""
+    return bytes([size << 4 | element_type]) if size < 15 else bytes([0xF0 | element_type]) + encode_varint(size)
 
 
-def get(fields: list[Field], field_id: int) -> Field | None:
-    return next((f for f in fields if f.id == field_id), None)
+def _list_start(data: bytes, pos: int) -> tuple[int, int, int]:
+    """A list's or set's size and element type at ``data[pos]``, and where its elements start."""
+    head = data[pos]
+    size, element_type = head >> 4, head & 0x0F
+    if size == 15:
+        size, pos = varint(data, pos + 1)
+        return size, element_type, pos
+    return size, element_type, pos + 1
+
+
+def field_header(data: bytes, pos: int, last: int) -> tuple[int, int, int]:
+    """The id and compact type of the field whose header is at ``data[pos]`` (``last``: the
+    previous field's id), and the position after the header."""
+    head = data[pos]
+    if head >> 4:
+        return last + (head >> 4), head & 0x0F, pos + 1
+    field_id, pos = varint(data, pos + 1)  # no id delta in the header: the id follows
+    return _unzigzag(field_id), head & 0x0F, pos
+
+
+def skip(data: bytes, pos: int, kind: int) -> int:
+    """The position after the value of compact type ``kind`` at ``data[pos]`` (a boolean as a
+    list's or map's element: one byte; a struct's boolean field has no value to skip)."""
+    if kind in VARINTS:
+        while data[pos] & 0x80:
+            pos += 1
+        return pos + 1
+    if kind == BINARY:
+        n, pos = varint(data, pos)
+        return pos + n
+    if kind == STRUCT:
+        return skip_struct(data, pos)
+    if kind in FIXED_SIZE:
+        return pos + FIXED_SIZE[kind]
+    if kind in (LIST, SET):
+        size, element_type, pos = _list_start(data, pos)
+        if element_type in FIXED_SIZE:
+            return pos + size * FIXED_SIZE[element_type]
+        for _ in range(size):
+            pos = skip(data, pos, element_type)
+        return pos
+    if kind == MAP:
+        size, pos = varint(data, pos)
+        if size:
+            types = data[pos]
+            pos += 1
+            for _ in range(size):
+                pos = skip(data, skip(data, pos, types >> 4), types & 0x0F)
+        return pos
+    raise ValueError(f"unknown Thrift compact type {kind} at byte {pos}")
+
+
+def skip_struct(data: bytes, pos: int) -> int:
+    """The position after the struct at ``data[pos]``."""
+    while (head := data[pos]) != STOP:
+        pos += 1
+        if head < 0x10:  # no id delta in the header: the id follows as a varint
+            pos = skip(data, pos, I16)
+        kind = head & 0x0F
+        if kind != TRUE and kind != FALSE:
+            pos = skip(data, pos, kind)
+    return pos + 1
+
+
+@dataclass(frozen=True)
+class Shape:
+    """The fields of a struct that a join rewrites: integers holding positions in the file
+    (``positions``, moved by the part's shift; a 0 says "not given" and stays 0), the field
+    holding the row group's ordinal, and structs or lists of structs to rewrite inside
+    (``inner``, by field id). Every other field is copied as it is."""
+    positions: frozenset[int] = frozenset()
+    ordinal: int | None = None
+    inner: dict[int, Shape] = field(default_factory=dict)
 
 
 # Parquet's FileMetaData, RowGroup, ColumnChunk and ColumnMetaData field ids (parquet.thrift)
 # that this module reads or moves.
 FILE_NUM_ROWS, FILE_ROW_GROUPS = 3, 4
-GROUP_COLUMNS, GROUP_FILE_OFFSET, GROUP_ORDINAL = 1, 5, 7
-CHUNK_FILE_OFFSET, CHUNK_META = 2, 3
-CHUNK_POSITIONS = (2, 4, 6)  # file_offset, offset_index_offset, column_index_offset
-META_POSITIONS = (9, 10, 11, 14)  # data, index and dictionary page offsets; bloom filter offset
+COLUMN_META = Shape(positions=frozenset({9, 10, 11, 14}))  # data, index, dictionary pages; bloom filter
+COLUMN_CHUNK = Shape(positions=frozenset({2, 4, 6}),  # file_offset, offset and column index offsets
+                     inner={3: COLUMN_META})
+ROW_GROUP = Shape(positions=frozenset({5}), ordinal=7, inner={1: COLUMN_CHUNK})  # file_offset; columns
 
 
-def split_part(part) -> tuple[memoryview, list[Field]]:
+def rewrite_struct(data: bytes, pos: int, out: bytearray, shape: Shape, by: int, ordinal: int = 0) -> int:
+    """Copy the struct at ``data[pos]`` to ``out``, its positions moved ``by`` bytes and its
+    ordinal set to ``ordinal`` as ``shape`` says; return the position after it."""
+    copied = pos  # data[copied:pos] is still to be copied as it is
+    last = 0
+    while data[pos] != STOP:
+        field_id, kind, pos = field_header(data, pos, last)
+        last = field_id
+        if kind == TRUE or kind == FALSE:
+            continue
+        if kind in VARINTS and (field_id in shape.positions or field_id == shape.ordinal):
+            value, end = varint(data, pos)
+            value = _unzigzag(value)
+            new = ordinal if field_id == shape.ordinal else value + by if value else 0
+            if new != value:
+                out += data[copied:pos]
+                out += encode_integer(new)
+                copied = pos = end
+            else:
+                pos = end
+        elif field_id in shape.inner and kind in (STRUCT, LIST):
+            inner = shape.inner[field_id]
+            if kind == STRUCT:
+                out += data[copied:pos]
+                pos = copied = rewrite_struct(data, pos, out, inner, by, ordinal)
+                continue
+            size, element_type, pos = _list_start(data, pos)
+            if element_type != STRUCT:
+                for _ in range(size):
+                    pos = skip(data, pos, element_type)
+                continue
+            out += data[copied:pos]
+            for _ in range(size):
+                pos = rewrite_struct(data, pos, out, inner, by, ordinal)
+            copied = pos
+        else:
+            pos = skip(data, pos, kind)
+    out += data[copied:pos + 1]
+    return pos + 1
+
+
+def split_part(part) -> tuple[memoryview, bytes]:
     """A whole Parquet file's chunk bytes (between the leading ``PAR1`` and the footer) and its
-    decoded footer; ``part`` is bytes or any buffer (an Arrow buffer is read where it lies)."""
+    footer; ``part`` is bytes or any buffer (an Arrow buffer is read where it lies)."""
     view = memoryview(part).cast("B")  # an Arrow buffer's view is of signed bytes
     if len(view) < 12 or view[:4] != MAGIC or view[-4:] != MAGIC:
         raise ValueError("not a Parquet file (no PAR1 at its start and end)")
@@ -216,29 +211,7 @@ def split_part(part) -> tuple[memoryview, list[Field]]:
     footer_start = len(view) - 8 - footer_len
     if footer_start < 4:
         raise ValueError("a Parquet footer longer than its file")
-    return view[4:footer_start], decode_struct(view[footer_start:-8])
-
-
-def _shift(fields: list[Field], ids: tuple[int, ...], by: int) -> None:
-    # Position 0 is the leading PAR1, never a page: a 0 says "not given" (writers leave the
-    # deprecated ColumnChunk.file_offset 0), so it stays 0.
-    for f in fields:
-        if f.id in ids and f.type in INTEGERS and f.value:
-            f.value += by
-
-
-def shift_row_group(group: list[Field], by: int, ordinal: int) -> None:
-    """Move a row group's positions ``by`` bytes later in the file and give it ``ordinal``."""
-    _shift(group, (GROUP_FILE_OFFSET,), by)
-    for f in group:
-        if f.id == GROUP_ORDINAL:
-            f.value = ordinal
-    columns = get(group, GROUP_COLUMNS)
-    for chunk in columns.value.values if columns else ():
-        _shift(chunk, CHUNK_POSITIONS, by)
-        meta = get(chunk, CHUNK_META)
-        if meta is not None:
-            _shift(meta.value, META_POSITIONS, by)
+    return view[4:footer_start], bytes(view[footer_start:-8])
 
 
 class Stitcher:
@@ -250,8 +223,13 @@ class Stitcher:
         self.out = out
         self.sha256 = hashlib.sha256()
         self.size = 0
-        self.footer: list[Field] | None = None
-        self.row_groups: list = []
+        # The first part's footer around its row count and row groups (schema, created_by,
+        # column orders: the same in every part), as (bytes before, field id) pairs and the rest.
+        self._template: list[tuple[bytes, int]] | None = None
+        self._template_end = b""
+        self._row_groups = bytearray()  # every part's row groups, rewritten, one after another
+        self._row_group_type = STRUCT
+        self.row_groups = 0
         self.num_rows = 0
         self._emit(MAGIC)
 
@@ -263,28 +241,44 @@ class Stitcher:
     def add(self, part) -> None:
         chunks, footer = split_part(part)
         by = self.size - len(MAGIC)  # the part's chunks started right after its own PAR1
-        groups = get(footer, FILE_ROW_GROUPS)
-        for group in groups.value.values if groups else ():
-            shift_row_group(group, by, len(self.row_groups))
-            self.row_groups.append(group)
-        rows = get(footer, FILE_NUM_ROWS)
-        self.num_rows += rows.value if rows else 0
-        if self.footer is None:
-            self.footer = footer  # schema, created_by, column orders: the same in every part
+        template, copied = [], 0
+        pos, last = 0, 0
+        while footer[pos] != STOP:
+            field_id, kind, pos = field_header(footer, pos, last)
+            last = field_id
+            if kind == TRUE or kind == FALSE:
+                continue
+            start = pos
+            if field_id == FILE_NUM_ROWS and kind in VARINTS:
+                rows, pos = varint(footer, pos)
+                self.num_rows += _unzigzag(rows)
+            elif field_id == FILE_ROW_GROUPS and kind == LIST:
+                size, self._row_group_type, pos = _list_start(footer, pos)
+                for _ in range(size):
+                    pos = rewrite_struct(footer, pos, self._row_groups, ROW_GROUP, by, self.row_groups)
+                    self.row_groups += 1
+            else:
+                pos = skip(footer, pos, kind)
+                continue
+            template.append((footer[copied:start], field_id))
+            copied = pos
+        if self._template is None:
+            self._template, self._template_end = template, footer[copied:]
         self._emit(chunks)
 
     def finish(self) -> None:
         """Write the footer (that of the first part, with every part's row groups and rows)."""
-        if self.footer is None:
+        if self._template is None:
             raise ValueError("no part to take the file's schema from")
-        footer = []
-        for f in self.footer:
-            if f.id == FILE_NUM_ROWS:
-                f = Field(f.id, f.type, self.num_rows)
-            elif f.id == FILE_ROW_GROUPS:
-                f = Field(f.id, f.type, Items(f.value.type, self.row_groups))
-            footer.append(f)
-        encoded = encode_struct(footer)
-        self._emit(encoded)
-        self._emit(struct.pack("<I", len(encoded)))
+        footer = bytearray()
+        for before, field_id in self._template:
+            footer += before
+            if field_id == FILE_NUM_ROWS:
+                footer += encode_integer(self.num_rows)
+            else:
+                footer += list_header(self.row_groups, self._row_group_type)
+                footer += self._row_groups
+        footer += self._template_end
+        self._emit(footer)
+        self._emit(struct.pack("<I", len(footer)))
         self._emit(MAGIC)
