@@ -38,7 +38,6 @@ together, never one cell's own).
 """
 from __future__ import annotations
 
-import itertools
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -138,11 +137,13 @@ class _Layout:
         by_parent = np.argsort(sets.parent, kind="stable")
         self.parent_sets = by_parent
         self.parent_start = np.searchsorted(sets.parent[by_parent], np.arange(rows + 1))
-        # np.add.reduceat sums runs that are not empty: a set without members (none come from
-        # additive_sets) gets its zero sums from the arrays it is written into
-        lengths = np.diff(self.set_start)
-        self.with_members = np.flatnonzero(lengths > 0)
-        self.member_runs = self.set_start[:-1][self.with_members]
+
+    def set_sums(self, member_values: np.ndarray, running: np.ndarray) -> np.ndarray:
+        """Each set's sum of ``member_values`` (one per membership, in the order by set), from
+        running sums written into ``running`` (one longer: it starts at 0); a set without
+        members sums to 0."""
+        np.cumsum(member_values, dtype=np.int64, out=running[1:])
+        return running[self.set_start[1:]] - running[self.set_start[:-1]]
 
 
 def _runs(starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -151,7 +152,7 @@ def _runs(starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray,
     lengths = ends - starts
     which = np.repeat(np.arange(len(starts)), lengths)
     offsets = np.cumsum(lengths) - lengths
-    return np.arange(lengths.sum()) - np.repeat(offsets, lengths) + np.repeat(starts, lengths), which, offsets
+    return np.arange(len(which)) + np.repeat(starts - offsets, lengths), which, offsets
 
 
 def _distinct(values: np.ndarray) -> np.ndarray:
@@ -184,49 +185,40 @@ class _Columns:
     the sets of every indicator still to check in one pass: a set of indicator ``c`` is the
     *pair* ``c * sets + set``, a cell is ``c * rows + row`` (``n`` and ``withheld`` are
     indicator-major: one indicator's cells are one run). Each indicator goes through the same
-    steps as it would alone, so what it withholds does not depend on the others. Only the
-    indicators ``counted`` are counted and checked at first (the others repeat one of them:
-    :meth:`repeat`)."""
+    steps as it would alone, so what it withholds does not depend on the others, nor on which
+    others are settled with it: indicators may be counted and settled apart, in any order, on
+    several threads at once (each writes only its own cells and sets)."""
 
-    def __init__(self, layout: _Layout, n: np.ndarray, withheld: np.ndarray, frozen: np.ndarray, limit: int,
-                 counted: np.ndarray):
+    def __init__(self, layout: _Layout, n: np.ndarray, withheld: np.ndarray, frozen: np.ndarray, limit: int):
         self.layout, self.frozen, self.limit = layout, frozen, limit
         self.columns, self.rows = n.shape
         self.n = n.reshape(-1)                # views of the (indicators, rows) arrays
         self.withheld = withheld.reshape(-1)
-        sets, parent = layout.count, layout.sets.parent
-        self.unknown_children = np.zeros((self.columns, sets), dtype=np.int64)
-        self.unknown_n = np.zeros((self.columns, sets), dtype=np.int64)
-        self.remainder = np.zeros((self.columns, sets), dtype=np.int64)
-        has, runs = layout.with_members, layout.member_runs
+        pairs = self.columns * layout.count
+        self.unknown_children = np.zeros(pairs, dtype=np.int64)
+        self.unknown_n = np.zeros(pairs, dtype=np.int64)
+        self.remainder = np.zeros(pairs, dtype=np.int64)
 
-        def count(columns: np.ndarray) -> list[np.ndarray]:
-            """Counts the sets of ``columns`` and returns those that break the rule."""
-            bad = []
-            for c in columns:
-                if len(runs):
-                    member_n = n[c].take(layout.member_row)
-                    member_out = withheld[c].take(layout.member_row) & (member_n > 0)
-                    self.unknown_children[c, has] = np.add.reduceat(member_out, runs, dtype=np.int64)
-                    self.unknown_n[c, has] = np.add.reduceat(member_n * member_out, runs, dtype=np.int64)
-                    self.remainder[c, has] = np.add.reduceat(member_n, runs, dtype=np.int64)
-                total_n = n[c].take(parent)
-                np.subtract(total_n, self.remainder[c], out=self.remainder[c])
-                np.maximum(self.remainder[c], 0, out=self.remainder[c])
-                breaks = _breaks_rule(self.unknown_children[c], self.unknown_n[c], self.remainder[c],
-                                      total_n, withheld[c].take(parent), limit)
-                bad.append(np.flatnonzero(breaks) + c * sets)
-            return bad
-
-        # the indicators' rows of the arrays are apart, and numpy counts without Python's lock:
-        # two threads, every other indicator each
-        with ThreadPoolExecutor(2, thread_name_prefix="disclosure") as pool:
-            halves = list(pool.map(count, [counted[0::2], counted[1::2]]))
-        bad = [b for pair in itertools.zip_longest(*halves) for b in pair if b is not None]
-        self.first_bad = np.concatenate(bad) if bad else np.zeros(0, dtype=np.int64)
-        self.unknown_children = self.unknown_children.reshape(-1)
-        self.unknown_n = self.unknown_n.reshape(-1)
-        self.remainder = self.remainder.reshape(-1)
+    def count(self, columns: np.ndarray) -> np.ndarray:
+        """Counts the sets of the indicators ``columns`` from their cells and returns those that
+        break the rule."""
+        lay = self.layout
+        sets, parent = lay.count, lay.sets.parent
+        running = np.zeros(len(lay.member_row) + 1, dtype=np.int64)
+        bad = []
+        for c in columns:
+            n, withheld = self.n[c * self.rows:(c + 1) * self.rows], self.withheld[c * self.rows:(c + 1) * self.rows]
+            own = slice(c * sets, (c + 1) * sets)
+            member_n = n.take(lay.member_row)
+            member_out = withheld.take(lay.member_row) & (member_n > 0)
+            total_n = n.take(parent)
+            self.unknown_children[own] = lay.set_sums(member_out, running)
+            self.unknown_n[own] = lay.set_sums(member_n * member_out, running)
+            self.remainder[own] = np.maximum(total_n - lay.set_sums(member_n, running), 0)
+            breaks = _breaks_rule(self.unknown_children[own], self.unknown_n[own], self.remainder[own],
+                                  total_n, withheld.take(parent), self.limit)
+            bad.append(np.flatnonzero(breaks) + c * sets)
+        return np.concatenate(bad) if bad else np.zeros(0, dtype=np.int64)
 
     def repeat(self, same_as: np.ndarray) -> None:
         """Gives each indicator the withheld cells and sets' counts of the indicator ``same_as``
@@ -273,7 +265,8 @@ class _Columns:
         return more[~self.withheld[more]]
 
     def withhold(self, cells: np.ndarray) -> np.ndarray:
-        """Withholds ``cells`` and returns the sets to check again (those they belong to or total)."""
+        """Withholds ``cells`` (distinct, none withheld yet) and returns the sets to check again:
+        those they belong to or total, a set once for each such cell."""
         lay = self.layout
         self.withheld[cells] = True
         column, rows = np.divmod(cells, self.rows)
@@ -281,15 +274,18 @@ class _Columns:
         member_of = column[run] * lay.count + lay.row_sets[pos]
         n = self.n[cells][run]
         answered = n > 0
-        np.add.at(self.unknown_children, member_of[answered], 1)
-        np.add.at(self.unknown_n, member_of[answered], n[answered])
+        # np.add.at adds quickly only what has the array's own type: ones and counts as int64
+        answered_of, n = member_of[answered], n[answered].astype(np.int64)
+        np.add.at(self.unknown_children, answered_of, np.ones(len(answered_of), dtype=np.int64))
+        np.add.at(self.unknown_n, answered_of, n)
         pos, run, _ = _runs(lay.parent_start[rows], lay.parent_start[rows + 1])
-        return _distinct(np.concatenate([member_of, column[run] * lay.count + lay.parent_sets[pos]]))
+        return np.concatenate([member_of, column[run] * lay.count + lay.parent_sets[pos]])
 
     def settle(self, bad: np.ndarray) -> None:
-        """Withholds more cells until every set keeps the rule, checking the sets ``bad`` first."""
+        """Withholds more cells until every set keeps the rule, checking the sets ``bad`` first
+        (a set may be named more than once)."""
         while len(bad):
-            more = self.next_to_withhold(bad)
+            more = self.next_to_withhold(_distinct(bad))
             if not len(more):
                 break  # nothing left that may be withheld here (frozen cells)
             bad = self.bad(self.withhold(more))
@@ -368,8 +364,12 @@ def complementary_suppression(n: np.ndarray, sets: AdditiveSets, limit: int,
     # indicators with the same counts and the same cells withheld at first (an element and its
     # one item, items every form answers) withhold the same cells in their sets: settled once
     same_as = _same_columns(by_column, out)
-    columns = _Columns(_Layout(sets, n.shape[0]), by_column, out, frozen, limit, np.unique(same_as))
-    columns.settle(columns.first_bad)
+    columns = _Columns(_Layout(sets, n.shape[0]), by_column, out, frozen, limit)
+    # each indicator settles as it would alone, and numpy counts and gathers without Python's
+    # lock: two threads, every other indicator each
+    distinct = np.unique(same_as)
+    with ThreadPoolExecutor(2, thread_name_prefix="disclosure") as pool:
+        list(pool.map(lambda half: columns.settle(columns.count(half)), [distinct[0::2], distinct[1::2]]))
     columns.repeat(same_as)
     # a composite's parts are other indicators: what they withhold is then settled in those
     # indicators' sets, checking only the sets the new withheld cells belong to; and then the

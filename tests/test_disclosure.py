@@ -220,3 +220,19 @@ def test_a_cell_one_form_carries_is_withheld(weights, withheld):
     df = _district(["female"] * 12).assign(weight=weights)
     cells = publish(df, threshold=10)
     assert cell(cells, "commune", "29869").suppressed == withheld
+
+
+def test_each_indicator_withholds_what_it_withholds_alone():
+    # indicators are counted and settled apart, on two threads: settled together, each withholds
+    # the cells it withholds settled on its own, on random sets that share cells
+    rng = np.random.default_rng(7)
+    for _ in range(200):
+        rows, columns, count = int(rng.integers(2, 40)), int(rng.integers(2, 7)), int(rng.integers(1, 15))
+        sizes = rng.integers(1, 6, count)
+        sets = AdditiveSets(parent=rng.integers(0, rows, count), member_set=np.repeat(np.arange(count), sizes),
+                            member_row=rng.integers(0, rows, sizes.sum()))
+        n = rng.integers(0, 40, (rows, columns))
+        n[:, -1] = n[:, 0]  # one indicator repeats another
+        together = complementary_suppression(n, sets, limit=10)
+        alone = np.column_stack([complementary_suppression(n[:, c], sets, limit=10) for c in range(columns)])
+        assert (together == alone).all()
