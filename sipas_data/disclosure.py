@@ -91,6 +91,22 @@ def _one_key(*codes: np.ndarray) -> np.ndarray:
     return key
 
 
+def _sets_on_key(children: np.ndarray, child_key: np.ndarray, parents: np.ndarray, parent_key: np.ndarray,
+                 split: np.ndarray | None = None) -> AdditiveSets:
+    """:func:`additive_sets` on one whole number per row: the rows ``children`` are the members
+    of the set whose total is the row of ``parents`` with the same key (a cell's key names one
+    cell: pandas refuses keys that repeat among the parents), split further by the whole
+    numbers ``split`` (one per child). The same sets, in the same order (by first member)."""
+    at = pd.Index(parent_key).get_indexer(child_key)
+    matched = at >= 0
+    parent_row = parents[at[matched]]
+    of_set = parent_row if split is None else _one_key(parent_row, split[matched])
+    set_id = pd.factorize(of_set)[0].astype(np.int64)
+    parent = np.zeros(set_id.max(initial=-1) + 1, dtype=np.int64)
+    parent[set_id] = parent_row
+    return AdditiveSets(parent, set_id, children[matched].astype(np.int64))
+
+
 def cell_sets(keys: pd.DataFrame) -> AdditiveSets:
     """The additive sets among published cells ``keys`` (columns year, level, unit_code,
     parent_code, service, breakdown, grp; one row per cell, in the order of the rows they
@@ -105,18 +121,17 @@ def cell_sets(keys: pd.DataFrame) -> AdditiveSets:
     places = number(pd.concat([k["unit_code"], k["parent_code"]], ignore_index=True))
     unit = places[:rows]
     year, service, breakdown, grp = (number(k[c]) for c in ("year", "service", "breakdown", "grp"))
-    cells = pd.DataFrame({"row": np.arange(rows), "breakdown": k["breakdown"]})
-    frame = lambda key, where=slice(None), *by: cells.loc[where, ["row", *by]].assign(key=key[where])  # noqa: E731
+    row = np.arange(rows)
     total = (k["breakdown"] == "all").to_numpy(dtype=bool)
     of_unit = _one_key(year, unit, service)
-    by_group = additive_sets(frame(of_unit, ~total, "breakdown"), frame(of_unit, total), on=["key"], by=["breakdown"])
+    by_group = _sets_on_key(row[~total], of_unit[~total], row[total], of_unit[total], split=breakdown[~total])
     # a child's key and a parent's numbered together (each code's range the same on both sides)
     twice = lambda code: np.concatenate([code, code])  # noqa: E731
     of_place = _one_key(twice(year), places, twice(service), twice(breakdown), twice(grp))
-    by_place = additive_sets(frame(of_place[rows:]), frame(of_place[:rows]), on=["key"])
+    by_place = _sets_on_key(row, of_place[rows:], row, of_place[:rows])
     of_cell = _one_key(year, unit, breakdown, grp)
     all_services = (k["service"] == "all").to_numpy(dtype=bool)
-    by_service = additive_sets(frame(of_cell, ~all_services), frame(of_cell, all_services), on=["key"])
+    by_service = _sets_on_key(row[~all_services], of_cell[~all_services], row[all_services], of_cell[all_services])
     return AdditiveSets.concat(by_group, by_place, by_service)
 
 
