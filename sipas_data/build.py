@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
@@ -49,20 +50,45 @@ def _load_geography(restating: bool) -> Restatement | None:
     return restatement_on_latest_units() if restating else None
 
 
+def _same_memory(a: tuple[pa.Array, ...], b: tuple[pa.Array, ...]) -> bool:
+    """Whether two tuples of arrays are views of the same memory (so the same values: Arrow
+    arrays do not change once made)."""
+    def where(array: pa.Array) -> tuple:
+        return array.offset, len(array), [buf and buf.address for buf in array.buffers()]
+
+    return len(a) == len(b) and all(where(x) == where(y) for x, y in zip(a, b))
+
+
+@dataclass
+class _Run:
+    """Marks on the text dictionaries a run of batches shares: the (vintage, level, code)
+    entries named; and the key columns of the batch before and of this one, part by part
+    (held, so that their memory is not reused while they are compared with)."""
+    levels: pa.Array
+    codes: pa.Array
+    marks: np.ndarray
+    before: list[tuple[pa.Array, ...]] = field(default_factory=list)
+    current: list[tuple[pa.Array, ...]] = field(default_factory=list)
+
+
 class UsedUnits:
     """The units the published rows name, per registry vintage, gathered while they stream by.
 
     The engine's batches of one scheme share their text columns' dictionaries (the unit keys are
     encoded once for every indicator), so a batch is reduced to marks on those dictionaries'
     entries, without hashing its strings; the marks of a run of batches sharing dictionaries
-    are turned into (vintage, level, code) rows once, when the dictionaries change."""
+    are turned into (vintage, level, code) rows once, when the dictionaries change. Indicators
+    whose every cell is published share the very key columns too: a part of a batch whose keys
+    are those of a part of the batch before (the same memory) is not marked again."""
 
     def __init__(self) -> None:
         self._parts: list[pa.Table] = []
         self._vintages = list(calendar.vintage_ids())
-        self._run: tuple[pa.Array, pa.Array, np.ndarray] | None = None  # levels, codes, marks
+        self._run: _Run | None = None
 
     def add(self, batch: pa.Table) -> None:
+        if self._run is not None:
+            self._run.before, self._run.current = self._run.current, []
         for part in batch.to_batches():
             level, code = part.column("level"), part.column("unit_code")
             if not (pa.types.is_dictionary(level.type) and pa.types.is_dictionary(code.type)
@@ -71,13 +97,23 @@ class UsedUnits:
                 self._flush()
                 self._parts.append(self._distinct(pa.Table.from_batches([part])))
                 continue
+            if self._run is not None and not (self._run.levels.equals(level.dictionary)
+                                              and self._run.codes.equals(code.dictionary)):
+                self._flush()
+            if self._run is None:
+                shape = (len(self._vintages), len(level.dictionary), len(code.dictionary))
+                self._run = _Run(level.dictionary, code.dictionary, np.zeros(shape, dtype=bool))
+            years, basis = part.column("year"), part.column("basis")
+            keys = (years, level, code, basis)
+            self._run.current.append(keys)
+            if any(_same_memory(keys, marked) for marked in self._run.before):
+                continue
             # each row's vintage from a table of the years' span (no sort of the years)
-            year = part.column("year").to_numpy(zero_copy_only=False)
+            year = years.to_numpy(zero_copy_only=False)
             first, last = int(year.min()), int(year.max())
             of_year = np.array([self._vintages.index(calendar.vintage_for_year(y)) for y in range(first, last + 1)])
             vintage = of_year[0] if first == last else of_year[year - first]
             # a restated row is on the latest vintage's units, whatever its year
-            basis = part.column("basis")
             if pa.types.is_dictionary(basis.type):
                 codes = [i for i, text in enumerate(basis.dictionary.to_pylist()) if text == "restated"]
                 restated = np.isin(basis.indices.to_numpy(), codes) if codes else None
@@ -85,21 +121,15 @@ class UsedUnits:
                 restated = pc.equal(basis, "restated").to_numpy(zero_copy_only=False)
             if restated is not None and restated.any():
                 vintage = np.where(restated, self._vintages.index(calendar.latest().id), vintage)
-            if self._run is not None and not (self._run[0].equals(level.dictionary)
-                                              and self._run[1].equals(code.dictionary)):
-                self._flush()
-            if self._run is None:
-                shape = (len(self._vintages), len(level.dictionary), len(code.dictionary))
-                self._run = (level.dictionary, code.dictionary, np.zeros(shape, dtype=bool))
-            self._run[2][vintage, level.indices.to_numpy(), code.indices.to_numpy()] = True
+            self._run.marks[vintage, level.indices.to_numpy(), code.indices.to_numpy()] = True
 
     def _flush(self) -> None:
         if self._run is None:
             return
-        levels, codes, marks = self._run
-        v, lv, c = np.nonzero(marks)
+        v, lv, c = np.nonzero(self._run.marks)
         self._parts.append(pa.table({"vintage": pa.array(self._vintages, pa.string()).take(pa.array(v)),
-                                     "level": levels.take(pa.array(lv)), "code": codes.take(pa.array(c))}))
+                                     "level": self._run.levels.take(pa.array(lv)),
+                                     "code": self._run.codes.take(pa.array(c))}))
         self._run = None
 
     @staticmethod

@@ -260,6 +260,50 @@ def test_units_named_are_the_same_from_dictionary_batches_and_from_plain_ones():
     assert ("2025", "commune", "29000") not in named and ("2019", "commune", "30001") not in named
 
 
+def test_units_named_by_batches_that_share_their_key_columns_or_only_their_dictionaries():
+    """A batch whose key columns are the very arrays of the batch before is not marked again;
+    one that shares only the dictionaries (other rows), or the index arrays under other
+    dictionaries, names its own units."""
+    import pyarrow as pa
+
+    from sipas_data.build import UsedUnits
+
+    levels, codes = pa.array(["province", "commune"]), pa.array(["82", "30001", "30002"])
+    other_codes = pa.array(["87", "29000", "29003"])
+
+    def batch(year, level, code, dictionary=codes):
+        level = pa.DictionaryArray.from_arrays(level, levels)
+        code = pa.DictionaryArray.from_arrays(code, dictionary)
+        basis = pa.DictionaryArray.from_arrays(pa.array([0] * len(year), pa.int32()), pa.array(["pooled"]))
+        return pa.table({"year": year, "level": level, "unit_code": code, "basis": basis})
+
+    year, level, code = pa.array([2019, 2025], pa.int16()), pa.array([0, 1], pa.int32()), pa.array([0, 1], pa.int32())
+    first = batch(year, level, code)
+    batches = [
+        first,
+        first.append_column("value", pa.array([1.0, 2.0])),  # the same key arrays
+        batch(pa.array([2025], pa.int16()), pa.array([1], pa.int32()), pa.array([2], pa.int32())),  # other rows
+        pa.concat_tables([first.slice(0, 1), batch(pa.array([2025], pa.int16()), pa.array([0], pa.int32()),
+                                                   pa.array([0], pa.int32()))]),  # two parts, one the same
+        batch(year, level, code, other_codes),  # the same index arrays, other codes
+    ]
+    three = batch(pa.array([2019, 2019, 2025], pa.int16()), pa.array([0, 0, 0], pa.int32()),
+                  pa.array([0, 0, 2], pa.int32()))
+    batches += [three.slice(0, 1), three.slice(2, 1)]  # the same memory, further on
+    by_marks, by_strings = UsedUnits(), UsedUnits()
+    for b in batches:
+        by_marks.add(b)
+        by_strings.add(b.select(["year", "level", "unit_code", "basis"]).cast(pa.schema(
+            {"year": pa.int16(), "level": pa.string(), "unit_code": pa.string(), "basis": pa.string()})))
+    marked = by_marks.frame().sort_values(["vintage", "level", "code"]).reset_index(drop=True)
+    grouped = by_strings.frame().sort_values(["vintage", "level", "code"]).reset_index(drop=True)
+    pd.testing.assert_frame_equal(marked, grouped)
+    assert set(marked.itertuples(index=False, name=None)) == {
+        ("2019", "province", "82"), ("2025", "commune", "30001"), ("2025", "commune", "30002"),
+        ("2025", "province", "82"), ("2019", "province", "87"), ("2025", "commune", "29000"),
+        ("2025", "province", "30002")}
+
+
 def _index_batches():
     import duckdb
 
