@@ -141,6 +141,16 @@ def test_distinct_combinations_and_their_rows():
     assert list(second.rows()) == [6, 6, 2, 6, 6] and list(first.rows()) == ["x", "y", "x", "y", "x"]
 
 
+def test_distinct_combinations_of_few_values_among_many_rows():
+    """Fewer possible combinations than rows (the common case) are found by a table of them all:
+    the same codes and combinations, in order of first appearance, as by hashing the rows."""
+    a = Cells(np.array([1, 1, 0, 1, 0, 0, 1], dtype=np.int8), np.array(["x", "y"], dtype=object))
+    b = Cells(np.array([0, 0, 0, 1, 0, 0, 0], dtype=np.int8), np.array([7, None, "unused"], dtype=object))
+    codes, combos = distinct(a, b)
+    assert combos == [("y", 7), ("x", 7), ("y", None)]
+    assert list(codes) == [0, 0, 1, 2, 1, 1, 0]
+
+
 def test_cells_of_values_not_all_used():
     c = Cells(np.array([2, 2, 0], dtype=np.int8), np.array(["a", "unused", " b "], dtype=object))
     assert list(c.eq(" b ")) == [True, True, False]

@@ -166,12 +166,23 @@ def distinct(*columns: Cells) -> tuple[np.ndarray, list[tuple]]:
             size = len(uniques)
         key = key * m + c.codes
         size *= m
-    codes, _ = pd.factorize(key)
-    # a code's first row is where the running maximum of the codes first reaches it
-    top = np.maximum.accumulate(codes) if n else codes
-    rises = np.ones(n, dtype=bool)
-    np.not_equal(top[1:], top[:-1], out=rises[1:])
-    first = np.flatnonzero(rises)
+    if size <= n:
+        # no more possible keys than rows (one or a few values per column, the common case):
+        # each key's first row is found in a table of every key, without hashing the rows' keys
+        first = np.full(size, n, dtype=np.int64)
+        np.minimum.at(first, key, np.arange(n))
+        used = np.flatnonzero(first < n)
+        used = used[np.argsort(first[used], kind="stable")]
+        number = np.empty(size, dtype=np.int64)
+        number[used] = np.arange(len(used))
+        codes, first = number[key], first[used]
+    else:
+        codes, _ = pd.factorize(key)
+        # a code's first row is where the running maximum of the codes first reaches it
+        top = np.maximum.accumulate(codes) if n else codes
+        rises = np.ones(n, dtype=bool)
+        np.not_equal(top[1:], top[:-1], out=rises[1:])
+        first = np.flatnonzero(rises)
     combos = list(zip(*(c.values[c.codes[first]] for c in columns)))
     return small_codes(codes, len(combos)), combos
 
