@@ -296,24 +296,30 @@ class _Columns:
         pos, run, _ = _runs(lay.parent_start[rows], lay.parent_start[rows + 1])
         return np.concatenate([member_of, column[run] * lay.count + lay.parent_sets[pos]])
 
-    def settle(self, bad: np.ndarray) -> None:
+    def settle(self, bad: np.ndarray) -> np.ndarray:
         """Withholds more cells until every set keeps the rule, checking the sets ``bad`` first
-        (a set may be named more than once)."""
+        (a set may be named more than once); returns the cells it withheld."""
+        withheld = [np.zeros(0, dtype=np.int64)]
         while len(bad):
             more = self.next_to_withhold(_distinct(bad))
             if not len(more):
                 break  # nothing left that may be withheld here (frozen cells)
+            withheld.append(more)
             bad = self.bad(self.withhold(more))
+        return np.concatenate(withheld)
 
 
 def _withhold_parts(n: np.ndarray, withheld: np.ndarray, parts: list[tuple[int, list[int]]],
-                    frozen: np.ndarray, rows: np.ndarray | None = None) -> None:
+                    frozen: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
     """Composites (column, part columns): where a published composite has exactly one withheld
     part, withhold its next-smallest part (else the composite). ``n`` and ``withheld`` are
     indicator-major (indicators, rows); only ``rows`` are looked at (else all). Changes
-    ``withheld`` in place, composite after composite (a composite can be another's part)."""
+    ``withheld`` in place, composite after composite (a composite can be another's part), and
+    returns the cells it withheld (``column * rows + row``), sorted."""
     at_rows = slice(None) if rows is None else rows  # all rows: views, no copies
     frozen = frozen[at_rows]
+    width = n.shape[1]
+    cells = [np.zeros(0, dtype=np.int64)]
     for composite, cols in parts:
         cols = np.asarray(list(cols), dtype=np.int64)
         if not len(cols):
@@ -331,6 +337,8 @@ def _withhold_parts(n: np.ndarray, withheld: np.ndarray, parts: list[tuple[int, 
         at = at if rows is None else rows[at]
         withheld[cols[pick[has_open]], at[has_open]] = True
         withheld[composite, at[~has_open]] = True
+        cells += [cols[pick[has_open]] * width + at[has_open], composite * width + at[~has_open]]
+    return _distinct(np.concatenate(cells))
 
 
 def _same_columns(n: np.ndarray, withheld: np.ndarray) -> np.ndarray:
@@ -391,14 +399,12 @@ def complementary_suppression(n: np.ndarray, sets: AdditiveSets, limit: int,
     # composites only at the rows where a cell changed (at the others none was lone before)
     parts, rows = list(parts), None
     while True:
-        before = out.copy()
-        _withhold_parts(by_column, out, parts, frozen, rows)
-        changed = np.flatnonzero(out.reshape(-1) != before.reshape(-1))
+        changed = _withhold_parts(by_column, out, parts, frozen, rows)
         if not len(changed):
             return out.T  # indicator-major in memory: one indicator's cells are one run
         columns.withheld[changed] = False  # withheld again below, with the sets' counts kept up to date
-        columns.settle(columns.bad(columns.withhold(changed)))
-        rows = np.flatnonzero((out != before).any(axis=0))
+        settled = columns.settle(columns.bad(columns.withhold(changed)))
+        rows = _distinct(np.concatenate([changed, settled]) % n.shape[0])
 
 
 # --- The attacks, for audits and tests ---------------------------------------------------------
