@@ -48,16 +48,16 @@ column              table           what it holds
                                     fixed point; weighted: weight times score)
 ``s2_<stem>``       grain, roll-up  sum of their squares (scaled alike)
 ``w_largest``       grain, roll-up  weighted: the cell's largest form weight (:data:`LARGEST_WEIGHT`)
-``v_<stem>``        wide            a composite's value: the mean of its parts' values (an
+``v_<stem>``        wide (NumPy)    a composite's value: the mean of its parts' values (an
                                     item's value, 100 x h / n, or / w, is computed where read)
 ==================  ==============  ===========================================================
 
 The keys: ``cells_id`` numbers the finest cells (:data:`CELL_KEYS`, table ``cells``) and
 ``districts_id`` the district cells of the profile breakdowns (:data:`DISTRICT_KEYS`, table
 ``districts``), so the scans group by one integer; ``breakdown`` and ``grp`` are ``all`` or a
-profile dimension and its group. In the publishing query of the weighted shares, ``s<i>`` is
-the largest form weight's share of the ``i``-th indicator's weight; each indicator's value, n and
-interval are computed from its columns of the wide table in NumPy (:func:`_indicator_numbers`).
+profile dimension and its group. The rolled-up cells leave DuckDB once, sorted, as the wide
+table (:func:`_read_wide`): the packed counts are unpacked and the values, n, intervals and
+weighted shares computed from its columns in NumPy (:func:`_indicator_numbers`).
 """
 from __future__ import annotations
 
@@ -468,37 +468,61 @@ def _rollup_sql(sum_cols: list[str], levels: tuple[str, ...], weighted: bool, gr
     return " UNION ALL ".join(parts)
 
 
-def _create_wide(con: duckdb.DuckDBPyConnection, name: str, props, comps, weighted: bool, rolled_up: str,
-                 unpack: str = "", packed: list[str] = ()) -> None:
-    """Creates the table ``name``: the rolled-up cells (the query ``rolled_up``, its packed
-    counts unpacked by ``unpack``) with each composite's value, in publishing order.
-
-    Composite values need their parts side by side, so they are computed here, in the wide
-    table: one projection per depth (elements, then aspects, then SIPAS), so a composite reads
-    its parts by name. The rows are sorted once by year, level, parent, service, breakdown,
-    group and unit: every indicator is published in this order, which keeps the release
-    clustered for filtered reads, and siblings (ranked against each other) are adjacent.
-
-    The sort comes first, on the rolled-up sums, and the columns computed from them follow in
-    a projection over the sorted table (which keeps its order): a sort moves every column of
-    its rows, and the unpacked counts and values are most of them."""
-    item_value = {p.column: f"(100.0 * h_{p.column} / nullif({f'w_{p.column}' if weighted else f'n_{p.column}'}, 0))"
-                  for p in props}
-    sorted_name = f"{name}_sorted"
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {sorted_name} AS SELECT * FROM ({rolled_up}) "
-                f"ORDER BY {', '.join(SIBLING_KEYS)}, unit_code")
-    sql = f"SELECT * EXCLUDE ({', '.join(packed)}), {unpack} FROM {sorted_name}" if packed else f"FROM {sorted_name}"
-    for depth in ("it_", "el_", "as_"):
-        layer = [c for c in comps if c.parts[0].startswith(depth)]
-        if layer:
-            cols = ", ".join(f"{_mean_sql([item_value.get(s) or f'v_{s}' for s in c.parts])} AS v_{c.column}"
-                             for c in layer)
-            sql = f"SELECT *, {cols} FROM ({sql})"
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}")
-    con.execute(f"DROP TABLE {sorted_name}")
-
-
+KEY_COLUMNS = ("year", "level", "unit_code", "parent_code", "service", "breakdown", "grp")
 SIBLING_KEYS = ("year", "level", "parent_code", "service", "breakdown", "grp")
+
+
+@dataclass(frozen=True)
+class _Wide:
+    """The rolled-up cells of one scheme (or of its restated series), in publishing order: their
+    keys (:data:`KEY_COLUMNS`, an Arrow table) and, by name, the NumPy columns the indicators are
+    computed from: each proportion's ``n_``, ``h_`` (and ``w_``), each composite's ``n_``,
+    ``s1_``, ``s2_`` (and ``w_``) and its value ``v_``; weighted, also :data:`LARGEST_WEIGHT`."""
+    keys: pa.Table
+    columns: dict[str, np.ndarray]
+
+
+def _read_wide(con: duckdb.DuckDBPyConnection, props, comps, weighted: bool, rolled_up: str, sums: list[str],
+               packed_columns=(), packing: Packing | None = None) -> _Wide:
+    """The rolled-up cells (the query ``rolled_up``, with the columns ``sums``), sorted once by
+    year, level, parent, service, breakdown, group and unit: every indicator is published in
+    this order, which keeps the release clustered for filtered reads, and siblings (ranked
+    against each other) are adjacent.
+
+    DuckDB sorts the sums and hands them over once, as Arrow; the packed counts are unpacked and
+    the composites' values computed here, in NumPy: a table of every unpacked count and value
+    would be written and read again by DuckDB on one core (a table this small is one or two
+    row groups), which costs far more than these element-wise operations.
+
+    Item value = 100 x h / n (or / w), NULL (NaN) without answers; a composite's value is the
+    mean of its parts' values that are known, one depth after the other (elements, aspects,
+    SIPAS). Each is computed with the operations in the order the SQL
+    ``(coalesce(a, 0) + coalesce(b, 0) + ...) / nullif(count, 0)`` takes them, so the values
+    are the same to the last bit as DuckDB's."""
+    read = con.sql(f"SELECT year::SMALLINT AS year, {', '.join(KEY_COLUMNS[1:])}, "
+                   f"{', '.join(f'{c}::DOUBLE AS {c}' for c in sums)} FROM ({rolled_up}) "
+                   f"ORDER BY {', '.join(SIBLING_KEYS)}, unit_code").to_arrow_table()
+    columns = {name: read.column(name).to_numpy() for name in sums}
+    for name, fields in packed_columns:  # whole numbers below 2**53: the int64 cast is exact
+        word = columns.pop(name).astype(np.int64)
+        for count, shift in fields:
+            columns[count] = ((word >> shift) & ((1 << packing.bits) - 1)).astype(np.float64)
+    value = {}
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for p in props:
+            answered = columns[f"w_{p.column}" if weighted else f"n_{p.column}"]
+            value[p.column] = np.where(answered == 0, np.nan, 100.0 * columns[f"h_{p.column}"] / answered)
+        for depth in ("it_", "el_", "as_"):
+            for c in comps:
+                if c.parts[0].startswith(depth):
+                    total, known = np.zeros(read.num_rows), np.zeros(read.num_rows)
+                    for part in c.parts:
+                        part_known = ~np.isnan(value[part])
+                        total = total + np.where(part_known, value[part], 0.0)
+                        known += part_known
+                    value[c.column] = np.where(known == 0, np.nan, total / known)
+    columns.update((f"v_{c.column}", value[c.column]) for c in comps)
+    return _Wide(read.select(list(KEY_COLUMNS)), columns)
 
 
 def sibling_ranks(siblings: np.ndarray, ranked: np.ndarray, value: np.ndarray) -> np.ndarray:
@@ -552,12 +576,12 @@ def _sibling_sets(keys: pa.Table) -> np.ndarray:
     return np.cumsum(change)
 
 
-def _indicator_inputs(kind: str, stem: str, weighted: bool) -> list[str]:
-    """What one indicator's numbers are computed from, as DOUBLE columns of the wide table: n,
-    then the hits (a proportion) or the value and the two sums of scores (a composite), then
-    the summed weight when weighted (see :func:`_indicator_numbers`)."""
+def _indicator_inputs(kind: str, stem: str, weighted: bool, wide: _Wide) -> list[np.ndarray]:
+    """What one indicator's numbers are computed from, columns of ``wide``: n, then the hits (a
+    proportion) or the value and the two sums of scores (a composite), then the summed weight
+    when weighted (see :func:`_indicator_numbers`)."""
     cols = [f"n_{stem}"] + ([f"h_{stem}"] if kind == "proportion" else [f"v_{stem}", f"s1_{stem}", f"s2_{stem}"])
-    return [f"{c}::DOUBLE" for c in cols + ([f"w_{stem}"] if weighted else [])]
+    return [wide.columns[c] for c in cols + ([f"w_{stem}"] if weighted else [])]
 
 
 def _indicator_numbers(kind: str, inputs: list[np.ndarray], weighted: bool, scale: int
@@ -599,9 +623,6 @@ def _indicator_numbers(kind: str, inputs: list[np.ndarray], weighted: bool, scal
     return np.rint(n).astype(np.int64), value, low, high, value_null
 
 
-INDICATORS_PER_QUERY = 8  # the inputs of this many indicators are read from DuckDB at a time
-
-
 def _part_columns(kinds, parts: dict[str, tuple[str, ...]]) -> list[tuple[int, list[int]]]:
     """Each composite's column among ``kinds`` with the columns of those of its parts that are
     published beside it (see :func:`sipas_data.disclosure.complementary_suppression`)."""
@@ -610,13 +631,13 @@ def _part_columns(kinds, parts: dict[str, tuple[str, ...]]) -> list[tuple[int, l
             for stem, part_stems in parts.items() if stem in where]
 
 
-def _publish(con: duckdb.DuckDBPyConnection, wide: str, kinds, *, weighted: bool, scale: int, limit: int,
+def _publish(wide: _Wide, kinds, *, weighted: bool, scale: int, limit: int,
              scheme: str, basis: str, parts: dict[str, tuple[str, ...]],
              protect: Callable[[pd.DataFrame, np.ndarray, list, np.ndarray | None], np.ndarray] | None = None,
              keep: Callable[[pd.DataFrame, np.ndarray, np.ndarray], None] | None = None) -> Iterator[pa.Table]:
-    """The published rows of the table ``wide``, one Arrow table per indicator, in its order. DuckDB
-    computes the numbers; the unit keys are read once and shared by every indicator; ranks
-    come from :func:`sibling_ranks`. Cells no form answered (n = 0) are not published; cells
+    """The published rows of the cells ``wide``, one Arrow table per indicator, in its order. The
+    unit keys are encoded once and shared by every indicator; ranks come from
+    :func:`sibling_ranks`. Cells no form answered (n = 0) are not published; cells
     under the threshold, and those complementary suppression withholds so that none of them
     can be worked out from the rest (:mod:`sipas_data.disclosure`), are published suppressed:
     no value, no interval, no rank, no n.
@@ -629,8 +650,7 @@ def _publish(con: duckdb.DuckDBPyConnection, wide: str, kinds, *, weighted: bool
     columns and the cells withheld for a dominant weight (default: the additive sets among
     these cells); ``keep`` is handed the keys, counts
     and withheld cells once decided (the restated series is protected against them)."""
-    keys = con.sql("SELECT year::SMALLINT AS year, level, unit_code, parent_code, service, breakdown, grp "
-                   f"FROM {wide}").to_arrow_table()
+    keys = wide.keys
     rows = keys.num_rows
     key_frame = keys.to_pandas()
     # Text columns go out dictionary-encoded (see PUBLISH_SCHEMA): the keys once for every
@@ -639,20 +659,17 @@ def _publish(con: duckdb.DuckDBPyConnection, wide: str, kinds, *, weighted: bool
     keys = pa.table({name: pc.dictionary_encode(column) if column.type == pa.string() else column
                      for name, column in zip(keys.column_names, keys.columns)})
     siblings = _sibling_sets(keys)
-    # The counts laid out indicator by indicator (column-major), as suppression reads them;
-    # read through Arrow, which hands each column over as it is.
+    # the counts laid out indicator by indicator (column-major), as suppression reads them
     counts = np.zeros((rows, len(kinds)), dtype=np.int32, order="F")
-    if rows:
-        read = con.sql(f"SELECT {', '.join(f'coalesce(n_{stem}, 0)::INTEGER' for _, _, stem in kinds)} FROM {wide}"
-                       ).to_arrow_table()
-        for i, column in enumerate(read.columns):
-            counts[:, i] = column.to_numpy()
+    for i, (_, _, stem) in enumerate(kinds):
+        counts[:, i] = wide.columns[f"n_{stem}"]
     dominated = None
-    if weighted and rows:
-        share_columns = ", ".join(f"coalesce({LARGEST_WEIGHT} / nullif(w_{stem}, 0), 0) AS s{i}"
-                                  for i, (_, _, stem) in enumerate(kinds))
-        shares = con.sql(f"SELECT {share_columns} FROM {wide}").fetchnumpy()
-        dominated = np.column_stack(list(shares.values())) > DOMINANT_WEIGHT_SHARE
+    if weighted:
+        largest = wide.columns[LARGEST_WEIGHT]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            shares = [np.where(weight == 0, 0.0, largest / weight)
+                      for weight in (wide.columns[f"w_{stem}"] for _, _, stem in kinds)]
+        dominated = np.column_stack(shares) > DOMINANT_WEIGHT_SHARE
     part_columns = _part_columns(kinds, parts)
     if protect is None:
         withheld = complementary_suppression(counts, cell_sets(key_frame), limit, part_columns, primary=dominated)
@@ -664,35 +681,30 @@ def _publish(con: duckdb.DuckDBPyConnection, wide: str, kinds, *, weighted: bool
     constant = lambda text: pa.DictionaryArray.from_arrays(first, pa.array([text], pa.string()))  # noqa: E731
     fixed = {"scheme": constant(scheme), "source": constant("computed"), "basis": constant(basis),
              "note": pa.DictionaryArray.from_arrays(pa.nulls(rows, pa.int32()), pa.array([], pa.string()))}
-    for first_kind in range(0, len(kinds), INDICATORS_PER_QUERY):
-        chunk = kinds[first_kind:first_kind + INDICATORS_PER_QUERY]
-        inputs = [_indicator_inputs(kind, stem, weighted) for kind, _, stem in chunk]
-        read = con.sql(f"SELECT {', '.join(c for cols in inputs for c in cols)} FROM {wide}").to_arrow_table()
-        columns_read = iter(read.columns)
-        for i, (kind, indicator, _) in enumerate(chunk):
-            arrays = [next(columns_read).to_numpy(zero_copy_only=False) for _ in inputs[i]]
-            n, value, low, high, value_null = _indicator_numbers(kind, arrays, weighted, scale)
-            shown = (n > 0) & ~withheld[:, first_kind + i]
-            hidden = ~shown
-            # under the threshold, or withheld: no value, interval or n
-            blank = hidden | (n < limit)
-            value_blank = blank if value_null is None else blank | value_null
-            rank = sibling_ranks(siblings, ~value_blank & ~np.isnan(value), value)
-            columns = {
-                "year": keys.column("year"), "scheme": fixed["scheme"], "level": keys.column("level"),
-                "unit_code": keys.column("unit_code"), "parent_code": keys.column("parent_code"),
-                "service": keys.column("service"), "breakdown": keys.column("breakdown"),
-                "group": keys.column("grp"), "indicator": constant(indicator),
-                "value": pa.array(value, pa.float64(), mask=value_blank),
-                "n": pa.array(n, pa.int64(), mask=hidden),
-                "ci_low": pa.array(low, pa.float64(), mask=blank),
-                "ci_high": pa.array(high, pa.float64(), mask=blank),
-                "suppressed": pa.array(hidden), "rank": pa.array(rank, pa.int32(), mask=rank == 0),
-                "source": fixed["source"], "basis": fixed["basis"], "note": fixed["note"],
-            }
-            table = pa.Table.from_arrays([columns[f.name] for f in PUBLISH_SCHEMA], schema=PUBLISH_SCHEMA)
-            answered = n > 0
-            yield table if answered.all() else table.filter(pa.array(answered))
+    for i, (kind, indicator, stem) in enumerate(kinds):
+        inputs = _indicator_inputs(kind, stem, weighted, wide)
+        n, value, low, high, value_null = _indicator_numbers(kind, inputs, weighted, scale)
+        shown = (n > 0) & ~withheld[:, i]
+        hidden = ~shown
+        # under the threshold, or withheld: no value, interval or n
+        blank = hidden | (n < limit)
+        value_blank = blank if value_null is None else blank | value_null
+        rank = sibling_ranks(siblings, ~value_blank & ~np.isnan(value), value)
+        columns = {
+            "year": keys.column("year"), "scheme": fixed["scheme"], "level": keys.column("level"),
+            "unit_code": keys.column("unit_code"), "parent_code": keys.column("parent_code"),
+            "service": keys.column("service"), "breakdown": keys.column("breakdown"),
+            "group": keys.column("grp"), "indicator": constant(indicator),
+            "value": pa.array(value, pa.float64(), mask=value_blank),
+            "n": pa.array(n, pa.int64(), mask=hidden),
+            "ci_low": pa.array(low, pa.float64(), mask=blank),
+            "ci_high": pa.array(high, pa.float64(), mask=blank),
+            "suppressed": pa.array(hidden), "rank": pa.array(rank, pa.int32(), mask=rank == 0),
+            "source": fixed["source"], "basis": fixed["basis"], "note": fixed["note"],
+        }
+        table = pa.Table.from_arrays([columns[f.name] for f in PUBLISH_SCHEMA], schema=PUBLISH_SCHEMA)
+        answered = n > 0
+        yield table if answered.all() else table.filter(pa.array(answered))
 
 
 _TEXT_COLUMNS = ("year", "scheme", "province_code", "district_code", "commune_code", "agency_level",
@@ -832,17 +844,16 @@ def _restated(con: duckdb.DuckDBPyConnection, restate: Restatement, kept: _KeptG
     unpacked = [_unpack_sql(kept.packed_columns, kept.packing)] if kept.packing else []
     con.execute("CREATE OR REPLACE TEMP VIEW grain_restated AS " + _restated_grain_sql(
         restate, kept.table, [*unpacked, *(c for c in sums if c not in counts)]))
-    _create_wide(con, "wide_restated", kept.items, kept.comps, kept.weighted,
-                 _rollup_sql(sums, RESTATED_LEVELS, kept.weighted, "grain_restated"))
+    wide = _read_wide(con, kept.items, kept.comps, kept.weighted,
+                      _rollup_sql(sums, RESTATED_LEVELS, kept.weighted, "grain_restated"), sums)
     con.execute("DROP VIEW grain_restated")
     timings["core"] = timings.get("core", 0.0) + clock() - start
     kinds = [("composite", c.indicator, c.column) for c in kept.comps]
-    yield from _timed_publish(con, "wide_restated", kinds,
+    yield from _timed_publish(wide, kinds,
                               timings, weighted=kept.weighted, scale=1 if kept.weighted else score_scale(kept.comps),
                               limit=kept.limit, scheme=kept.scheme, basis="restated",
                               parts={c.column: c.parts for c in kept.comps},
                               protect=_restated_protection(restate, kept.published[0], kinds, kept.limit))
-    con.execute("DROP TABLE wide_restated")
 
 
 def compute_batches(con: duckdb.DuckDBPyConnection, responses: pd.DataFrame | pa.Table | duckdb.DuckDBPyRelation, *,
@@ -937,10 +948,9 @@ def compute_batches(con: duckdb.DuckDBPyConnection, responses: pd.DataFrame | pa
         con.execute(f"DROP {'TABLE' if dims else 'VIEW'} scored")
         # one table per grouping, read as one: appending to a wide table costs more than summing
         con.execute("CREATE OR REPLACE TEMP VIEW grain AS " + " UNION ALL BY NAME ".join(f"FROM {g}" for g in grains))
-        rolled_up = _rollup_sql(_sum_columns(props, comps, weighted, packed), levels, weighted,
-                                squares_exact=largest_unit * scale * scale < 2**53)
-        unpack = _unpack_sql(packed_columns, packing) if packing else ""
-        _create_wide(con, "wide", props, comps, weighted, rolled_up, unpack, packed)
+        sums = _sum_columns(props, comps, weighted, packed)
+        rolled_up = _rollup_sql(sums, levels, weighted, squares_exact=largest_unit * scale * scale < 2**53)
+        wide = _read_wide(con, props, comps, weighted, rolled_up, sums, packed_columns, packing)
         limit = int(threshold if threshold is not None else m.suppression_threshold)
         con.execute("DROP VIEW grain")
         if restate is not None:  # the overall grain stays for the restated series
@@ -956,11 +966,10 @@ def compute_batches(con: duckdb.DuckDBPyConnection, responses: pd.DataFrame | pa
         def keep(keys, counts, withheld, grain=kept[-1] if restate is not None else None):
             grain.published.append(_own_units_for_restated(keys, counts, withheld, kinds))
 
-        yield from _timed_publish(con, "wide", kinds, timings, weighted=weighted, scale=1 if weighted else scale,
+        yield from _timed_publish(wide, kinds, timings, weighted=weighted, scale=1 if weighted else scale,
                                   limit=limit, scheme=m.id, basis="pooled",
                                   parts={c.column: c.parts for c in comps},
                                   keep=keep if restate is not None else None)
-        con.execute("DROP TABLE IF EXISTS wide")
     if isinstance(responses, duckdb.DuckDBPyRelation):
         con.execute("DROP VIEW forms_in")
     else:
@@ -979,11 +988,11 @@ def compute_batches(con: duckdb.DuckDBPyConnection, responses: pd.DataFrame | pa
         con.unregister("restate_provinces")
 
 
-def _timed_publish(con, wide: str, kinds, timings: dict[str, float], **options) -> Iterator[pa.Table]:
+def _timed_publish(wide: _Wide, kinds, timings: dict[str, float], **options) -> Iterator[pa.Table]:
     """:func:`_publish`, adding the time spent to ``timings["publish"]`` (not the caller's)."""
     clock = time.perf_counter
     published = clock()
-    for batch in _publish(con, wide, kinds, **options):
+    for batch in _publish(wide, kinds, **options):
         timings["publish"] = timings.get("publish", 0.0) + clock() - published
         yield batch
         published = clock()
