@@ -247,6 +247,21 @@ def test_accepted_frame_contract(tmp_path):
     assert acc["access_4"].tolist()[0] == 5 and pd.isna(acc["access_4"].tolist()[1])
 
 
+@pytest.mark.parametrize("forms", [
+    [form(form_id="B"), form(form_id="A", year="2023", access_4="5", access_1="")],
+    [form(form_id="A", province_code="99")],               # nothing accepted
+])
+def test_accepted_table_is_the_frame_converted_by_arrow(tmp_path, forms):
+    """The accepted forms as Arrow: what pa.Table.from_pandas gives, nulls and metadata too."""
+    import pyarrow as pa
+
+    res = import_rows(tmp_path, forms)
+    got, want = res.accepted_table(), pa.Table.from_pandas(res.accepted, preserve_index=False)
+    assert got.schema.equals(want.schema, check_metadata=True) and got.equals(want)
+    assert [c.null_count for c in got.columns] == [c.null_count for c in want.columns]
+    assert got.column("access_4").to_pylist() == want.column("access_4").to_pylist()
+
+
 def test_item_not_asked_that_year_is_ignored_and_noted(tmp_path):
     res = import_rows(tmp_path, [form(access_4="5")])
     assert res.ok and pd.isna(res.accepted["access_4"].iloc[0])
