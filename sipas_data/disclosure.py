@@ -202,7 +202,9 @@ class _Columns:
     indicator-major: one indicator's cells are one run). Each indicator goes through the same
     steps as it would alone, so what it withholds does not depend on the others, nor on which
     others are settled with it: indicators may be counted and settled apart, in any order, on
-    several threads at once (each writes only its own cells and sets)."""
+    several threads at once (each writes only its own cells and sets). Only the indicators
+    :meth:`count` is given are counted and settled; the others repeat one of them
+    (:meth:`repeat`)."""
 
     def __init__(self, layout: _Layout, n: np.ndarray, withheld: np.ndarray, frozen: np.ndarray, limit: int):
         self.layout, self.frozen, self.limit = layout, frozen, limit
@@ -220,10 +222,10 @@ class _Columns:
         lay = self.layout
         sets, parent = lay.count, lay.sets.parent
         running = np.zeros(len(lay.member_row) + 1, dtype=np.int64)
+        n_of, withheld_of = (cells.reshape(self.columns, self.rows) for cells in (self.n, self.withheld))
         bad = []
         for c in columns:
-            n, withheld = self.n[c * self.rows:(c + 1) * self.rows], self.withheld[c * self.rows:(c + 1) * self.rows]
-            own = slice(c * sets, (c + 1) * sets)
+            n, withheld, own = n_of[c], withheld_of[c], slice(c * sets, (c + 1) * sets)
             member_n = n.take(lay.member_row)
             member_out = withheld.take(lay.member_row) & (member_n > 0)
             total_n = n.take(parent)
