@@ -332,6 +332,22 @@ def test_index_file_encoded_in_parts_is_the_file_one_writer_writes(tmp_path):
     assert (sha256, size) == (hashlib.sha256(expected).hexdigest(), len(expected))
 
 
+def test_a_row_group_written_in_one_batch_is_the_file_of_the_default_batches():
+    """The index file's writer hands each row group to the encoders in one batch instead of the
+    default 1,024 rows: the same bytes, over several row groups."""
+    import pyarrow as pa
+
+    from sipas_data.release import ROW_GROUP_SIZE, _encode_part, _parquet_options
+
+    batches = _index_batches()
+    batch = pa.concat_tables(batches * (2 * ROW_GROUP_SIZE // sum(b.num_rows for b in batches) + 1))
+    assert batch.num_rows > 2 * ROW_GROUP_SIZE
+    options = _parquet_options()
+    assert options["write_batch_size"] == ROW_GROUP_SIZE
+    default = {k: v for k, v in options.items() if k != "write_batch_size"}
+    assert _encode_part(batch, options).equals(_encode_part(batch, default))
+
+
 def test_a_batch_that_cannot_be_encoded_fails_the_build_and_leaves_no_release(tmp_path):
     from sipas_data.release import write_release
 
