@@ -174,7 +174,8 @@ def _int_mean_sql(exprs: list[str]) -> str:
 
 
 def _scored_sql(m: Scheme, source: str, props, comps, plain: set[str]) -> str:
-    """The forms plus one respondent-score column per composite (``sc_<stem>``), in fixed point:
+    """The forms of scheme ``m`` (the query ``source``) plus one respondent-score column per
+    composite (``sc_<stem>``), in fixed point:
     the score times :func:`score_scale`, an exact INTEGER. A respondent's element score is the
     share of their valid answers in the element that are satisfied; their aspect and SIPAS
     scores follow the published index's rule. Each depth is one projection over the one below,
@@ -208,7 +209,7 @@ def _scored_sql(m: Scheme, source: str, props, comps, plain: set[str]) -> str:
         # ``sipas_without_policy``, e.g. sipas_data/methodologies/sipas-2022.json).
         sipas_expr = f"(CASE WHEN sc_as_policy IS NULL THEN sc_as_services ELSE {sipas_expr} END)"
     flags = ", ".join(f"({test})::{counter_type} AS f_{name}" for name, test in _counters(props, plain))
-    sql = f"SELECT *, {flags} FROM {source} WHERE scheme = '{m.id}'"
+    sql = f"SELECT *, {flags} FROM {source}"
     sql = f"SELECT *, {', '.join(el_cols)} FROM ({sql})"
     if aspect_cols:
         sql = f"SELECT *, {', '.join(aspect_cols)} FROM ({sql})"
@@ -386,24 +387,46 @@ def _key_table_sql(name: str, counted: str) -> str:
             f"SELECT row_number() OVER ()::INTEGER AS {name}_id, * FROM ({counted})")
 
 
+def _text_sql(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _group_code_sql(dim: str, groups: list[str]) -> str:
+    """A form's group in the profile dimension ``dim`` as its position among ``groups`` (from 1;
+    NULL without a group): a small whole number is much cheaper to sort and to group by than
+    a text, and :func:`_group_text_sql` turns it back into the group's text in the grain."""
+    whens = " ".join(f"WHEN {_text_sql(g)} THEN {i}" for i, g in enumerate(groups, 1))
+    code_type = "UTINYINT" if len(groups) < 2**8 else "INTEGER"
+    return f"(CASE {_q(dim)}::VARCHAR {whens} END)::{code_type} AS {_q(dim)}" if groups \
+        else f"NULL::UTINYINT AS {_q(dim)}"
+
+
+def _group_text_sql(dim: str, groups: list[str]) -> str:
+    """The text of the group coded by :func:`_group_code_sql`."""
+    return f"([{', '.join(map(_text_sql, groups))}]::VARCHAR[])[{_q(dim)}]" if groups else "NULL::VARCHAR"
+
+
 def _key_join_sql(name: str, keys: tuple[str, ...], source: str) -> str:
     return f"JOIN {name} ON " + " AND ".join(f"{name}.{k} IS NOT DISTINCT FROM {source}.{k}" for k in keys)
 
 
-def _grain(con: duckdb.DuckDBPyConnection, aggs: list[str], dims: tuple[str, ...], name: str, per_scan: int) -> None:
-    """Creates the table ``name`` of sums per finest cell: for ``all`` (no ``dims``: by commune
-    or district agency) or for the profile dimensions ``dims`` (by district and group).
+def _grain(con: duckdb.DuckDBPyConnection, aggs: list[str], groups: dict[str, list[str]], name: str,
+           per_scan: int) -> None:
+    """Creates the table ``name`` of sums per finest cell: for ``all`` (no ``groups``: by commune
+    or district agency) or for the profile dimensions ``groups`` names (by district and group,
+    the group coded by :func:`_group_code_sql` among the dimension's groups).
 
     Every profile dimension is summed in the same scan (one grouping set per dimension), so
     each form's scores are read and converted once for all of them; a dimension's forms
     without a group (NULL) are left out. The aggregates run up to
     :data:`AGGREGATES_PER_SCAN` per scan of ``scored``, and the parts (if more than one) are
     joined on the cell."""
+    dims = tuple(groups)
     if not dims:
         group, cell, keys, scan_from = "cells_id", "cells_id", "cells", "FROM scored GROUP BY cells_id"
     else:
         breakdown = " ".join(f"WHEN grouping({d}) = 0 THEN '{d}'" for d in dims)
-        grp = " ".join(f"WHEN grouping({d}) = 0 THEN {d}::VARCHAR" for d in dims)
+        grp = " ".join(f"WHEN grouping({d}) = 0 THEN {_group_text_sql(d, g)}" for d, g in groups.items())
         group = f"districts_id, CASE {breakdown} END AS breakdown, CASE {grp} END AS grp"
         cell, keys = "districts_id, breakdown, grp", "districts"
         scan_from = f"FROM scored GROUP BY GROUPING SETS ({', '.join(f'(districts_id, {d})' for d in dims)})"
@@ -893,8 +916,12 @@ def compute_batches(con: duckdb.DuckDBPyConnection, responses: pd.DataFrame | pa
         props, comps = plan(m)
         con.execute(f"CREATE OR REPLACE TEMP VIEW forms AS {_forms_view_sql(m, present)}")
         dims = tuple(d for d in breakdowns if d in present)
-        weighted = not con.execute(
-            f"SELECT coalesce(bool_and(weight = 1.0), true) FROM forms WHERE scheme = '{m.id}'").fetchone()[0]
+        # (and the groups of each profile dimension, in the same scan)
+        weighted, *found = con.execute(
+            f"SELECT coalesce(bool_and(weight = 1.0), true) = false"
+            f"{''.join(f', list(DISTINCT {_q(d)}::VARCHAR)' for d in dims)} FROM forms WHERE scheme = '{m.id}'"
+        ).fetchone()
+        groups = {d: sorted(g for g in found_groups if g is not None) for d, found_groups in zip(dims, found)}
         # A question the forms do not carry has no cell to publish (items stay: composites read them).
         expectations_asked = any(c in present for c in m.expectation_columns())
         props = [p for p in props if p.column.startswith("it_")
@@ -932,18 +959,23 @@ def compute_batches(con: duckdb.DuckDBPyConnection, responses: pd.DataFrame | pa
         # order that saves the groupings far more than sorting the forms' answers costs).
         # Only speed depends on this order, never a result.
         columns = ", ".join([*keep, *_per_form_columns(props, comps, plain, packing)])
+        # The sort moves every column of the forms: only what the scores read, fixed-width (the
+        # profile groups coded as small whole numbers, no scheme, no weight unless weighted).
         if dims:
-            by_district = (f"(SELECT cells_id, districts_id, f.* EXCLUDE ({', '.join(CELL_KEYS)}) "
+            dropped = [*CELL_KEYS, "scheme", *dims, *(() if weighted else ("weight",))]
+            codes = ", ".join(_group_code_sql(d, g) for d, g in groups.items())
+            by_district = (f"(SELECT cells_id, districts_id, f.* EXCLUDE ({', '.join(map(_q, dropped))}), {codes} "
                            f"FROM forms f {joins} WHERE f.scheme = '{m.id}' ORDER BY districts_id, cells_id)")
             scored = f"SELECT {columns} FROM ({_scored_sql(m, by_district, props, comps, plain)})"
         else:
-            scored = f"SELECT {columns} FROM ({_scored_sql(m, 'forms', props, comps, plain)}) f {joins}"
+            of_scheme = f"(FROM forms WHERE scheme = '{m.id}')"
+            scored = f"SELECT {columns} FROM ({_scored_sql(m, of_scheme, props, comps, plain)}) f {joins}"
         con.execute(f"CREATE OR REPLACE TEMP {'TABLE' if dims else 'VIEW'} scored AS {scored}")
         aggs = _grain_aggregates(props, comps, weighted, scale, exact_doubles, packed)
         grains = ["grain_all", *(["grain_breakdowns"] if dims else [])]
-        _grain(con, aggs, (), "grain_all", AGGREGATES_PER_SCAN if dims else len(aggs))
+        _grain(con, aggs, {}, "grain_all", AGGREGATES_PER_SCAN if dims else len(aggs))
         if dims:
-            _grain(con, aggs, dims, "grain_breakdowns", AGGREGATES_PER_SCAN)
+            _grain(con, aggs, groups, "grain_breakdowns", AGGREGATES_PER_SCAN)
         # the per-form table is the largest thing held: gone once the groupings have summed it
         con.execute(f"DROP {'TABLE' if dims else 'VIEW'} scored")
         # one table per grouping, read as one: appending to a wide table costs more than summing

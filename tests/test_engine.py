@@ -255,3 +255,15 @@ def test_profile_breakdowns_summed_together_leave_out_forms_without_a_group(monk
     assert len(both) == len(c) == len(heavy)
     shown = ~both.suppressed_y
     assert (both.value_x[shown] - both.value_y[shown]).abs().max() < TOL
+
+
+def test_profile_groups_keep_their_texts_whatever_they_hold(cells):
+    # the groups travel as codes from the forms to the grain: texts SQL would quote, a blank one
+    # and one like a number come back as they were, with the same cells
+    texts = {"female": "nữ 'độc thân'", "male": ""}
+    odd = compute_indices(forms().assign(gender=forms().gender.map(texts), age_group="1"), threshold=1).to_pandas()
+    for usual, renamed in texts.items():
+        mine = cell(odd, "district", "866", "sipas", breakdown="gender", group=renamed)
+        theirs = cell(cells, "district", "866", "sipas", breakdown="gender", group=usual)
+        assert (mine.n, mine.value) == (theirs.n, theirs.value)
+    assert cell(odd, "province", "87", "sipas", breakdown="age_group", group="1").n == 9  # every form
