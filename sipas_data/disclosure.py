@@ -170,8 +170,13 @@ def _runs(starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray,
     return np.arange(len(which)) + np.repeat(starts - offsets, lengths), which, offsets
 
 
-def _distinct(values: np.ndarray) -> np.ndarray:
-    """The distinct values, sorted (np.unique hashes integers first: many times slower here)."""
+def _distinct(values: np.ndarray, size: int | None = None) -> np.ndarray:
+    """The distinct values, sorted (np.unique hashes integers first: many times slower here);
+    many whole numbers under ``size`` are marked in a table instead (sorting takes longer)."""
+    if size is not None and len(values) * 32 >= size:
+        seen = np.zeros(size, dtype=bool)
+        seen[values] = True
+        return np.flatnonzero(seen)
     values = np.sort(values)
     return values[np.r_[True, values[1:] != values[:-1]]] if len(values) else values
 
@@ -278,7 +283,7 @@ class _Columns:
         picked = column[has_open] * self.rows + best[has_open] % self.rows
         totals = column[~has_open] * self.rows + lay.sets.parent[s[~has_open]]
         totals = totals[~self.withheld[totals] & ~self.frozen[totals % self.rows]]
-        more = _distinct(np.concatenate([picked, totals]))
+        more = _distinct(np.concatenate([picked, totals]), len(self.n))
         return more[~self.withheld[more]]
 
     def withhold(self, cells: np.ndarray) -> np.ndarray:
@@ -303,7 +308,7 @@ class _Columns:
         (a set may be named more than once); returns the cells it withheld."""
         withheld = [np.zeros(0, dtype=np.int64)]
         while len(bad):
-            more = self.next_to_withhold(_distinct(bad))
+            more = self.next_to_withhold(_distinct(bad, len(self.unknown_n)))
             if not len(more):
                 break  # nothing left that may be withheld here (frozen cells)
             withheld.append(more)
