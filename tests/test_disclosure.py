@@ -180,6 +180,15 @@ def test_cell_sets_are_the_groups_the_children_and_the_services_of_a_cell():
     assert sets.member_row.tolist() == [3, 4, 1, 2, 5]
 
 
+def test_cell_sets_refuse_a_cell_named_twice():
+    # district 001 twice: which of the two would its communes add up to?
+    keys = pd.DataFrame({"year": [2024] * 3, "level": ["province", "district", "district"],
+                         "unit_code": ["01", "001", "001"], "parent_code": [None, "01", "01"],
+                         "service": ["all"] * 3, "breakdown": ["all"] * 3, "grp": ["all"] * 3})
+    with pytest.raises(pd.errors.InvalidIndexError):
+        cell_sets(keys)
+
+
 def test_the_rule_settles_across_sets_that_share_cells():
     # three cells: A + B = T and B + C = U; A is small. Withholding B for T leaves B alone in U,
     # so C is withheld too.
