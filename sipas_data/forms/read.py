@@ -6,12 +6,12 @@
   read by Arrow (``pyarrow.csv``), each column dictionary-encoded (or read as bytes: a column of
   one-byte cells such as the answers, encoded from its bytes, and the form ids, kept one value
   per row): each column arrives as its distinct texts (as Arrow text, made Python strings only
-  when a rule needs them) and a small code per row (:class:`~sipas_data.forms.cells.Cells`), never as a million Python
-  strings; the header row is read as the columns' names, so a column's texts are the forms'
-  alone. The file's sha256 is computed on a thread while Arrow parses it. A file Arrow would
-  read differently from pandas' parser (UTF-16, a row shorter or longer than the header, a
-  quote left open, text that is not UTF-8) is read by pandas, which gives the same cells or
-  today's message.
+  when a rule needs them) and a small code per row (:class:`~sipas_data.forms.cells.Cells`),
+  never as a million Python strings; the header row is read as the columns' names, so a
+  column's texts are the forms' alone. The file's sha256 is computed on a thread while Arrow
+  parses it. A file Arrow would read differently from pandas' parser (UTF-16, a row shorter or
+  longer than the header, a quote left open, text that is not UTF-8) is read by pandas, which
+  gives the same cells or today's message.
 * XLSX/XLSM through :mod:`sipas_data.forms.xlsx` (python-calamine, by the cells' real extent):
   the sheet named "Phiếu" or "forms" if there is one, else the first. Cells that hold a formula
   without a saved value or an error value, and hidden rows, are reported for the rules stage.
