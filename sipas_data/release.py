@@ -65,6 +65,10 @@ ROW_GROUP_SIZE = 65_536
 PENDING_BATCHES = 16
 # Threads encoding batches of the index file at once (one per core of the machines it is built on).
 ENCODERS = 2
+# The index file is flushed to disk each time this many bytes more are written (by the thread
+# writing it, which mostly waits for the encoders), so the flush of the whole release before it
+# is published, after the last batch, has little of it left to write.
+FLUSH_EVERY = 16 << 20
 RELEASE_ID_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789-_.")
 # A temporary or replaced folder whose build lock is free is removed once it is this old (seconds);
 # the build of the same id removes its own leftovers at once, since it holds their lock.
@@ -145,10 +149,14 @@ def _write_parquet(path: Path, batches: Iterable[pa.Table]) -> tuple[str, int]:
         try:
             with open(path, "wb") as f:
                 file = Stitcher(f)
-                parts = 0
+                parts = flushed = 0
                 while (part := pending.get()) is not None:
                     file.add(part.result())
                     parts += 1
+                    if file.size - flushed >= FLUSH_EVERY:
+                        f.flush()
+                        os.fsync(f.fileno())
+                        flushed = file.size
                 if not parts:
                     file.add(_encode_part(None, options))
                 file.finish()

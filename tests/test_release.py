@@ -311,15 +311,20 @@ def _index_batches():
     return list(compute_batches(duckdb.connect(), forms(), threshold=1))
 
 
-def test_index_file_encoded_in_parts_is_the_file_one_writer_writes(tmp_path):
+@pytest.mark.parametrize("flushed_after_every_part", [False, True])
+def test_index_file_encoded_in_parts_is_the_file_one_writer_writes(tmp_path, monkeypatch, flushed_after_every_part):
     """Batches encoded apart on several threads and joined give one writer's very bytes, and
-    the checksum taken on the way is the file's."""
+    the checksum taken on the way is the file's (also when the file is flushed to disk as it
+    is written)."""
     import hashlib
 
     import pyarrow.parquet as pq
 
+    from sipas_data import release
     from sipas_data.release import ROW_GROUP_SIZE, _parquet_options, _write_parquet
 
+    if flushed_after_every_part:
+        monkeypatch.setattr(release, "FLUSH_EVERY", 1)
     batches = _index_batches()
     assert len(batches) > 2
     sha256, size = _write_parquet(tmp_path / "parts.parquet", iter(batches))
