@@ -87,8 +87,6 @@ def cmd_validate(args) -> int:
 
 
 def cmd_build(args) -> int:
-    import pyarrow as pa
-
     from .build import build_release
     from .importer import default_rejects_path
     from .official import OfficialFileError, read_official, write_official_rejects
@@ -129,9 +127,10 @@ def cmd_build(args) -> int:
     counts = {"forms_read": result.rows_read, "forms_accepted": len(result.accepted),
               "forms_rejected": len(result.rejects), "duplicates_ignored": result.duplicates_ignored,
               "official_rows": sum(len(o) for o in official_rows)}
-    # The build works on the forms as an Arrow table. Converted here, nothing else of the import
-    # (its frame, its rejects) is held beside the table until the release is written.
-    forms = pa.Table.from_pandas(result.accepted, preserve_index=False)
+    # The build works on the forms as an Arrow table (on the frame's own buffers). Taken here,
+    # nothing else of the import (its rejects, its cells) is held beside it until the release is
+    # written.
+    forms = result.accepted_table()
     del result
     try:
         path = build_release(
