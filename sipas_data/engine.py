@@ -36,9 +36,12 @@ column              table           what it holds
 ``f_h_<stem>``      per form        1 when it counts in the numerator (satisfied, ticked), else 0
 ``sc_<stem>``       per form        a composite's respondent score times :func:`score_scale`
                                     (an exact whole number; NULL without a valid answer)
-``pk_<k>``          per form, sums  unweighted: several ``f_`` counters packed in one DOUBLE
-                                    (:class:`Packing`); unpacked into ``n_`` and ``h_`` after
-                                    the roll-up (before it, for the restated series)
+``gk_<k>``          per form, grain unweighted: several ``f_`` counters packed in one DOUBLE
+                                    (:class:`Packing`), fields as wide as a grain cell needs;
+                                    unpacked in the grain for the restated series
+``pk_<k>``          roll-up         the same counts repacked in fields as wide as a province
+                                    needs (:func:`_repack_sql`); unpacked into ``n_`` and
+                                    ``h_`` after the roll-up
 ``x_<stem>``        per form        weighted: the hit flag where the answer is valid, else NULL
 ``n_<stem>``        grain, roll-up  valid answers (proportion), respondents with a score
                                     (composite)
@@ -281,19 +284,19 @@ def _counters(props, plain: set[str]) -> list[tuple[str, str]]:
     return out
 
 
-def _packed_columns(counters, packing: Packing) -> list[tuple[str, list[tuple[str, int]]]]:
-    """The packed per-form columns: (name, [(sum column, bit shift), ...])."""
-    return [(f"pk_{i // packing.per_column}",
+def _packed_columns(counters, packing: Packing, prefix: str = "pk") -> list[tuple[str, list[tuple[str, int]]]]:
+    """The packed columns: (name, [(sum column, bit shift), ...])."""
+    return [(f"{prefix}_{i // packing.per_column}",
              [(name, packing.bits * k) for k, (name, _) in enumerate(counters[i:i + packing.per_column])])
             for i in range(0, len(counters), packing.per_column)]
 
 
-def _per_form_columns(props, comps, plain: set[str], packing: Packing | None) -> list[str]:
+def _per_form_columns(props, comps, packed_columns) -> list[str]:
     """What each form contributes, computed once (into the ``scored`` table that every grouping
     then only sums, or streamed into the one grouping there is).
 
     Both read the 0/1 counters that :func:`_scored_sql` evaluated once per form. Unweighted
-    (``packing``): the counters packed into DOUBLEs (see :class:`Packing`). Weighted: each
+    (``packed_columns``): the counters packed into DOUBLEs (see :class:`Packing`). Weighted: each
     proportion is one FLOAT per form, 1 when the answer counts in the numerator, 0 when it is
     valid but not, NULL when it does not count at all; a cell's n is then ``count()`` and its
     weighted hits ``sum(weight * x)``. The respondent scores are INTEGERs.
@@ -301,8 +304,8 @@ def _per_form_columns(props, comps, plain: set[str], packing: Packing | None) ->
     Every aggregate here keeps an 8-byte state: DuckDB's ``count_if`` and integer ``sum`` keep
     16 bytes and update several times slower."""
     cols = []
-    if packing:
-        for name, fields in _packed_columns(_counters(props, plain), packing):
+    if packed_columns:
+        for name, fields in packed_columns:
             terms = [f"f_{c}" + (f" * {1 << shift}" if shift else "") for c, shift in fields]
             cols.append(f"({' + '.join(f'({t})' for t in terms)})::DOUBLE AS {name}")
     else:  # the hit flag where the answer is valid, else NULL
@@ -350,6 +353,24 @@ def _unpack_sql(packed_columns, packing: Packing) -> str:
         for count, shift in fields:
             word = f"{name}::BIGINT" + (f" >> {shift}" if shift else "")
             cols.append(f"(({word}) & {(1 << packing.bits) - 1})::DOUBLE AS {count}")
+    return ", ".join(cols)
+
+
+def _repack_sql(grain_columns, grain_packing: Packing, packed_columns) -> str:
+    """The grain's packed sums (laid out as ``grain_columns``, fields of ``grain_packing``'s
+    width) repacked as ``packed_columns``, in fields as wide as the largest published cell
+    needs: each count moved from its field to its new one. Whole numbers below 2**53 (the
+    BIGINT casts are exact) that occupy separate bits (the additions never carry)."""
+    field_of = {count: (name, shift) for name, fields in grain_columns for count, shift in fields}
+    mask = (1 << grain_packing.bits) - 1
+    cols = []
+    for name, fields in packed_columns:
+        terms = []
+        for count, shift in fields:
+            word, at = field_of[count]
+            field = f"(({word}::BIGINT" + (f" >> {at}" if at else "") + f") & {mask})"
+            terms.append(f"({field} << {shift})" if shift else field)
+        cols.append(f"({' + '.join(terms)})::DOUBLE AS {name}")
     return ", ".join(cols)
 
 
@@ -949,16 +970,22 @@ def compute_batches(con: duckdb.DuckDBPyConnection, responses: pd.DataFrame | pa
             "FROM cells GROUP BY year, province_code, district_code, service) GROUP BY year, province_code)"
         ).fetchone()
         exact_doubles = largest_cell * scale * scale < 2**53
+        # Unweighted, the counts travel packed: over the forms into the grain in fields as wide
+        # as a grain cell's counts need (fewer columns for every form to fill and every grouping
+        # to sum), then repacked in fields as wide as a province's need, for the roll-up.
         packing = None if weighted else Packing.for_largest(largest_unit)
+        grain_packing = None if weighted else Packing.for_largest(largest_cell)
         packed_columns = _packed_columns(_counters(props, plain), packing) if packing else []
+        grain_columns = _packed_columns(_counters(props, plain), grain_packing, "gk") if packing else []
         packed = [name for name, _ in packed_columns]
+        grain_packed = [name for name, _ in grain_columns]
         # One grouping streams straight from the forms; several share the per-form work, done
         # once into a table that each then only sums. That table is laid out district by
         # district: a grouping then updates the sums of a few cells at a time, which stay in
         # the processor's cache, instead of jumping between all of them (with forms in random
         # order that saves the groupings far more than sorting the forms' answers costs).
         # Only speed depends on this order, never a result.
-        columns = ", ".join([*keep, *_per_form_columns(props, comps, plain, packing)])
+        columns = ", ".join([*keep, *_per_form_columns(props, comps, grain_columns)])
         # The sort moves every column of the forms: only what the scores read, fixed-width (the
         # profile groups coded as small whole numbers, no scheme, no weight unless weighted).
         if dims:
@@ -971,7 +998,7 @@ def compute_batches(con: duckdb.DuckDBPyConnection, responses: pd.DataFrame | pa
             of_scheme = f"(FROM forms WHERE scheme = '{m.id}')"
             scored = f"SELECT {columns} FROM ({_scored_sql(m, of_scheme, props, comps, plain)}) f {joins}"
         con.execute(f"CREATE OR REPLACE TEMP {'TABLE' if dims else 'VIEW'} scored AS {scored}")
-        aggs = _grain_aggregates(props, comps, weighted, scale, exact_doubles, packed)
+        aggs = _grain_aggregates(props, comps, weighted, scale, exact_doubles, grain_packed)
         grains = ["grain_all", *(["grain_breakdowns"] if dims else [])]
         _grain(con, aggs, {}, "grain_all", AGGREGATES_PER_SCAN if dims else len(aggs))
         if dims:
@@ -979,7 +1006,11 @@ def compute_batches(con: duckdb.DuckDBPyConnection, responses: pd.DataFrame | pa
         # the per-form table is the largest thing held: gone once the groupings have summed it
         con.execute(f"DROP {'TABLE' if dims else 'VIEW'} scored")
         # one table per grouping, read as one: appending to a wide table costs more than summing
-        con.execute("CREATE OR REPLACE TEMP VIEW grain AS " + " UNION ALL BY NAME ".join(f"FROM {g}" for g in grains))
+        grain = " UNION ALL BY NAME ".join(f"FROM {g}" for g in grains)
+        if packing:
+            grain = (f"SELECT * EXCLUDE ({', '.join(grain_packed)}), "
+                     f"{_repack_sql(grain_columns, grain_packing, packed_columns)} FROM ({grain})")
+        con.execute(f"CREATE OR REPLACE TEMP VIEW grain AS {grain}")
         sums = _sum_columns(props, comps, weighted, packed)
         rolled_up = _rollup_sql(sums, levels, weighted, squares_exact=largest_unit * scale * scale < 2**53)
         wide = _read_wide(con, props, comps, weighted, rolled_up, sums, packed_columns, packing)
@@ -987,7 +1018,7 @@ def compute_batches(con: duckdb.DuckDBPyConnection, responses: pd.DataFrame | pa
         con.execute("DROP VIEW grain")
         if restate is not None:  # the overall grain stays for the restated series
             kept.append(_KeptGrain(f"grain_kept_{len(kept)}", m.id, [p for p in props if p.column.startswith("it_")],
-                                   comps, plain, weighted, packing, packed_columns, limit))
+                                   comps, plain, weighted, grain_packing, grain_columns, limit))
             con.execute(f"ALTER TABLE grain_all RENAME TO {kept[-1].table}")
         for temp in (*grains, "cells", "districts"):
             con.execute(f"DROP TABLE IF EXISTS {temp}")

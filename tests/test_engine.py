@@ -213,6 +213,27 @@ def test_counts_fill_their_packed_fields_without_carrying(copies):
         assert cell(c, level, unit, "sipas").n == copies
 
 
+def test_counts_packed_narrower_in_the_grain_than_in_the_province_do_not_carry():
+    # Over the forms, the fields are as wide as a grain cell's counts need (1,000 forms of a
+    # district's service: 10 bits); the province's 2,000 need 11: the grain's sums are repacked
+    # into the wider fields before the roll-up, and every answer a hit shows any carry.
+    from handworked import form
+
+    df = pd.DataFrame([form(f"P{i}", C1, service, 5, gender="female")
+                       for service in ("birth", "marriage") for i in range(1000)])
+    for item in ITEMS:
+        df[item] = df[item].astype("Int8")
+    c = compute_indices(df).to_pandas()
+    for level, unit, service, n in (("commune", C1, "birth", 1000), ("commune", C1, "all", 2000),
+                                    ("district", "866", "marriage", 1000), ("province", "87", "all", 2000)):
+        for item in ITEMS:
+            row = cell(c, level, unit, f"item:{item}", service=service)
+            assert (row.n, row.value) == (n, 100.0)
+        row = cell(c, level, unit, "sipas", service=service, breakdown="all" if level == "commune" else "gender",
+                   group="all" if level == "commune" else "female")
+        assert (row.n, row.value) == (n, 100.0)
+
+
 def test_roll_up_adds_squared_scores_as_integers_when_a_double_might_not_hold_them(monkeypatch):
     # Sums of squared scores roll up as DOUBLEs only when the largest unit's cannot pass
     # 2**53; otherwise as 128-bit integers. Both paths give the same cells.
