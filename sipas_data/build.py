@@ -197,9 +197,11 @@ def build_release(forms: pd.DataFrame | pa.Table, out: str | Path, *, official: 
     schemes = sorted({str(s) for s in pc.unique(forms.column("scheme")).to_pylist()}) if forms.num_rows else []
     used = UsedUnits()
 
-    years = forms.column("year").to_numpy() if forms.num_rows else []
+    # the earliest year, found by Arrow (a Python loop over a million forms' years took 0.36 s)
+    earliest = pc.min(forms.column("year")).as_py() if forms.num_rows else None
     restated_before = calendar.restated_before()
-    restating = restate and len(years) and restated_before is not None and int(min(years)) < restated_before
+    restating = bool(restate and earliest is not None and restated_before is not None
+                     and int(earliest) < restated_before)
 
     geography = []  # the registries and crosswalk, loading beside the writer
 
