@@ -288,3 +288,15 @@ def test_profile_groups_keep_their_texts_whatever_they_hold(cells):
         theirs = cell(cells, "district", "866", "sipas", breakdown="gender", group=usual)
         assert (mine.n, mine.value) == (theirs.n, theirs.value)
     assert cell(odd, "province", "87", "sipas", breakdown="age_group", group="1").n == 9  # every form
+
+
+def test_the_connection_keeps_its_settings():
+    # the engine changes how DuckDB groups grouping sets only while it groups them
+    import duckdb
+
+    from sipas_data.engine import compute_batches
+
+    con = duckdb.connect()
+    con.execute("SET disabled_optimizers = 'top_n'")
+    assert list(compute_batches(con, forms(), threshold=1))
+    assert con.execute("SELECT current_setting('disabled_optimizers')").fetchone()[0] == "top_n"
