@@ -232,18 +232,22 @@ def _registry(vintage: str) -> dict:
     if key not in _REGISTRY_CACHE:
         by = {lvl: df[df["level"] == lvl] for lvl in ("province", "district", "commune")}
         _REGISTRY_CACHE.clear()
-        district_province = pd.Series(by["district"]["province_code"].to_numpy(),
-                                      index=by["district"]["code"].to_numpy()).to_dict()
+        district_province = _lookup(by["district"], "province_code")
         _REGISTRY_CACHE[key] = {
             "provinces": set(by["province"]["code"]),
             # the districts whose province is known (a district without one is not "in force")
             "district_province": {d: p for d, p in district_province.items() if not pd.isna(p)},
-            "commune_district": pd.Series(by["commune"]["district_code"].to_numpy(),
-                                          index=by["commune"]["code"].to_numpy()).to_dict(),
-            "commune_province": pd.Series(by["commune"]["province_code"].to_numpy(),
-                                          index=by["commune"]["code"].to_numpy()).to_dict(),
+            "commune_district": _lookup(by["commune"], "district_code"),
+            "commune_province": _lookup(by["commune"], "province_code"),
         }
     return _REGISTRY_CACHE[key]
+
+
+def _lookup(units: pd.DataFrame, column: str) -> dict:
+    """Each unit's code -> its ``column`` as pandas types it (NaN for a missing text among
+    texts); by the column's ``tolist``: ``to_dict`` steps through Arrow's text one value at a
+    time (0.1 s for the 10k communes)."""
+    return dict(zip(units["code"].tolist(), pd.Series(units[column].to_numpy()).tolist()))
 
 
 def places(f: Forms) -> None:
