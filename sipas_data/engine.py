@@ -162,13 +162,6 @@ def plan(m: Scheme) -> tuple[list[Proportion], list[Composite]]:
     return props, comps
 
 
-def _mean_sql(exprs: list[str]) -> str:
-    """Mean of the non-null expressions (NULL when all are NULL)."""
-    total = " + ".join(f"coalesce({e}, 0)" for e in exprs)
-    count = " + ".join(f"({e} IS NOT NULL)::INTEGER" for e in exprs)
-    return f"(({total}) / nullif({count}, 0))"
-
-
 def _int_mean_sql(exprs: list[str]) -> str:
     """Whole-number mean of the non-null whole-number expressions (NULL when all are NULL); exact
     for respondent scores in fixed point (see :func:`score_scale`)."""
@@ -347,8 +340,7 @@ def _grain_aggregates(props, comps, weighted: bool, scale: int, exact_doubles: b
 
 
 def _unpack_sql(packed_columns, packing: Packing) -> str:
-    """The counts out of the rolled-up packed sums (whole numbers below 2**53, so the BIGINT
-    cast is exact)."""
+    """The counts out of packed sums (whole numbers below 2**53, so the BIGINT cast is exact)."""
     cols = []
     for name, fields in packed_columns:
         for count, shift in fields:
