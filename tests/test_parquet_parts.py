@@ -52,6 +52,16 @@ def test_positions_move_and_their_varints_grow():
     assert out == b"\x96\xac\x02\x26\x00\x1c\x96\x02\x00\x06\x3c\x0e\x00"
 
 
+def test_a_field_to_enter_that_is_no_struct_is_copied_as_it_is():
+    # field 1 should hold structs (as RowGroup.columns does): a list of i32 and, in field 3, an
+    # i64 where a struct was expected are left as they are
+    shape = Shape(inner={1: Shape(positions=frozenset({1})), 3: Shape(positions=frozenset({1}))})
+    data = b"\x19\x25\x02\x04\x26\x08\x00"
+    out = bytearray()
+    assert rewrite_struct(data, 0, out, shape, 50) == len(data)
+    assert out == data
+
+
 def test_row_groups_take_their_ordinal_and_their_chunks_move():
     # RowGroup {1: [ColumnChunk {2: 0, 3: ColumnMetaData {9: 4, 11: 8}}], 5: 4, 7: 0}
     data = b"\x19\x1c\x26\x00\x1c\x96\x08\x26\x10\x00\x00\x46\x08\x24\x00\x00"
