@@ -489,16 +489,24 @@ def _grain(con: duckdb.DuckDBPyConnection, aggs: list[str], groups: dict[str, li
 
 
 def _rollup_sql(sum_cols: list[str], levels: tuple[str, ...], weighted: bool, grain: str = "grain",
-                squares_exact: bool = False) -> str:
+                squares_exact: bool = False, districts_apart: bool = False) -> str:
     """Units at each level from the grain (the table or view ``grain``), with ``all`` services
-    and each service."""
+    and each service.
+
+    ``districts_apart``: no district code is used by two provinces in the same year. A profile
+    breakdown's grain row (one per year, province, district, service, breakdown and group) is
+    then already its district's cell for that service, and only the ``all`` services cells and
+    the ``all`` breakdown's cells (from the communes and agencies) need grouping."""
     # Counts and sums of scores add exactly as DOUBLEs (whole numbers far under 2**53), which
     # DuckDB sums much faster than integers (those it adds in 128 bits); sums of squared scores
     # can pass 2**53 at province level and are then added as integers (``squares_exact``:
     # they cannot, for the largest unit).
-    sums = ", ".join(f"max({c}) AS {c}" if c == LARGEST_WEIGHT
-                     else f"sum({c}::HUGEINT) AS {c}" if c.startswith("s2_") and not (weighted or squares_exact)
-                     else f"sum({c}::DOUBLE) AS {c}" for c in sum_cols)
+    def summed(c: str, over_rows: bool = True) -> str:
+        if c == LARGEST_WEIGHT:
+            return f"max({c}) AS {c}" if over_rows else c
+        value = f"{c}::HUGEINT" if c.startswith("s2_") and not (weighted or squares_exact) else f"{c}::DOUBLE"
+        return f"sum({value}) AS {c}" if over_rows else f"{value} AS {c}"
+    sums = ", ".join(map(summed, sum_cols))
     parts = []
     if "commune" in levels:
         parts.append(f"""
@@ -508,13 +516,25 @@ def _rollup_sql(sum_cols: list[str], levels: tuple[str, ...], weighted: bool, gr
             FROM {grain} WHERE breakdown = 'all' AND commune_code IS NOT NULL
             GROUP BY GROUPING SETS ((year, commune_code, service), (year, commune_code))""")
     if "district" in levels:
+        grouped = "breakdown = 'all' AND " if districts_apart else ""
         parts.append(f"""
             SELECT year, 'district' AS level, district_code AS unit_code,
                    any_value(province_code) AS parent_code,
                    coalesce(service, 'all') AS service, breakdown, grp, {sums}
-            FROM {grain} WHERE district_code IS NOT NULL
+            FROM {grain} WHERE {grouped}district_code IS NOT NULL
             GROUP BY GROUPING SETS ((year, district_code, breakdown, grp, service),
                                     (year, district_code, breakdown, grp))""")
+        if districts_apart:
+            as_they_are = ", ".join(summed(c, over_rows=False) for c in sum_cols)
+            parts.append(f"""
+            SELECT year, 'district' AS level, district_code AS unit_code, province_code AS parent_code,
+                   coalesce(service, 'all') AS service, breakdown, grp, {as_they_are}
+            FROM {grain} WHERE breakdown <> 'all' AND district_code IS NOT NULL""")
+            parts.append(f"""
+            SELECT year, 'district' AS level, district_code AS unit_code,
+                   any_value(province_code) AS parent_code, 'all' AS service, breakdown, grp, {sums}
+            FROM {grain} WHERE breakdown <> 'all' AND district_code IS NOT NULL
+            GROUP BY year, district_code, breakdown, grp""")
     if "province" in levels:
         parts.append(f"""
             SELECT year, 'province' AS level, province_code AS unit_code,
@@ -1028,7 +1048,13 @@ def compute_batches(con: duckdb.DuckDBPyConnection, responses: pd.DataFrame | pa
                      f"{_repack_sql(grain_columns, grain_packing, packed_columns)} FROM ({grain})")
         con.execute(f"CREATE OR REPLACE TEMP VIEW grain AS {grain}")
         sums = _sum_columns(props, comps, weighted, packed)
-        rolled_up = _rollup_sql(sums, levels, weighted, squares_exact=largest_unit * scale * scale < 2**53)
+        # (a district's code names one district of one province in a year: its breakdowns'
+        # grain rows are its cells; checked here, since the grain would also hold two)
+        districts_apart = bool(dims) and not con.execute(
+            "SELECT count(*) FROM (SELECT year, district_code FROM districts WHERE district_code IS NOT NULL "
+            "GROUP BY ALL HAVING count(DISTINCT province_code) > 1)").fetchone()[0]
+        rolled_up = _rollup_sql(sums, levels, weighted, squares_exact=largest_unit * scale * scale < 2**53,
+                                districts_apart=districts_apart)
         wide = _read_wide(con, props, comps, weighted, rolled_up, sums, packed_columns, packing)
         limit = int(threshold if threshold is not None else m.suppression_threshold)
         con.execute("DROP VIEW grain")

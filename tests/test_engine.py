@@ -300,3 +300,33 @@ def test_the_connection_keeps_its_settings():
     con.execute("SET disabled_optimizers = 'top_n'")
     assert list(compute_batches(con, forms(), threshold=1))
     assert con.execute("SELECT current_setting('disabled_optimizers')").fetchone()[0] == "top_n"
+
+
+def test_district_breakdowns_are_read_from_the_grain_unless_two_provinces_share_a_code(monkeypatch):
+    # A profile breakdown's grain row is its district's cell when no district code is used by
+    # two provinces in a year; otherwise the rows are grouped by code, as the district's other
+    # cells are. Both ways give the same cells where both apply.
+    import sipas_data.engine as engine
+
+    rollup = engine._rollup_sql
+    seen = []
+
+    def spied(*args, forced=None, **kwargs):
+        seen.append(kwargs["districts_apart"])
+        if forced is not None:
+            kwargs["districts_apart"] = forced
+        return rollup(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "_rollup_sql", spied)
+    usual = compute_indices(forms(), threshold=1).to_pandas()
+    monkeypatch.setattr(engine, "_rollup_sql", lambda *args, **kwargs: spied(*args, forced=False, **kwargs))
+    grouped = compute_indices(forms(), threshold=1).to_pandas()
+    assert seen == [True, True]
+    pd.testing.assert_frame_equal(usual, grouped)
+
+    other = forms().assign(province_code="88", form_id=lambda f: f.form_id + "b",
+                           commune_code=lambda f: f.commune_code.where(f.commune_code.isna(), f.commune_code + "9"))
+    shared = compute_indices(pd.concat([forms(), other], ignore_index=True), threshold=1).to_pandas()
+    assert seen[-1] is False
+    assert cell(shared, "district", "866", "sipas", breakdown="gender", group="female").n == 6
+    assert cell(shared, "district", "866", "sipas", service="birth", breakdown="gender", group="male").n == 4
