@@ -101,11 +101,26 @@ UNIT_COLUMNS = [
 
 # Type words, longest first so that "Thành phố" wins over nothing shorter.
 TYPE_WORDS = ("Thành phố", "Thị trấn", "Thị xã", "Đặc khu", "Phường", "Huyện", "Quận", "Tỉnh", "Xã")
+_TYPE_PREFIXES = tuple((t, t.lower() + " ") for t in TYPE_WORDS)
 
 
 # ---------------------------------------------------------------------------
 # Normalisation
 # ---------------------------------------------------------------------------
+
+class _UnaccentTable(dict):
+    """``str.translate`` table, filled as characters are met: a combining mark is dropped, đ/Đ
+    become d/D, any other character is kept."""
+
+    def __missing__(self, codepoint: int) -> int | None:
+        ch = chr(codepoint)
+        value = None if unicodedata.combining(ch) else ord({"đ": "d", "Đ": "D"}.get(ch, ch))
+        self[codepoint] = value
+        return value
+
+
+_UNACCENT = _UnaccentTable()
+
 
 def normalise_name(text: str) -> str:
     """Unaccented, lower-case key of a Vietnamese name.
@@ -116,11 +131,15 @@ def normalise_name(text: str) -> str:
     """
     if text is None:
         return ""
-    text = unicodedata.normalize("NFD", str(text))
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
-    text = text.replace("đ", "d").replace("Đ", "D")
-    text = unicodedata.normalize("NFC", text).lower()
-    return " ".join(text.split())
+    return _normalised(str(text))
+
+
+# Building the registries normalises each name several times (its search key, the converter's
+# keys, the search index): about 53,000 calls for 12,000 distinct names.
+@lru_cache(maxsize=1 << 16)
+def _normalised(text: str) -> str:
+    text = unicodedata.normalize("NFD", text).translate(_UNACCENT)
+    return " ".join(unicodedata.normalize("NFC", text).lower().split())
 
 
 _PUNCT = re.compile(r"[^0-9a-z ]+")
@@ -131,6 +150,7 @@ def _tokens_key(text: str) -> str:
     return " ".join(_PUNCT.sub(" ", normalise_name(text)).split())
 
 
+@lru_cache(maxsize=1 << 16)  # the converter's keys repeat (a province's key on each of its communes)
 def _compact(text: str) -> str:
     """Keys as the package writes them: unaccented, no spaces or punctuation."""
     return _tokens_key(text).replace(" ", "")
@@ -244,8 +264,8 @@ def _split_type(name: str) -> tuple[str, str, str]:
     name too.
     """
     low = name.lower()
-    for t in TYPE_WORDS:
-        if low.startswith(t.lower() + " "):
+    for t, prefix in _TYPE_PREFIXES:
+        if low.startswith(prefix):
             short = name[len(t) + 1:].strip()
             return t, short, f"{t} {short}"
     return "", name, name
