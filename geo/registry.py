@@ -271,13 +271,15 @@ def _split_type(name: str) -> tuple[str, str, str]:
     return "", name, name
 
 
+_NUMBER_COLUMNS = ("lat", "lon", "area_km2")
+
+
 def _frame(rows: list[dict]) -> pd.DataFrame:
-    df = pd.DataFrame(rows, columns=UNIT_COLUMNS)
-    for c in ("code", "level", "type", "name", "short_name", "search_key", "parent_code", "province_code"):
-        df[c] = df[c].astype(object)
-    df["district_code"] = df["district_code"].astype(object).where(df["district_code"].notna(), None)
-    for c in ("lat", "lon", "area_km2"):
-        df[c] = df[c].astype(float)
+    # Column by column as Python objects: a frame of the rows would first infer Arrow-backed
+    # text columns, only to turn them back into objects.
+    df = pd.DataFrame({c: pd.Series([r[c] for r in rows], dtype=float if c in _NUMBER_COLUMNS else object)
+                       for c in UNIT_COLUMNS}, columns=UNIT_COLUMNS)
+    df["district_code"] = df["district_code"].where(df["district_code"].notna(), None)
     df = df.sort_values("code", kind="stable").reset_index(drop=True)
     if df["code"].duplicated().any():  # pragma: no cover - package invariant
         raise RuntimeError("duplicate codes in the registry")
