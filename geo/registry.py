@@ -101,7 +101,9 @@ UNIT_COLUMNS = [
 
 # Type words, longest first so that "Thành phố" wins over nothing shorter.
 TYPE_WORDS = ("Thành phố", "Thị trấn", "Thị xã", "Đặc khu", "Phường", "Huyện", "Quận", "Tỉnh", "Xã")
-_TYPE_PREFIXES = tuple((t, t.lower() + " ") for t in TYPE_WORDS)
+# No type word and its space start another's, so a name starts with at most one: looked up by length.
+_TYPE_OF_PREFIX = {t.lower() + " ": t for t in TYPE_WORDS}
+_TYPE_PREFIX_LENGTHS = sorted({len(prefix) for prefix in _TYPE_OF_PREFIX}, reverse=True)
 
 
 # ---------------------------------------------------------------------------
@@ -264,8 +266,9 @@ def _split_type(name: str) -> tuple[str, str, str]:
     name too.
     """
     low = name.lower()
-    for t, prefix in _TYPE_PREFIXES:
-        if low.startswith(prefix):
+    for length in _TYPE_PREFIX_LENGTHS:
+        t = _TYPE_OF_PREFIX.get(low[:length])
+        if t is not None:
             short = name[len(t) + 1:].strip()
             return t, short, f"{t} {short}"
     return "", name, name
@@ -286,11 +289,18 @@ def _frame(rows: list[dict]) -> pd.DataFrame:
     return df
 
 
+@lru_cache(maxsize=1 << 16)  # names repeat: 14,149 units of both vintages have 9,386 distinct names
+def _named(name: str) -> tuple[str, str, str, str]:
+    """(type, short name, name, search key) of a unit's name as the package or a changes file writes it."""
+    typ, short, name = _split_type(" ".join(name.split()))
+    return typ, short, name, normalise_name(name)
+
+
 def _row(code, level, name, parent, province, district, lat, lon, area):
-    typ, short, name = _split_type(" ".join(str(name).split()))
+    typ, short, name, key = _named(str(name))
     return {
         "code": code, "level": level, "type": typ, "name": name, "short_name": short,
-        "search_key": normalise_name(name), "parent_code": parent, "province_code": province,
+        "search_key": key, "parent_code": parent, "province_code": province,
         "district_code": district, "lat": lat, "lon": lon, "area_km2": area,
     }
 
