@@ -324,19 +324,27 @@ def _new_raw() -> pd.DataFrame:
 
 def _build_legacy() -> pd.DataFrame:
     raw = _legacy_raw()
-    rows = []
     nan = float("nan")
-    for r in raw.drop_duplicates("provinceCode").itertuples(index=False):
-        rows.append(_row(r.provinceCode, "province", r.province, "VN", r.provinceCode, None,
-                         r.provinceLat, r.provinceLon, nan))
-    for r in raw.drop_duplicates("districtCode").itertuples(index=False):
-        rows.append(_row(r.districtCode, "district", r.district, r.provinceCode, r.provinceCode,
-                         r.districtCode, r.districtLat, r.districtLon, nan))
-    wards = raw[raw["wardCode"].notna()].drop_duplicates("wardCode")
-    for r in wards.itertuples(index=False):
-        rows.append(_row(r.wardCode, "commune", r.ward, r.districtCode, r.provinceCode,
-                         r.districtCode, r.wardLat, r.wardLon, nan))
-    return _frame(rows)
+    # one pass over the package's rows (one per commune), each unit from its first row
+    provinces, districts, communes = [], [], []
+    seen_provinces, seen_districts, seen_communes = set(), set(), set()
+    columns = ("province", "district", "ward", "provinceCode", "provinceLat", "provinceLon", "districtCode",
+               "districtLat", "districtLon", "wardCode", "wardLat", "wardLon")
+    for (province, district, ward, province_code, province_lat, province_lon, district_code, district_lat,
+         district_lon, ward_code, ward_lat, ward_lon) in zip(*(raw[c] for c in columns)):
+        if province_code not in seen_provinces:
+            seen_provinces.add(province_code)
+            provinces.append(_row(province_code, "province", province, "VN", province_code, None,
+                                  province_lat, province_lon, nan))
+        if district_code not in seen_districts:
+            seen_districts.add(district_code)
+            districts.append(_row(district_code, "district", district, province_code, province_code,
+                                  district_code, district_lat, district_lon, nan))
+        if ward_code is not None and ward_code not in seen_communes:
+            seen_communes.add(ward_code)
+            communes.append(_row(ward_code, "commune", ward, district_code, province_code,
+                                 district_code, ward_lat, ward_lon, nan))
+    return _frame(provinces + districts + communes)
 
 
 def _build_new() -> pd.DataFrame:
@@ -609,8 +617,10 @@ def _package_crosswalk(name: str) -> pd.DataFrame:
     leg = _legacy_raw()
     leg = leg[leg["wardCode"].notna()].drop_duplicates("wardCode").sort_values("wardCode")
     rows = []
-    for r in leg.itertuples(index=False):
-        key = f"{r.provinceKey}_{r.districtKey}_{r.wardKey}"
+    for province_key, district_key, ward_key, ward_code, district_code, province_code in zip(
+            leg["provinceKey"], leg["districtKey"], leg["wardKey"], leg["wardCode"], leg["districtCode"],
+            leg["provinceCode"]):
+        key = f"{province_key}_{district_key}_{ward_key}"
         is_div = False
         hit = not_divided.get(key)
         if hit is None and key in divided:
@@ -620,9 +630,9 @@ def _package_crosswalk(name: str) -> pd.DataFrame:
             new_code = new_ward_code.get((_compact(hit[0]), _compact(hit[1])))
             new_prov = new_ward_province.get(new_code) if new_code else new_prov_code.get(_compact(hit[0]))
         if new_prov is None:
-            pk = old_prov_to_new.get(r.provinceKey)
+            pk = old_prov_to_new.get(province_key)
             new_prov = new_prov_code.get(_compact(pk)) if pk else None
-        rows.append((r.wardCode, r.districtCode, r.provinceCode, new_code, new_prov, is_div))
+        rows.append((ward_code, district_code, province_code, new_code, new_prov, is_div))
     df = pd.DataFrame(rows, columns=["old_commune_code", "old_district_code", "old_province_code",
                                      "new_commune_code", "new_province_code", "divided"])
     df["divided"] = df["divided"].astype(bool)
