@@ -15,6 +15,13 @@ and only the few integers that change (positions, ordinals, the row count) are r
 anew. Whatever else a footer holds (schema, statistics, key-value metadata) is copied byte for
 byte without being looked at beyond its length, which keeps the join cheap next to encoding.
 
+A batch's columns may also be encoded apart, some by one writer and the rest by another (the
+key columns that several batches share are encoded once, see :meth:`Stitcher.add_columns`): a
+column chunk's bytes depend only on its own values and the writer's options, and each writer
+splits the same rows into the same row groups, so each row group's chunks are written in the
+schema's order from whichever part holds them, each chunk's positions moved by where it landed,
+and the row group's sizes summed from the parts' row groups.
+
 Page indexes and bloom filters are written by a writer after all its row groups' chunks; a part
 that has them keeps them behind its own chunks (the positions still shifted, so the file is
 sound, though not laid out as one writer would lay it out). The release writes neither.
@@ -158,6 +165,9 @@ COLUMN_META = Shape(positions=frozenset({9, 10, 11, 14}))  # data, index, dictio
 COLUMN_CHUNK = Shape(positions=frozenset({2, 4, 6}),  # file_offset, offset and column index offsets
                      inner={3: COLUMN_META})
 ROW_GROUP = Shape(positions=frozenset({5}), ordinal=7, inner={1: COLUMN_CHUNK})  # file_offset; columns
+RG_COLUMNS, RG_TOTAL_BYTE_SIZE, RG_FILE_OFFSET, RG_TOTAL_COMPRESSED_SIZE, RG_ORDINAL = 1, 2, 5, 6, 7
+CHUNK_META = 3
+META_TOTAL_COMPRESSED_SIZE, META_DATA_PAGE_OFFSET, META_DICTIONARY_PAGE_OFFSET = 7, 9, 11
 
 
 def rewrite_struct(data: bytes, pos: int, out: bytearray, shape: Shape, by: int, ordinal: int = 0) -> int:
@@ -201,6 +211,118 @@ def rewrite_struct(data: bytes, pos: int, out: bytearray, shape: Shape, by: int,
     return pos + 1
 
 
+def read_integers(data: bytes, pos: int, wanted: frozenset[int]) -> tuple[dict[int, int], int]:
+    """The integer fields ``wanted`` of the struct at ``data[pos]`` (by field id), and the
+    position after the struct."""
+    values: dict[int, int] = {}
+    last = 0
+    while data[pos] != STOP:
+        field_id, kind, pos = field_header(data, pos, last)
+        last = field_id
+        if kind == TRUE or kind == FALSE:
+            continue
+        if kind in VARINTS and field_id in wanted:
+            value, pos = varint(data, pos)
+            values[field_id] = _unzigzag(value)
+        else:
+            pos = skip(data, pos, kind)
+    return values, pos + 1
+
+
+def replace_fields(data: bytes, pos: int, out: bytearray, values: dict[int, bytes]) -> int:
+    """Copy the struct at ``data[pos]`` to ``out`` with the values of the fields in ``values``
+    (by field id) replaced by the bytes given (their headers kept); return the position after it."""
+    copied = pos
+    last = 0
+    while data[pos] != STOP:
+        field_id, kind, pos = field_header(data, pos, last)
+        last = field_id
+        if kind == TRUE or kind == FALSE:
+            continue
+        end = skip(data, pos, kind)
+        if field_id in values:
+            out += data[copied:pos]
+            out += values[field_id]
+            copied = end
+        pos = end
+    out += data[copied:pos + 1]
+    return pos + 1
+
+
+@dataclass
+class _ColumnChunk:
+    """A column chunk of a part: its metadata struct in the part's footer, and where its bytes
+    lie in the part's file."""
+    meta: slice
+    start: int
+    size: int
+
+
+@dataclass
+class _RowGroup:
+    """A row group of a part: its struct in the part's footer, its chunks and its sizes."""
+    struct: int
+    chunks: list[_ColumnChunk]
+    total_byte_size: int
+    total_compressed_size: int
+    file_offset: int
+
+
+def _column_chunk(footer: bytes, pos: int) -> tuple[_ColumnChunk, int]:
+    start, size, begin, last = 0, 0, pos, 0
+    while footer[pos] != STOP:
+        field_id, kind, pos = field_header(footer, pos, last)
+        last = field_id
+        if kind == TRUE or kind == FALSE:
+            continue
+        if field_id == CHUNK_META and kind == STRUCT:
+            meta, pos = read_integers(footer, pos, frozenset({
+                META_TOTAL_COMPRESSED_SIZE, META_DATA_PAGE_OFFSET, META_DICTIONARY_PAGE_OFFSET}))
+            # a chunk starts at its dictionary page if it has one, else at its first data page
+            start = meta.get(META_DICTIONARY_PAGE_OFFSET) or meta[META_DATA_PAGE_OFFSET]
+            size = meta[META_TOTAL_COMPRESSED_SIZE]
+        else:
+            pos = skip(footer, pos, kind)
+    return _ColumnChunk(slice(begin, pos + 1), start, size), pos + 1
+
+
+def _row_groups(footer: bytes) -> list[_RowGroup]:
+    """A part's row groups, read from its footer."""
+    groups = []
+    pos, last = 0, 0
+    while footer[pos] != STOP:
+        field_id, kind, pos = field_header(footer, pos, last)
+        last = field_id
+        if kind == TRUE or kind == FALSE:
+            continue
+        if field_id != FILE_ROW_GROUPS or kind != LIST:
+            pos = skip(footer, pos, kind)
+            continue
+        size, _, pos = _list_start(footer, pos)
+        for _ in range(size):
+            begin, chunks, sizes, group_last = pos, [], {}, 0
+            while footer[pos] != STOP:
+                group_field, group_kind, pos = field_header(footer, pos, group_last)
+                group_last = group_field
+                if group_kind == TRUE or group_kind == FALSE:
+                    continue
+                if group_field == RG_COLUMNS and group_kind == LIST:
+                    count, _, pos = _list_start(footer, pos)
+                    for _ in range(count):
+                        chunk, pos = _column_chunk(footer, pos)
+                        chunks.append(chunk)
+                elif group_field in (RG_TOTAL_BYTE_SIZE, RG_TOTAL_COMPRESSED_SIZE, RG_FILE_OFFSET) \
+                        and group_kind in VARINTS:
+                    value, pos = varint(footer, pos)
+                    sizes[group_field] = _unzigzag(value)
+                else:
+                    pos = skip(footer, pos, group_kind)
+            pos += 1
+            groups.append(_RowGroup(begin, chunks, sizes.get(RG_TOTAL_BYTE_SIZE, 0),
+                                    sizes.get(RG_TOTAL_COMPRESSED_SIZE, 0), sizes.get(RG_FILE_OFFSET, 0)))
+    return groups
+
+
 def split_part(part) -> tuple[memoryview, bytes]:
     """A whole Parquet file's chunk bytes (between the leading ``PAR1`` and the footer) and its
     footer; ``part`` is bytes or any buffer (an Arrow buffer is read where it lies)."""
@@ -219,7 +341,9 @@ class Stitcher:
     ``out`` as one file, in the order they are added; keeps only the footers' row groups, and
     the sha256 and size of what it wrote."""
 
-    def __init__(self, out: BinaryIO):
+    def __init__(self, out: BinaryIO, template=None):
+        """``template``: a file of no rows with the file's schema and options, whose footer is
+        the file's (needed when the parts hold only some of the columns each)."""
         self.out = out
         self.sha256 = hashlib.sha256()
         self.size = 0
@@ -232,6 +356,8 @@ class Stitcher:
         self.row_groups = 0
         self.num_rows = 0
         self._emit(MAGIC)
+        if template is not None:
+            self.add(template)
 
     def _emit(self, data) -> None:
         self.out.write(data)
@@ -265,6 +391,39 @@ class Stitcher:
         if self._template is None:
             self._template, self._template_end = template, footer[copied:]
         self._emit(chunks)
+
+    def add_columns(self, parts, columns: list[tuple[int, int]]) -> None:
+        """Add one batch whose columns were encoded apart: ``parts`` are whole Parquet files of
+        the same rows (same row groups), each with some of the columns; ``columns`` names, for
+        each of the file's columns in order, the part holding it and its place in that part.
+        The first part's row groups give the fields besides columns, sizes and positions."""
+        if self._template is None:
+            raise ValueError("a batch of parts needs the file's template first")
+        split = [split_part(part) for part in parts]
+        groups = [_row_groups(footer) for _, footer in split]
+        if len({len(g) for g in groups}) != 1:
+            raise ValueError("parts of one batch with different row groups")
+        for at in range(len(groups[0])):
+            # the row group starts where its first chunk lands (a 0: not given, and kept)
+            first = groups[columns[0][0]][at]
+            file_offset = first.file_offset and first.file_offset + self.size - first.chunks[columns[0][1]].start
+            chunks = bytearray(list_header(len(columns), STRUCT))
+            for part, column in columns:
+                data, footer = split[part]
+                chunk = groups[part][at].chunks[column]
+                by = self.size - chunk.start
+                self._emit(data[chunk.start - len(MAGIC):chunk.start - len(MAGIC) + chunk.size])
+                rewrite_struct(footer, chunk.meta.start, chunks, COLUMN_CHUNK, by)
+            group = groups[0][at]
+            replace_fields(split[0][1], group.struct, self._row_groups, {
+                RG_COLUMNS: bytes(chunks),
+                RG_TOTAL_BYTE_SIZE: encode_integer(sum(g[at].total_byte_size for g in groups)),
+                RG_FILE_OFFSET: encode_integer(file_offset),
+                RG_TOTAL_COMPRESSED_SIZE: encode_integer(sum(g[at].total_compressed_size for g in groups)),
+                RG_ORDINAL: encode_integer(self.row_groups),
+            })
+            self.row_groups += 1
+        self.num_rows += read_integers(split[0][1], 0, frozenset({FILE_NUM_ROWS}))[0].get(FILE_NUM_ROWS, 0)
 
     def finish(self) -> None:
         """Write the footer (that of the first part, with every part's row groups and rows)."""

@@ -65,6 +65,10 @@ ROW_GROUP_SIZE = 65_536
 PENDING_BATCHES = 16
 # Threads encoding batches of the index file at once (one per core of the machines it is built on).
 ENCODERS = 2
+# The index columns that differ between the indicators of a scheme; the rest (the units' keys and
+# the scheme's constant texts) are handed over as the very same arrays for every indicator whose
+# cells are all published, and are encoded once for a run of batches sharing them.
+INDICATOR_COLUMNS = frozenset({"indicator", "value", "n", "ci_low", "ci_high", "suppressed", "rank"})
 # The index file is flushed to disk each time this many bytes more are written (by the thread
 # writing it, which mostly waits for the encoders), so the flush of the whole release before it
 # is published, after the last batch, has little of it left to write.
@@ -121,6 +125,25 @@ def _parquet_options() -> dict:
                 write_batch_size=ROW_GROUP_SIZE)
 
 
+def _column_options(options: dict, names: list[str]) -> dict:
+    """The writer options of ``options`` for the columns ``names`` alone."""
+    return dict(options, schema=pa.schema([options["schema"].field(name) for name in names]),
+                use_dictionary=[name for name in options["use_dictionary"] if name in names],
+                write_statistics=[name for name in options["write_statistics"] if name in names],
+                column_encoding={name: how for name, how in options["column_encoding"].items() if name in names})
+
+
+def _layout(table: pa.Table) -> list:
+    """Where a table's arrays lie in memory: two tables with the same layout hold the same values
+    (Arrow arrays do not change once made), and comparing it costs nothing next to the values."""
+    def where(array: pa.Array) -> tuple:
+        # a dictionary array's buffers are its indices': its dictionary lies apart
+        dictionary = where(array.dictionary) if pa.types.is_dictionary(array.type) else None
+        return array.offset, len(array), [buf and buf.address for buf in array.buffers()], dictionary
+
+    return [where(chunk) for column in table.columns for chunk in column.chunks]
+
+
 def _encode_part(batch: pa.Table | None, options: dict) -> pa.Buffer:
     """``batch`` as a Parquet file of its own, in memory (None: the file of no rows)."""
     sink = pa.BufferOutputStream()
@@ -136,10 +159,17 @@ def _write_parquet(path: Path, batches: Iterable[pa.Table]) -> tuple[str, int]:
     Encoding Parquet costs about as much as computing the rows, and one writer uses one core: so
     each batch is encoded apart, as a file of its own in memory, on :data:`ENCODERS` threads, and
     a third thread joins the parts in batch order into the file one writer would have written
-    (:mod:`sipas_data.parquet_parts`), hashing the bytes as they go. All of them release Python's
+    (:mod:`sipas_data.parquet_parts`), hashing the bytes as they go. A batch's key columns are
+    encoded apart from its :data:`INDICATOR_COLUMNS`, and only when they are not the very arrays
+    of the batch before (most indicators of a scheme share them). All of them release Python's
     lock while they work; up to :data:`PENDING_BATCHES` batches wait between the caller and the
     file (as futures of their encoding)."""
     options = _parquet_options()
+    names = options["schema"].names
+    keys = [name for name in names if name not in INDICATOR_COLUMNS]
+    values = [name for name in names if name in INDICATOR_COLUMNS]
+    key_options, value_options = _column_options(options, keys), _column_options(options, values)
+    columns = [(0, keys.index(name)) if name in keys else (1, values.index(name)) for name in names]
     encoders = ThreadPoolExecutor(max_workers=ENCODERS, thread_name_prefix="parquet-encoder")
     pending: queue.Queue = queue.Queue(maxsize=PENDING_BATCHES)
     failed: list[BaseException] = []
@@ -148,17 +178,14 @@ def _write_parquet(path: Path, batches: Iterable[pa.Table]) -> tuple[str, int]:
     def writer() -> None:
         try:
             with open(path, "wb") as f:
-                file = Stitcher(f)
-                parts = flushed = 0
-                while (part := pending.get()) is not None:
-                    file.add(part.result())
-                    parts += 1
+                file = Stitcher(f, template=_encode_part(None, options))
+                flushed = 0
+                while (parts := pending.get()) is not None:
+                    file.add_columns([part.result() for part in parts], columns)
                     if file.size - flushed >= FLUSH_EVERY:
                         f.flush()
                         os.fsync(f.fileno())
                         flushed = file.size
-                if not parts:
-                    file.add(_encode_part(None, options))
                 file.finish()
             written.append((file.sha256.hexdigest(), file.size))
         except BaseException as exc:  # noqa: BLE001 - handed to the caller below
@@ -175,10 +202,17 @@ def _write_parquet(path: Path, batches: Iterable[pa.Table]) -> tuple[str, int]:
     thread = threading.Thread(target=writer, name="parquet-writer", daemon=True)
     thread.start()
     try:
+        # the key columns last encoded, held so that their memory is not reused while compared with
+        held, keys_part = None, None
         for batch in batches:
             if failed:
                 break
-            hand_over(encoders.submit(_encode_part, batch, options))
+            batch_keys = batch.select(keys)
+            layout = _layout(batch_keys)
+            if held is None or layout != held[1]:
+                held = (batch_keys, layout)
+                keys_part = encoders.submit(_encode_part, batch_keys, key_options)
+            hand_over((keys_part, encoders.submit(_encode_part, batch.select(values), value_options)))
     finally:
         hand_over(None)
         thread.join()

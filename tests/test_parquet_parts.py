@@ -142,3 +142,66 @@ def test_not_a_parquet_file_is_refused():
         split_part(b"PAR1 something else")
     with pytest.raises(ValueError, match="no part"):
         Stitcher(io.BytesIO()).finish()
+
+
+def _columns_apart(table: pa.Table, names: list[str], options=OPTIONS, row_group_size=1000) -> bytes:
+    """``table``'s columns ``names`` alone, written by a writer of their own."""
+    part = table.select(names)
+    sink = io.BytesIO()
+    only = {key: [n for n in value if n in names] if isinstance(value, list) else value
+            for key, value in options.items()}  # the columns named in options: those present
+    with pq.ParquetWriter(sink, part.schema, **only) as out:
+        out.write_table(part, row_group_size=row_group_size)
+    return sink.getvalue()
+
+
+def _no_rows(options=OPTIONS) -> bytes:
+    """The file of a writer given no table (a table of no rows would still make a row group)."""
+    sink = io.BytesIO()
+    with pq.ParquetWriter(sink, SCHEMA, **options):
+        pass
+    return sink.getvalue()
+
+
+@pytest.mark.parametrize("options", [OPTIONS, dict(OTHER_OPTIONS, store_schema=False)])
+def test_batches_joined_from_columns_encoded_apart_are_the_file_one_writer_writes(options):
+    # the keys (code, n: the file's first and last columns) encoded once for the batches that
+    # share them, the values (the middle column) for each batch; several row groups, keys that
+    # change between batches, a filtered batch (fewer rows), a batch of no rows
+    keys, values = ["code", "n"], ["value"]
+    first = _table(0, 2500)
+    second = first.set_column(1, "value", pa.array([i * 0.25 for i in range(2500)], pa.float64()))
+    other = _table(2500, 1200)
+    filtered = first.slice(0, 900)
+    empty = _table(0, 0)
+    tables = [first, second, other, filtered, empty, other]
+    key_parts = {id(t): _columns_apart(t, keys, options) for t in (first, other, filtered, empty)}
+    key_parts[id(second)] = key_parts[id(first)]
+    sink = io.BytesIO()
+    file = Stitcher(sink, template=_no_rows(options))
+    for t in tables:
+        file.add_columns([pa.py_buffer(key_parts[id(t)]), _columns_apart(t, values, options)],
+                         [(0, 0), (1, 0), (0, 1)])
+    file.finish()
+    expected = _one_writer(tables, options=options)
+    assert sink.getvalue() == expected
+    assert file.sha256.hexdigest() == hashlib.sha256(expected).hexdigest()
+    meta = pq.ParquetFile(io.BytesIO(sink.getvalue())).metadata
+    assert meta.num_rows == 2500 * 2 + 1200 * 2 + 900 and meta.num_row_groups == file.row_groups
+
+
+def test_a_template_alone_is_the_empty_file():
+    empty = _no_rows()
+    out = io.BytesIO()
+    file = Stitcher(out, template=empty)
+    file.finish()
+    assert out.getvalue() == empty
+
+
+def test_columns_encoded_apart_need_the_files_template_and_the_same_row_groups():
+    with pytest.raises(ValueError, match="template"):
+        Stitcher(io.BytesIO()).add_columns([_one_writer([_table(0, 10)])], [(0, 0), (0, 1), (0, 2)])
+    file = Stitcher(io.BytesIO(), template=_no_rows())
+    with pytest.raises(ValueError, match="different row groups"):
+        file.add_columns([_columns_apart(_table(0, 2500), ["code", "n"]), _columns_apart(_table(0, 900), ["value"])],
+                         [(0, 0), (1, 0), (0, 1)])
