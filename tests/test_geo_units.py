@@ -131,6 +131,15 @@ def test_normalise_name():
     assert normalise_name(None) == ""
 
 
+def test_normalise_name_drops_every_combining_mark_and_keeps_other_characters():
+    decomposed = "Xa\u0303 Ta\u0302n Ho\u0323\u0302i"  # "Xã Tân Hội" typed with separate marks
+    assert normalise_name(decomposed) == normalise_name("Xã Tân Hội") == "xa tan hoi"
+    assert normalise_name("Cafe\u0301 \u0110\u1ea3o\tN\u0327") == "cafe dao n"  # acute, Đ, cedilla
+    assert normalise_name("Quận 1, (cũ)") == "quan 1, (cu)"
+    assert normalise_name(12) == "12"
+    assert [normalise_name("Đồng  Tháp") for _ in range(2)] == ["dong thap"] * 2  # met again: the same key
+
+
 # -- crosswalk ---------------------------------------------------------------
 
 def test_crosswalk_covers_every_pre_reform_commune():
