@@ -32,7 +32,7 @@ import shutil
 import threading
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import cached_property
@@ -69,6 +69,9 @@ ENCODERS = 2
 # the scheme's constant texts) are handed over as the very same arrays for every indicator whose
 # cells are all published, and are encoded once for a run of batches sharing them.
 INDICATOR_COLUMNS = frozenset({"indicator", "value", "n", "ci_low", "ci_high", "suppressed", "rank"})
+# Key sets held with their encoding: an indicator with suppressed or missing cells has keys of
+# its own between runs of indicators sharing theirs, and the run goes on after it.
+KEY_SETS_HELD = 4
 # The index file is flushed to disk each time this many bytes more are written (by the thread
 # writing it, which mostly waits for the encoders), so the flush of the whole release before it
 # is published, after the last batch, has little of it left to write.
@@ -133,15 +136,16 @@ def _column_options(options: dict, names: list[str]) -> dict:
                 column_encoding={name: how for name, how in options["column_encoding"].items() if name in names})
 
 
-def _layout(table: pa.Table) -> list:
+def _layout(table: pa.Table) -> tuple:
     """Where a table's arrays lie in memory: two tables with the same layout hold the same values
     (Arrow arrays do not change once made), and comparing it costs nothing next to the values."""
     def where(array: pa.Array) -> tuple:
         # a dictionary array's buffers are its indices': its dictionary lies apart
         dictionary = where(array.dictionary) if pa.types.is_dictionary(array.type) else None
-        return array.offset, len(array), [buf and buf.address for buf in array.buffers()], dictionary
+        buffers = tuple(None if buf is None else buf.address for buf in array.buffers())
+        return array.offset, len(array), buffers, dictionary
 
-    return [where(chunk) for column in table.columns for chunk in column.chunks]
+    return tuple(where(chunk) for column in table.columns for chunk in column.chunks)
 
 
 def _encode_part(batch: pa.Table | None, options: dict) -> pa.Buffer:
@@ -161,7 +165,7 @@ def _write_parquet(path: Path, batches: Iterable[pa.Table]) -> tuple[str, int]:
     a third thread joins the parts in batch order into the file one writer would have written
     (:mod:`sipas_data.parquet_parts`), hashing the bytes as they go. A batch's key columns are
     encoded apart from its :data:`INDICATOR_COLUMNS`, and only when they are not the very arrays
-    of the batch before (most indicators of a scheme share them). All of them release Python's
+    of a batch shortly before (most indicators of a scheme share them). All of them release Python's
     lock while they work; up to :data:`PENDING_BATCHES` batches wait between the caller and the
     file (as futures of their encoding)."""
     options = _parquet_options()
@@ -202,16 +206,21 @@ def _write_parquet(path: Path, batches: Iterable[pa.Table]) -> tuple[str, int]:
     thread = threading.Thread(target=writer, name="parquet-writer", daemon=True)
     thread.start()
     try:
-        # the key columns last encoded, held so that their memory is not reused while compared with
-        held, keys_part = None, None
+        # the key columns last encoded, by layout, with their encoding; held, so that their memory
+        # is not reused while compared with
+        encoded_keys: dict[tuple, tuple[pa.Table, Future]] = {}
         for batch in batches:
             if failed:
                 break
             batch_keys = batch.select(keys)
             layout = _layout(batch_keys)
-            if held is None or layout != held[1]:
-                held = (batch_keys, layout)
-                keys_part = encoders.submit(_encode_part, batch_keys, key_options)
+            if layout in encoded_keys:
+                encoded_keys[layout] = encoded_keys.pop(layout)  # the last used, the last let go
+            else:
+                if len(encoded_keys) == KEY_SETS_HELD:
+                    del encoded_keys[next(iter(encoded_keys))]
+                encoded_keys[layout] = (batch_keys, encoders.submit(_encode_part, batch_keys, key_options))
+            keys_part = encoded_keys[layout][1]
             hand_over((keys_part, encoders.submit(_encode_part, batch.select(values), value_options)))
     finally:
         hand_over(None)

@@ -337,6 +337,39 @@ def test_index_file_encoded_in_parts_is_the_file_one_writer_writes(tmp_path, mon
     assert (sha256, size) == (hashlib.sha256(expected).hexdigest(), len(expected))
 
 
+def test_key_columns_shared_by_batches_are_encoded_once_and_give_one_writers_file(tmp_path, monkeypatch):
+    """Batches handing over the very key arrays of a batch shortly before reuse its keys'
+    encoding, also after other keys in between; the file is still one writer's."""
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    from sipas_data import release
+    from sipas_data.release import KEY_SETS_HELD, ROW_GROUP_SIZE, _parquet_options, _write_parquet
+
+    first = _index_batches()[0]
+    assert first.num_rows > 2
+
+    def same_keys(n: int):  # another indicator's numbers on the same key arrays
+        return first.set_column(first.schema.get_field_index("value"), "value",
+                                pc.add(first.column("value"), float(n)))
+
+    others = [first.slice(0, first.num_rows - 1 - i) for i in range(KEY_SETS_HELD)]  # keys of their own
+    batches = [first, same_keys(1), others[0], same_keys(2), *others, same_keys(3)]
+    encoded = []
+    encode = release._encode_part
+    monkeypatch.setattr(release, "_encode_part", lambda batch, options: (
+        encoded.append(None if batch is None else batch.schema.names), encode(batch, options))[1])
+    _write_parquet(tmp_path / "parts.parquet", iter(batches))
+    key_encodings = [names for names in encoded if names and "year" in names]
+    # the first keys, the other keys; the first keys again once more other keys were held since
+    assert len(key_encodings) == 1 + KEY_SETS_HELD + 1
+    options = _parquet_options()
+    with pq.ParquetWriter(tmp_path / "one.parquet", **options) as out:
+        for batch in batches:
+            out.write_table(batch.cast(options["schema"]), row_group_size=ROW_GROUP_SIZE)
+    assert (tmp_path / "parts.parquet").read_bytes() == (tmp_path / "one.parquet").read_bytes()
+
+
 def test_a_row_group_written_in_one_batch_is_the_file_of_the_default_batches():
     """The index file's writer hands each row group to the encoders in one batch instead of the
     default 1,024 rows: the same bytes, over several row groups."""
