@@ -54,7 +54,7 @@ def _same_memory(a: tuple[pa.Array, ...], b: tuple[pa.Array, ...]) -> bool:
     """Whether two tuples of arrays are views of the same memory (so the same values: Arrow
     arrays do not change once made)."""
     def where(array: pa.Array) -> tuple:
-        return array.offset, len(array), [buf and buf.address for buf in array.buffers()]
+        return array.offset, len(array), [None if buf is None else buf.address for buf in array.buffers()]
 
     return len(a) == len(b) and all(where(x) == where(y) for x, y in zip(a, b))
 
