@@ -535,7 +535,23 @@ def _rollup_sql(sum_cols: list[str], levels: tuple[str, ...], weighted: bool, gr
                    any_value(province_code) AS parent_code, 'all' AS service, breakdown, grp, {sums}
             FROM {grain} WHERE breakdown <> 'all' AND district_code IS NOT NULL
             GROUP BY year, district_code, breakdown, grp""")
-    if "province" in levels:
+    if "province" in levels and not weighted:
+        # Unweighted sums are exact in any order: a province's ``all`` services cells are summed
+        # from its services' cells, far fewer rows than the grain's.
+        over_services = ", ".join(f"sum({c}) AS {c}" for c in sum_cols)
+        parts.append(f"""
+            SELECT * FROM (
+                WITH province_services AS (
+                    SELECT year, province_code, service, breakdown, grp, {sums} FROM {grain}
+                    GROUP BY year, province_code, service, breakdown, grp)
+                SELECT year, 'province' AS level, province_code AS unit_code, '{COUNTRY_CODE}' AS parent_code,
+                       coalesce(service, 'all') AS service, breakdown, grp, {', '.join(sum_cols)}
+                FROM province_services
+                UNION ALL
+                SELECT year, 'province' AS level, province_code AS unit_code, '{COUNTRY_CODE}' AS parent_code,
+                       'all' AS service, breakdown, grp, {over_services}
+                FROM province_services GROUP BY year, province_code, breakdown, grp)""")
+    elif "province" in levels:
         parts.append(f"""
             SELECT year, 'province' AS level, province_code AS unit_code,
                    '{COUNTRY_CODE}' AS parent_code,
